@@ -1,0 +1,53 @@
+# Ramp's two commands for a fresh machine: `make demo` and `make test`.
+# Everything they need is installed here; the local cluster is built into $(RAMP_CACHE) on first use.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export RAMP_CACHE ?= $(HOME)/.cache/ramp
+
+.PHONY: venv lint test test-unit test-e2e demo cluster-up cluster-down crds clean bench
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
+	$(BIN)/lint-imports
+
+test-unit: venv
+	$(BIN)/pytest -q tests/unit
+
+cluster-up: venv
+	$(BIN)/ramp cluster up
+
+# Every test: unit first (seconds), then the cluster scenarios on the local cluster (built on first use).
+test: venv cluster-up
+	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q tests/e2e
+
+test-e2e: venv cluster-up
+	$(BIN)/pytest -q tests/e2e
+
+demo: venv
+	$(BIN)/ramp demo
+
+cluster-down: venv
+	$(BIN)/ramp cluster down
+
+crds: venv
+	$(BIN)/ramp crds --write deploy/crds
+
+bench: venv cluster-up
+	$(BIN)/python bench/informer_memory.py
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache

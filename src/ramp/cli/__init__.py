@@ -1,0 +1,1 @@
+"""The `ramp` and `kubectl-ramp` command line."""

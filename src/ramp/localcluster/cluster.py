@@ -1,0 +1,280 @@
+"""Run the local cluster: a real etcd, kube-apiserver, controller-manager and scheduler with kwok fake nodes.
+
+`LocalCluster.up()` builds what is missing (`build`), then creates the cluster with kwokctl's binary runtime
+(127.0.0.1 only) or restarts one whose processes died with an earlier session. It is idempotent: a healthy
+cluster is left alone. kwok makes pods bound to its nodes Running/Ready and Job pods Succeeded.
+Used by `ramp cluster ...` (cli/cluster.py), `ramp demo` and the e2e test fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ramp.localcluster.build import ProgressCallback, ensure_binaries
+from ramp.localcluster.paths import CachePaths, cache_paths
+from ramp.localcluster.versions import KUBERNETES_VERSION
+
+CLUSTER_NAME = "ramp"
+DEFAULT_NODES = 4
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller")
+
+
+class ClusterError(RuntimeError):
+    """The local cluster could not be started or reached; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """What `ramp cluster status` shows."""
+
+    exists: bool
+    ready: bool
+    server: str
+    kubeconfig: Path
+    running: tuple[str, ...]
+    nodes: int
+
+
+def is_port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether nothing listens on host:port (the kube-apiserver port asked for with --port)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether the process runs (a zombie left by a killed component counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return True
+    return fields[0] != "Z"
+
+
+class LocalCluster:
+    """One kwokctl cluster in the cache's workdir."""
+
+    def __init__(self, paths: CachePaths | None = None, name: str = CLUSTER_NAME) -> None:
+        self.paths = paths or cache_paths()
+        self.name = name
+
+    # -- locations -------------------------------------------------------------------------------
+    @property
+    def directory(self) -> Path:
+        return self.paths.kwok_workdir / "clusters" / self.name
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.directory / "kubeconfig.yaml"
+
+    @property
+    def kubectl(self) -> Path:
+        return self.paths.bin / "kubectl"
+
+    def environment(self) -> dict[str, str]:
+        """Environment for kwokctl and kubectl: our binaries first on PATH (kwokctl calls `kubectl`)."""
+        env = dict(os.environ)
+        env["PATH"] = f"{self.paths.bin}{os.pathsep}{env.get('PATH', '')}"
+        env["KWOK_WORKDIR"] = str(self.paths.kwok_workdir)
+        return env
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def up(self, report: ProgressCallback, port: int | None = None, nodes: int = DEFAULT_NODES) -> Path:
+        """Build if needed, start the cluster if it is not healthy, and return the kubeconfig path."""
+        ensure_binaries(self.paths, report)
+        if self.kubeconfig.exists():
+            if self.is_ready():
+                self._ensure_nodes(nodes)
+                return self.kubeconfig
+            self._restart()
+            if self.is_ready(wait_seconds=60):
+                self._ensure_nodes(nodes)
+                return self.kubeconfig
+            # A cluster that does not come back (a half-deleted workdir, say) is recreated.
+            self.down()
+        self._create(port)
+        self._ensure_nodes(nodes)
+        return self.kubeconfig
+
+    def down(self) -> None:
+        """Stop every component and delete the cluster's state (the built binaries stay)."""
+        if self.directory.exists():
+            self._kwokctl("delete", "cluster", check=False)
+
+    def stop(self) -> None:
+        """Stop every component but keep the state, so that `up` starts it again in seconds."""
+        if self.directory.exists():
+            self._kwokctl("stop", "cluster", check=False)
+
+    def status(self) -> ClusterStatus:
+        running = tuple(name for name in COMPONENTS if self.component_pid(name) is not None)
+        ready = self.kubeconfig.exists() and self.is_ready()
+        nodes = 0
+        if ready:
+            out = self.run_kubectl("get", "nodes", "-o", "name", check=False)
+            nodes = len([line for line in out.splitlines() if line.strip()])
+        return ClusterStatus(self.kubeconfig.exists(), ready, self.server(), self.kubeconfig, running, nodes)
+
+    def server(self) -> str:
+        if not self.kubeconfig.exists():
+            return ""
+        config: dict[str, Any] = yaml.safe_load(self.kubeconfig.read_text())
+        clusters = config.get("clusters") or []
+        return str(clusters[0]["cluster"]["server"]) if clusters else ""
+
+    def is_ready(self, wait_seconds: float = 0) -> bool:
+        """Whether kube-apiserver answers /readyz, waiting up to wait_seconds."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            result = subprocess.run(
+                [str(self.kubectl), "--kubeconfig", str(self.kubeconfig), "get", "--raw", "/readyz", "--request-timeout=5s"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode == 0 and result.stdout.strip() == "ok":
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.5)
+
+    # -- components (used by tests that restart kube-apiserver) ------------------------------------
+    def component_pid(self, name: str) -> int | None:
+        pid_file = self.directory / "pids" / f"{name}.pid"
+        if not pid_file.exists():
+            return None
+        try:
+            pid = int(pid_file.read_text().strip())
+        except ValueError:
+            return None
+        return pid if _pid_alive(pid) else None
+
+    def stop_component(self, name: str, timeout: float = 30) -> None:
+        """Stop one component (SIGTERM, then SIGKILL) and wait until it is gone."""
+        pid = self.component_pid(name)
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+    def start_component(self, name: str) -> int:
+        """Start one stopped component again with the exact command line kwokctl gave it."""
+        component = self._component_spec(name)
+        log_dir = self.directory / "logs"
+        log_dir.mkdir(exist_ok=True)
+        with (log_dir / f"{name}.log").open("a") as log:
+            process = subprocess.Popen(
+                [component["binary"], *component.get("args", [])],
+                cwd=component.get("workDir") or self.directory,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        (self.directory / "pids" / f"{name}.pid").write_text(str(process.pid))
+        return process.pid
+
+    # -- kubectl ----------------------------------------------------------------------------------
+    def run_kubectl(self, *args: str, check: bool = True, stdin: str | None = None) -> str:
+        result = subprocess.run(
+            [str(self.kubectl), "--kubeconfig", str(self.kubeconfig), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise ClusterError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
+        return result.stdout
+
+    # -- internals --------------------------------------------------------------------------------
+    def _component_spec(self, name: str) -> dict[str, Any]:
+        for document in yaml.safe_load_all((self.directory / "kwok.yaml").read_text()):
+            for component in (document or {}).get("components") or []:
+                if component.get("name") == name:
+                    return dict(component)
+        raise ClusterError(f"no component {name!r} in {self.directory / 'kwok.yaml'}")
+
+    def _kwokctl(self, *args: str, check: bool = True, timeout: float = 300) -> str:
+        command = [str(self.paths.bin / "kwokctl"), "--name", self.name, *args]
+        result = subprocess.run(
+            command, capture_output=True, text=True, env=self.environment(), timeout=timeout, check=False
+        )
+        if check and result.returncode != 0:
+            tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-10:])
+            raise ClusterError(f"`kwokctl {' '.join(args)}` failed (exit {result.returncode}):\n{tail}")
+        return result.stdout
+
+    def _write_config(self, port: int | None) -> Path:
+        bin_dir = self.paths.bin
+        options: dict[str, Any] = {
+            "kubeVersion": KUBERNETES_VERSION,
+            "runtime": "binary",
+            "bindAddress": "127.0.0.1",
+            "kubeBinaryPrefix": str(bin_dir),
+            "kubectlBinary": str(bin_dir / "kubectl"),
+            "etcdBinary": str(bin_dir / "etcd"),
+            "kwokControllerBinary": str(bin_dir / "kwok"),
+        }
+        if port is not None:
+            options["kubeApiserverPort"] = port
+        config = {
+            "kind": "KwokctlConfiguration",
+            "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+            "options": options,
+            "componentsPatches": [
+                # kube-apiserver >= 1.35 may fail to pick an address in a sandbox with no default route.
+                {"name": "kube-apiserver", "extraArgs": [{"key": "advertise-address", "value": "127.0.0.1"}]},
+                # The cluster is disposable test state: durability is not worth the fsync latency.
+                {"name": "etcd", "extraArgs": [{"key": "unsafe-no-fsync", "value": "true"}]},
+            ],
+        }
+        self.paths.kwok_workdir.mkdir(parents=True, exist_ok=True)
+        path = self.paths.kwok_workdir / f"{self.name}.config.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
+    def _create(self, port: int | None) -> None:
+        if port is not None and not is_port_free(port):
+            raise ClusterError(
+                f"port {port} on 127.0.0.1 is taken by another process, so kube-apiserver cannot listen there: "
+                "stop that process or choose another port with `ramp cluster up --port N` (or RAMP_CLUSTER_PORT)."
+            )
+        config = self._write_config(port)
+        self._kwokctl("create", "cluster", "--config", str(config), "--kubeconfig", "", "--wait", "2m")
+        if not self.is_ready(wait_seconds=60):
+            raise ClusterError(f"kube-apiserver did not become ready; see the logs in {self.directory / 'logs'}")
+
+    def _restart(self) -> None:
+        # After a session ends its processes are gone but the state stays: stop clears the pid files,
+        # start runs every component again from the recorded configuration.
+        self._kwokctl("stop", "cluster", check=False)
+        self._kwokctl("start", "cluster", check=False)
+
+    def _ensure_nodes(self, nodes: int) -> None:
+        out = self.run_kubectl("get", "nodes", "-o", "name", check=False)
+        if len([line for line in out.splitlines() if line.strip()]) < nodes:
+            self._kwokctl("scale", "node", "--replicas", str(nodes))

@@ -1,0 +1,196 @@
+"""Test harness for scenarios on the local cluster: kubectl, namespaces, the controller as a real process.
+
+Everything goes through real clients: kubectl (built with the cluster) and Ramp's own command line.
+`Scenario` (scenario.py) builds the Given/When/Then steps on top of this.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ramp.localcluster.cluster import LocalCluster
+
+ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+def wait_until(check: Callable[[], T], timeout: float, what: str, interval: float = 0.25) -> T:
+    """Poll `check` until it returns something truthy; fail naming `what` and the last value seen."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        try:
+            last = check()
+        except (subprocess.CalledProcessError, KubectlError) as problem:
+            last = problem
+        else:
+            if last:
+                return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}")
+        time.sleep(interval)
+
+
+class KubectlError(RuntimeError):
+    pass
+
+
+@dataclass
+class Cluster:
+    """The running local cluster as tests see it."""
+
+    local: LocalCluster
+    kubeconfig: Path
+
+    def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
+        result = subprocess.run(
+            [str(self.local.kubectl), "--kubeconfig", str(self.kubeconfig), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise KubectlError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
+        return result.stdout if check else result.stdout + result.stderr
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        args = ["get", kind, name, "-o", "json"]
+        if namespace:
+            args += ["-n", namespace]
+        return dict(json.loads(self.kubectl(*args)))
+
+    def list(self, kind: str, namespace: str | None = None, selector: str | None = None) -> list[dict[str, Any]]:
+        args = ["get", kind, "-o", "json"]
+        args += ["-n", namespace] if namespace else ["-A"]
+        if selector:
+            args += ["-l", selector]
+        return list(json.loads(self.kubectl(*args))["items"])
+
+    def apply(self, manifest: str, namespace: str | None = None, server_side: bool = False) -> str:
+        args = ["apply", "-f", "-"]
+        if namespace:
+            args += ["-n", namespace]
+        if server_side:
+            args += ["--server-side"]
+        return self.kubectl(*args, stdin=manifest)
+
+    def create_namespace(self, prefix: str = "t") -> str:
+        name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        self.kubectl("create", "namespace", name)
+        # Pods are refused until the namespace's default ServiceAccount exists.
+        wait_until(
+            lambda: self.kubectl("get", "serviceaccount", "default", "-n", name, check=False).startswith("NAME"),
+            30,
+            f"ServiceAccount default in {name}",
+        )
+        return name
+
+    def events(self, namespace: str, name: str | None = None) -> list[dict[str, Any]]:
+        events = self.list("events", namespace)
+        if name is not None:
+            events = [event for event in events if event.get("involvedObject", {}).get("name") == name]
+        return events
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def ramp_command() -> list[str]:
+    """The installed `ramp` console script of this virtualenv (falls back to `python -m`)."""
+    script = Path(sys.executable).parent / "ramp"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ramp.cli.main"]
+
+
+@dataclass
+class ControllerProcess:
+    """`ramp controller` running as its own process against the local cluster."""
+
+    args: list[str]
+    log_path: Path
+    healthz_port: int
+    metrics_port: int
+    process: subprocess.Popen[bytes] = field(init=False)
+
+    def start(self, env: dict[str, str] | None = None) -> ControllerProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+            )
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_for_log(self, pattern: str, timeout: float = 30) -> re.Match[str]:
+        compiled = re.compile(pattern)
+
+        def found() -> re.Match[str] | None:
+            if not self.alive and not compiled.search(self.log()):
+                raise AssertionError(f"controller exited ({self.process.returncode}); log:\n{self.log()[-3000:]}")
+            return compiled.search(self.log())
+
+        return wait_until(found, timeout, f"controller log line /{pattern}/")
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to release anything (a crash)."""
+        if self.alive:
+            self.process.kill()
+        self.process.wait(10)
+
+    def terminate(self, timeout: float = 30) -> int:
+        if self.alive:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+
+def controller_args(kubeconfig: Path, healthz_port: int, metrics_port: int, *extra: str) -> list[str]:
+    return [
+        *ramp_command(),
+        "controller",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--healthzPort",
+        str(healthz_port),
+        "--metricsport",
+        str(metrics_port),
+        "--loglevel",
+        "debug",
+        *extra,
+    ]
+
+
+def build_dir() -> Path:
+    path = ROOT / "build" / "e2e"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def kubectl_on_path() -> dict[str, str]:
+    """Environment with the cluster's kubectl first on PATH (for commands that call `kubectl`)."""
+    env = dict(os.environ)
+    bin_dir = LocalCluster().paths.bin
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    assert shutil.which("kubectl", path=env["PATH"])
+    return env

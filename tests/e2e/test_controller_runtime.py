@@ -1,0 +1,130 @@
+"""`ramp controller` as a real process: it takes the Lease, hands over on a crash, survives apiserver restarts."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+import httpx
+
+from tests.e2e.harness import Cluster, ControllerProcess, wait_until
+
+CONTROLLER_NAMESPACE = "argo-rollouts"
+LEADER_LINE = r"leader acquired"
+SYNCED_LINE = r"informers synced"
+
+
+def _lease(cluster: Cluster, instance_id: str) -> dict:
+    return cluster.get("lease", f"argo-rollouts-controller-lock-{instance_id}", CONTROLLER_NAMESPACE)
+
+
+def test_controller_takes_the_lease_and_serves_health_and_metrics(
+    cluster: Cluster, start_controller: Callable[..., ControllerProcess]
+) -> None:
+    instance = f"lease-{uuid.uuid4().hex[:6]}"
+    # When a controller starts
+    controller = start_controller("--instance-id", instance)
+    controller.wait_for_log(LEADER_LINE, timeout=30)
+    controller.wait_for_log(SYNCED_LINE, timeout=30)
+    # Then it holds the Lease upstream's controller uses, with upstream's timings
+    lease = _lease(cluster, instance)
+    assert lease["spec"]["leaseDurationSeconds"] == 15
+    assert lease["spec"]["holderIdentity"]
+    # And it serves /healthz and Prometheus /metrics
+    assert httpx.get(f"http://127.0.0.1:{controller.healthz_port}/healthz").status_code == 200
+    metrics = httpx.get(f"http://127.0.0.1:{controller.metrics_port}/metrics").text
+    assert "controller_clientset_k8s_request_total" in metrics
+    # And on SIGTERM it stops cleanly and gives the Lease up
+    assert controller.terminate() == 0
+    released = _lease(cluster, instance)["spec"].get("holderIdentity")
+    assert released in (None, "")
+
+
+def test_second_controller_takes_over_within_20s_of_a_crash(
+    cluster: Cluster, start_controller: Callable[..., ControllerProcess]
+) -> None:
+    instance = f"takeover-{uuid.uuid4().hex[:6]}"
+    # Given a leader and a standby
+    first = start_controller("--instance-id", instance, label="first")
+    first.wait_for_log(LEADER_LINE, timeout=30)
+    second = start_controller("--instance-id", instance, label="second")
+    wait_until(lambda: "lease" in second.log().lower(), 20, "the standby to try the lease")
+    time.sleep(3)
+    assert LEADER_LINE not in second.log(), "the standby must not lead while the leader renews"
+    holder = _lease(cluster, instance)["spec"]["holderIdentity"]
+    # When the leader is killed without a chance to release the Lease
+    first.kill()
+    killed_at = time.monotonic()
+    # Then the standby holds the Lease within 20 s
+    second.wait_for_log(LEADER_LINE, timeout=20)
+    took = time.monotonic() - killed_at
+    new_holder = _lease(cluster, instance)["spec"]["holderIdentity"]
+    assert new_holder != holder
+    assert _lease(cluster, instance)["spec"]["leaseTransitions"] >= 1
+    print(f"takeover after {took:.1f}s")
+
+
+def _rollout(name: str, instance: str) -> str:
+    return f"""
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: {name}
+  labels:
+    argo-rollouts.argoproj.io/controller-instance-id: {instance}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.27
+  strategy:
+    canary: {{}}
+"""
+
+
+def _added_event(cluster: Cluster, namespace: str, name: str) -> bool:
+    return any(event["reason"] == "RolloutAddedToInformer" for event in cluster.events(namespace, name))
+
+
+def test_informers_survive_a_kube_apiserver_restart(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess]
+) -> None:
+    instance = f"restart-{uuid.uuid4().hex[:6]}"
+    # Given a running controller that sees Rollouts of its instance id
+    controller = start_controller("--instance-id", instance)
+    controller.wait_for_log(SYNCED_LINE, timeout=30)
+    cluster.apply(_rollout("before", instance), namespace)
+    wait_until(lambda: _added_event(cluster, namespace, "before"), 30, "the controller to see rollout 'before'")
+    # When kube-apiserver is stopped for a few seconds and started again
+    cluster.local.stop_component("kube-apiserver")
+    time.sleep(5)
+    assert controller.alive, "the controller must ride out an apiserver outage"
+    cluster.local.start_component("kube-apiserver")
+    assert cluster.local.is_ready(wait_seconds=60)
+    # Then the controller is still running and catches up with what changed after the restart
+    cluster.apply(_rollout("after", instance), namespace)
+    wait_until(lambda: _added_event(cluster, namespace, "after"), 60, "the controller to see rollout 'after'")
+    assert controller.alive
+    assert httpx.get(f"http://127.0.0.1:{controller.healthz_port}/healthz").status_code == 200
+
+
+def test_instance_id_filters_what_a_controller_sees(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess]
+) -> None:
+    mine, other = f"mine-{uuid.uuid4().hex[:6]}", f"other-{uuid.uuid4().hex[:6]}"
+    controller = start_controller("--instance-id", mine)
+    controller.wait_for_log(SYNCED_LINE, timeout=30)
+    # Given a rollout labelled for another instance, and one for this instance
+    cluster.apply(_rollout("theirs", other), namespace)
+    cluster.apply(_rollout("ours", mine), namespace)
+    # Then only ours is picked up
+    wait_until(lambda: _added_event(cluster, namespace, "ours"), 30, "the controller to see rollout 'ours'")
+    time.sleep(2)
+    assert not _added_event(cluster, namespace, "theirs")
