@@ -60,7 +60,9 @@ def start_controller(cluster: Cluster, request: pytest.FixtureRequest) -> Iterat
         tag = label or f"c{len(started)}"
         log = build_dir() / f"{request.node.name}-{tag}.log"
         log.unlink(missing_ok=True)
-        process = ControllerProcess(controller_args(cluster.kubeconfig, healthz, metrics, *extra), log, healthz, metrics)
+        process = ControllerProcess(
+            controller_args(cluster.kubeconfig, healthz, metrics, *extra), log, healthz, metrics
+        )
         started.append(process.start())
         return process
 

@@ -74,8 +74,15 @@ def test_rollout_has_scale_and_status_subresources(cluster: Cluster, namespace: 
     assert cluster.get("rollout", "scaled", namespace)["spec"]["replicas"] == 5
     # And status is its own subresource: written there, it is kept; written with the spec, it is ignored
     cluster.kubectl(
-        "patch", "rollout", "scaled", "-n", namespace, "--subresource=status", "--type=merge",
-        "-p", json.dumps({"status": {"HPAReplicas": 5, "selector": "app=scaled", "observedGeneration": "2"}}),
+        "patch",
+        "rollout",
+        "scaled",
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": {"HPAReplicas": 5, "selector": "app=scaled", "observedGeneration": "2"}}),
     )
     scale = json.loads(
         cluster.kubectl("get", "--raw", f"/apis/argoproj.io/v1alpha1/namespaces/{namespace}/rollouts/scaled/scale")

@@ -13,7 +13,7 @@ from types import TracebackType
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from ramp.localcluster.build import BuildError, BuildProgress
 from ramp.localcluster.cluster import DEFAULT_NODES, ClusterError, LocalCluster
@@ -37,7 +37,7 @@ class BuildDisplay:
             console=err,
             transient=False,
         )
-        self.tasks: dict[str, tuple[int, float]] = {}
+        self.tasks: dict[str, tuple[TaskID, float]] = {}
         self.last_plain = 0.0
 
     def __enter__(self) -> BuildDisplay:
@@ -53,7 +53,7 @@ class BuildDisplay:
 
     def __call__(self, update: BuildProgress) -> None:
         if update.step not in self.tasks:
-            task = self.progress.add_task(update.step, total=None, packages=0, last="") if self.live else 0
+            task = self.progress.add_task(update.step, total=None, packages=0, last="") if self.live else TaskID(0)
             self.tasks[update.step] = (task, time.monotonic())
             if not self.live:
                 err.print(f"building {update.step} (a cold build takes several minutes) ...")

@@ -6,6 +6,8 @@ import typer
 
 from ramp import __version__
 from ramp.cli import cluster
+from ramp.cli.controller import controller
+from ramp.cli.crds import crds
 from ramp.cli.demo import demo
 
 app = typer.Typer(
@@ -27,6 +29,10 @@ def root() -> None:
 def version(short: bool = typer.Option(False, "--short", help="Print just the version.")) -> None:
     """Print Ramp's version."""
     typer.echo(__version__ if short else f"ramp: v{__version__}")
+
+
+app.command("controller")(controller)
+app.command("crds")(crds)
 
 
 def main() -> None:

@@ -178,7 +178,17 @@ def ensure_binaries(paths: CachePaths, report: ProgressCallback) -> list[str]:
         _run_go(step, args, cwd, env, log, report)
     if "etcd" in missing:
         cwd = _prepare_module("etcd", paths)
-        args = [go, "build", "-v", "-trimpath", "-ldflags", "-s -w", "-o", str(paths.bin / "etcd"), "go.etcd.io/etcd/server/v3"]
+        args = [
+            go,
+            "build",
+            "-v",
+            "-trimpath",
+            "-ldflags",
+            "-s -w",
+            "-o",
+            str(paths.bin / "etcd"),
+            "go.etcd.io/etcd/server/v3",
+        ]
         _run_go(f"etcd {ETCD_VERSION}", args, cwd, env, log, report)
     kwok = [name for name in KWOK_COMMANDS if name in missing]
     if kwok:

@@ -101,6 +101,9 @@ class LocalCluster:
     def up(self, report: ProgressCallback, port: int | None = None, nodes: int = DEFAULT_NODES) -> Path:
         """Build if needed, start the cluster if it is not healthy, and return the kubeconfig path."""
         ensure_binaries(self.paths, report)
+        if self.kubeconfig.exists() and not self._is_current_config(port):
+            # Made by an older Ramp with other component settings: start afresh rather than half-migrate.
+            self.down()
         if self.kubeconfig.exists():
             if self.is_ready():
                 self._ensure_nodes(nodes)
@@ -146,7 +149,15 @@ class LocalCluster:
         deadline = time.monotonic() + wait_seconds
         while True:
             result = subprocess.run(
-                [str(self.kubectl), "--kubeconfig", str(self.kubeconfig), "get", "--raw", "/readyz", "--request-timeout=5s"],
+                [
+                    str(self.kubectl),
+                    "--kubeconfig",
+                    str(self.kubeconfig),
+                    "get",
+                    "--raw",
+                    "/readyz",
+                    "--request-timeout=5s",
+                ],
                 capture_output=True,
                 text=True,
                 check=False,
@@ -168,8 +179,8 @@ class LocalCluster:
             return None
         return pid if _pid_alive(pid) else None
 
-    def stop_component(self, name: str, timeout: float = 30) -> None:
-        """Stop one component (SIGTERM, then SIGKILL) and wait until it is gone."""
+    def stop_component(self, name: str, timeout: float = 5) -> None:
+        """Stop one component (SIGTERM, then SIGKILL after `timeout`) and wait until it is gone."""
         pid = self.component_pid(name)
         if pid is None:
             return
@@ -178,7 +189,10 @@ class LocalCluster:
         while _pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         if _pid_alive(pid):
+            # kube-apiserver drains watches for a long time after SIGTERM; tests want it gone now.
             os.kill(pid, signal.SIGKILL)
+            while _pid_alive(pid):
+                time.sleep(0.05)
 
     def start_component(self, name: str) -> int:
         """Start one stopped component again with the exact command line kwokctl gave it."""
@@ -228,7 +242,26 @@ class LocalCluster:
             raise ClusterError(f"`kwokctl {' '.join(args)}` failed (exit {result.returncode}):\n{tail}")
         return result.stdout
 
+    @property
+    def _created_config(self) -> Path:
+        return self.directory / "ramp-config.yaml"
+
+    def _is_current_config(self, port: int | None) -> bool:
+        wanted = yaml.safe_dump(self._config(port), sort_keys=False)
+        if port is None and self._created_config.exists():
+            # A cluster created on a free port keeps it; only the rest of the settings must match.
+            recorded = yaml.safe_load(self._created_config.read_text()) or {}
+            recorded.get("options", {}).pop("kubeApiserverPort", None)
+            return yaml.safe_dump(recorded, sort_keys=False) == wanted
+        return self._created_config.exists() and self._created_config.read_text() == wanted
+
     def _write_config(self, port: int | None) -> Path:
+        self.paths.kwok_workdir.mkdir(parents=True, exist_ok=True)
+        path = self.paths.kwok_workdir / f"{self.name}.config.yaml"
+        path.write_text(yaml.safe_dump(self._config(port), sort_keys=False))
+        return path
+
+    def _config(self, port: int | None) -> dict[str, Any]:
         bin_dir = self.paths.bin
         options: dict[str, Any] = {
             "kubeVersion": KUBERNETES_VERSION,
@@ -250,12 +283,13 @@ class LocalCluster:
                 {"name": "kube-apiserver", "extraArgs": [{"key": "advertise-address", "value": "127.0.0.1"}]},
                 # The cluster is disposable test state: durability is not worth the fsync latency.
                 {"name": "etcd", "extraArgs": [{"key": "unsafe-no-fsync", "value": "true"}]},
+                # Alone in the cluster, they need no leader election; with it they exit when kube-apiserver
+                # is away longer than their renew deadline (tests restart it on purpose).
+                {"name": "kube-controller-manager", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
+                {"name": "kube-scheduler", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
             ],
         }
-        self.paths.kwok_workdir.mkdir(parents=True, exist_ok=True)
-        path = self.paths.kwok_workdir / f"{self.name}.config.yaml"
-        path.write_text(yaml.safe_dump(config, sort_keys=False))
-        return path
+        return config
 
     def _create(self, port: int | None) -> None:
         if port is not None and not is_port_free(port):
@@ -265,6 +299,7 @@ class LocalCluster:
             )
         config = self._write_config(port)
         self._kwokctl("create", "cluster", "--config", str(config), "--kubeconfig", "", "--wait", "2m")
+        self._created_config.write_text(config.read_text())
         if not self.is_ready(wait_seconds=60):
             raise ClusterError(f"kube-apiserver did not become ready; see the logs in {self.directory / 'logs'}")
 

@@ -23,14 +23,28 @@ KWOK = Binary("kwok", "v0.8.0", "buildinfo", "sigs.k8s.io/kwok")
     ("name", "binary", "output", "expected"),
     [
         ("stamped kube binary", Binary("kube-apiserver", "v1.36.3", "flag"), "Kubernetes v1.36.3\n", True),
-        ("unstamped kube binary is rebuilt", Binary("kube-apiserver", "v1.36.3", "flag"), "Kubernetes v0.0.0-master", False),
+        (
+            "unstamped kube binary is rebuilt",
+            Binary("kube-apiserver", "v1.36.3", "flag"),
+            "Kubernetes v0.0.0-master",
+            False,
+        ),
         ("kubectl client version", KUBECTL, "Client Version: v1.36.3\nKustomize Version: v5.8.1", True),
         ("older kubectl is rebuilt", KUBECTL, "Client Version: v1.35.4", False),
         ("missing binary prints nothing", KUBECTL, "", False),
-        ("etcd built from its wrapper module", ETCD, "bin/etcd: go1.26.8\n\tpath\tgo.etcd.io/etcd/server/v3\n"
-         "\tmod\tgo.etcd.io/etcd/server/v3\tv3.6.13\th1:x=\n", True),
+        (
+            "etcd built from its wrapper module",
+            ETCD,
+            "bin/etcd: go1.26.8\n\tpath\tgo.etcd.io/etcd/server/v3\n\tmod\tgo.etcd.io/etcd/server/v3\tv3.6.13\th1:x=\n",
+            True,
+        ),
         ("etcd of another version", ETCD, "\tmod\tgo.etcd.io/etcd/server/v3\tv3.6.10\th1:x=\n", False),
-        ("kwok installed with go install", KWOK, "\tpath\tsigs.k8s.io/kwok/cmd/kwok\n\tmod\tsigs.k8s.io/kwok\tv0.8.0\th1:y=\n", True),
+        (
+            "kwok installed with go install",
+            KWOK,
+            "\tpath\tsigs.k8s.io/kwok/cmd/kwok\n\tmod\tsigs.k8s.io/kwok\tv0.8.0\th1:y=\n",
+            True,
+        ),
     ],
 )
 def test_is_reported_version(name: str, binary: Binary, output: str, expected: bool) -> None:

@@ -1,0 +1,156 @@
+"""`ramp demo` (what `make demo` runs): the local cluster, Ramp's CRDs and the controller, ready to use.
+
+Brings the cluster up (building it on first use, with progress), installs the CRDs generated from the
+models, starts `ramp controller` as a child process, waits until it holds the Lease, and says what is
+running and how to reach it. Ctrl-C stops what it started: the controller always, the cluster only if the
+demo had to start it (its state stays, so the next start takes seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+import typer
+from rich.console import Console
+
+from ramp.api.crds import render_crds_yaml
+from ramp.cli.cluster import BuildDisplay
+from ramp.localcluster.build import BuildError
+from ramp.localcluster.cluster import ClusterError, LocalCluster
+
+CONTROLLER_NAMESPACE = "argo-rollouts"
+LEASE = "argo-rollouts-controller-lock"
+CRD_PLURALS = ("rollouts", "analysistemplates", "clusteranalysistemplates", "analysisruns", "experiments")
+out = Console()
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+
+
+def install_crds(cluster: LocalCluster) -> None:
+    """Server-side apply of the generated CRDs, then wait until the API server serves them."""
+    cluster.run_kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=render_crds_yaml())
+    names = [f"crd/{plural}.argoproj.io" for plural in CRD_PLURALS]
+    cluster.run_kubectl("wait", "--for=condition=Established", *names, "--timeout=60s")
+    if not cluster.run_kubectl("get", "namespace", CONTROLLER_NAMESPACE, check=False):
+        cluster.run_kubectl("create", "namespace", CONTROLLER_NAMESPACE)
+
+
+def _lease_holder(cluster: LocalCluster) -> str:
+    raw = cluster.run_kubectl("get", "lease", LEASE, "-n", CONTROLLER_NAMESPACE, "-o", "json", check=False)
+    if not raw:
+        return ""
+    return str(json.loads(raw).get("spec", {}).get("holderIdentity") or "")
+
+
+def _wait_for_leader(cluster: LocalCluster, controller: subprocess.Popen[bytes], log: Path) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if controller.poll() is not None:
+            raise ClusterError(f"the controller exited with {controller.returncode}; its log: {log}")
+        if "leader acquired" in log.read_text(errors="replace"):
+            return _lease_holder(cluster)
+        time.sleep(0.3)
+    raise ClusterError(f"the controller did not take the Lease within 60s; its log: {log}")
+
+
+def demo(
+    healthz_port: int = typer.Option(8080, "--healthzPort", help="Controller health port (another if taken)."),
+    metrics_port: int = typer.Option(8090, "--metricsport", help="Controller metrics port (another if taken)."),
+) -> None:
+    """Bring up the local cluster with Ramp's CRDs and controller; Ctrl-C stops what it started."""
+    cluster = LocalCluster()
+    was_running = cluster.kubeconfig.exists() and cluster.is_ready()
+    started = time.monotonic()
+    try:
+        with BuildDisplay() as display:
+            kubeconfig = cluster.up(display)
+        out.print(f"[green]✔[/green] local cluster at {cluster.server()} ({time.monotonic() - started:.0f}s)")
+        install_crds(cluster)
+        out.print(f"[green]✔[/green] CRDs installed: {', '.join(CRD_PLURALS)}")
+    except (BuildError, ClusterError) as problem:
+        out.print(f"[red]error:[/red] {problem}")
+        raise typer.Exit(1) from problem
+
+    healthz, metrics = _free_port(healthz_port), _free_port(metrics_port)
+    log = cluster.paths.logs / "demo-controller.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "ramp.cli.main",
+        "controller",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--healthzPort",
+        str(healthz),
+        "--metricsport",
+        str(metrics),
+        "--bind-address",
+        "127.0.0.1",
+    ]
+    with log.open("wb") as sink:
+        controller = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def stop(signum: int = 0, frame: FrameType | None = None) -> None:
+        out.print("\nstopping ...")
+        if controller.poll() is None:
+            controller.send_signal(signal.SIGTERM)
+            try:
+                controller.wait(30)
+            except subprocess.TimeoutExpired:
+                controller.kill()
+        out.print("[green]✔[/green] controller stopped")
+        if not was_running:
+            cluster.stop()
+            out.print("[green]✔[/green] local cluster stopped (`make demo` starts it again in seconds)")
+        raise typer.Exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        holder = _wait_for_leader(cluster, controller, log)
+        kubectl = cluster.paths.bin / "kubectl"
+        out.print(f"[green]✔[/green] controller running, holding Lease {CONTROLLER_NAMESPACE}/{LEASE} as {holder}")
+        out.print()
+        out.print("[bold]What is running[/bold]")
+        components = ", ".join(cluster.status().running)
+        out.print(f"  cluster          {cluster.server()}  ({components})")
+        out.print(
+            f"  controller       health http://127.0.0.1:{healthz}/healthz   metrics http://127.0.0.1:{metrics}/metrics"
+        )
+        out.print(f"  controller log   {log}")
+        out.print()
+        out.print("[bold]Use it[/bold]")
+        out.print(f"  export KUBECONFIG={kubeconfig}")
+        out.print(
+            f"  export PATH={kubectl.parent}:$PATH      # kubectl {cluster.paths.bin.name} built with the cluster"
+        )
+        out.print("  kubectl get rollouts,analysisruns,experiments -A")
+        out.print()
+        out.print("Press Ctrl-C to stop.", style="dim")
+        out.print("demo ready", style="dim")
+        while controller.poll() is None:
+            time.sleep(0.5)
+        out.print(f"[red]the controller exited with {controller.returncode}[/red]; its log: {log}")
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        stop()
+    except ClusterError as problem:
+        out.print(f"[red]error:[/red] {problem}")
+        if controller.poll() is None:
+            controller.terminate()
+        raise typer.Exit(1) from problem

@@ -1,0 +1,273 @@
+"""Ramp's own thin async Kubernetes client over httpx: raw JSON dicts in, raw JSON dicts out.
+
+Verbs: list, get, create, update (PUT), patch (merge, json, strategic, apply), delete, and `watch` as an async
+iterator of raw watch events. Addresses come from `kube.resources.Resource`; settings from
+`kube.config.ClusterConfig`. Every request first waits on the client-side rate limiter (`--qps`/`--burst`) and
+is then counted in `controller_clientset_k8s_request_total` (labels as upstream's request-metrics wrapper).
+Non-2xx answers raise `kube.errors.ApiError`; connection failures raise httpx's `TransportError`.
+
+No model validation happens here: callers that want typed objects parse them with `ramp.api` themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any, Literal
+
+import httpx
+
+from ramp import __version__
+from ramp.kube.config import ClusterConfig
+from ramp.kube.errors import ApiError
+from ramp.kube.metrics import K8S_REQUESTS
+from ramp.kube.ratelimit import ClientRateLimiter
+from ramp.kube.resources import EVENTS, Resource
+
+JSON = dict[str, Any]
+PatchType = Literal["merge", "json", "strategic", "apply"]
+
+PATCH_CONTENT_TYPES: Mapping[str, str] = {
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "apply": "application/apply-patch+yaml",
+}
+
+DEFAULT_FIELD_MANAGER = "argo-rollouts"
+DEFAULT_TIMEOUT = 30.0
+# A watch is ended by the server after `timeoutSeconds`; allow the read side that long plus a margin, so a
+# silent dead connection is still noticed (bookmarks arrive about once a minute on a healthy one).
+_WATCH_READ_MARGIN = 30.0
+# The status label when no HTTP answer arrived (upstream's wrapper reports the zero status code).
+_NO_STATUS = "0"
+
+
+class KubeClient:
+    """An async Kubernetes API client for raw objects. Use as `async with KubeClient(config) as client:`."""
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        *,
+        qps: float = 40.0,
+        burst: int = 80,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        field_manager: str = DEFAULT_FIELD_MANAGER,
+    ) -> None:
+        self.config = config
+        self.field_manager = field_manager
+        self._limiter = ClientRateLimiter(qps, burst)
+        self._timeout = timeout
+        self._extensions = {"sni_hostname": config.tls_server_name} if config.tls_server_name else {}
+        self._http = httpx.AsyncClient(
+            base_url=config.server,
+            # A test transport brings its own TLS (none); building a context would only read system CAs.
+            verify=config.ssl_context() if transport is None else True,
+            auth=config.auth(),
+            headers={"User-Agent": f"ramp/{__version__}", "Accept": "application/json"},
+            timeout=timeout,
+            transport=transport,
+            # Each informer holds one connection open for its watch; leave room for them and the workers.
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+
+    async def __aenter__(self) -> KubeClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def list(
+        self,
+        resource: Resource,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
+        resource_version: str | None = None,
+    ) -> JSON:
+        """One page of a collection (all namespaces when `namespace` is None): the raw `<Kind>List` object."""
+        params = _params(
+            labelSelector=label_selector,
+            fieldSelector=field_selector,
+            limit=str(limit) if limit else None,
+            resourceVersion=resource_version,
+            **{"continue": continue_token},
+        )
+        return await self._request("List", "GET", resource, namespace, None, params=params)
+
+    async def get(
+        self, resource: Resource, name: str, namespace: str | None = None, *, subresource: str | None = None
+    ) -> JSON:
+        return await self._request("Get", "GET", resource, namespace, name, subresource=subresource)
+
+    async def create(self, resource: Resource, body: Mapping[str, Any], namespace: str | None = None) -> JSON:
+        """POST a new object; its namespace defaults to `metadata.namespace` of the body."""
+        namespace = namespace or _meta(body).get("namespace")
+        return await self._request(
+            "Create", "POST", resource, namespace, None, body=body, metric_name=_meta(body).get("name", "")
+        )
+
+    async def update(
+        self,
+        resource: Resource,
+        body: Mapping[str, Any],
+        namespace: str | None = None,
+        *,
+        subresource: str | None = None,
+    ) -> JSON:
+        """PUT the whole object; `metadata.resourceVersion` in the body makes it a compare-and-swap."""
+        meta = _meta(body)
+        return await self._request(
+            "Update",
+            "PUT",
+            resource,
+            namespace or meta.get("namespace"),
+            str(meta.get("name", "")),
+            subresource=subresource,
+            body=body,
+        )
+
+    async def patch(
+        self,
+        resource: Resource,
+        name: str,
+        patch: Any,
+        namespace: str | None = None,
+        *,
+        patch_type: PatchType = "merge",
+        subresource: str | None = None,
+        field_manager: str | None = None,
+        force: bool = False,
+    ) -> JSON:
+        """PATCH an object. `apply` is server-side apply (`force` takes over conflicting fields)."""
+        params = _params(fieldManager=field_manager or (self.field_manager if patch_type == "apply" else None))
+        if force:
+            params["force"] = "true"
+        return await self._request(
+            "Patch",
+            "PATCH",
+            resource,
+            namespace,
+            name,
+            subresource=subresource,
+            body=patch,
+            params=params,
+            content_type=PATCH_CONTENT_TYPES[patch_type],
+        )
+
+    async def delete(
+        self,
+        resource: Resource,
+        name: str,
+        namespace: str | None = None,
+        *,
+        propagation_policy: Literal["Foreground", "Background", "Orphan"] | None = None,
+    ) -> JSON:
+        body = {"propagationPolicy": propagation_policy} if propagation_policy else None
+        return await self._request("Delete", "DELETE", resource, namespace, name, body=body)
+
+    async def watch(
+        self,
+        resource: Resource,
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        timeout_seconds: int = 300,
+        allow_bookmarks: bool = True,
+    ) -> AsyncGenerator[JSON, None]:
+        """Raw watch events (`{"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR, "object": {...}}`) until the
+        server ends the stream. A 410 at the start raises `ApiError` (is_gone); later it is an ERROR event.
+
+        Close it (`contextlib.aclosing`) when stopping early, so the connection is released at once.
+        """
+        params = _params(
+            watch="true",
+            resourceVersion=resource_version,
+            labelSelector=label_selector,
+            fieldSelector=field_selector,
+            timeoutSeconds=str(timeout_seconds),
+            allowWatchBookmarks="true" if allow_bookmarks else None,
+        )
+        await self._limiter.acquire()
+        request = self._http.build_request(
+            "GET",
+            resource.path(namespace),
+            params=params,
+            timeout=httpx.Timeout(self._timeout, read=timeout_seconds + _WATCH_READ_MARGIN),
+            extensions=self._extensions,
+        )
+        labels = (resource.plural, namespace or "", "N/A", "Watch")
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.HTTPError:
+            K8S_REQUESTS.labels(*labels, _NO_STATUS).inc()
+            raise
+        K8S_REQUESTS.labels(*labels, str(response.status_code)).inc()
+        try:
+            if response.status_code != 200:
+                raise ApiError.from_response(response.status_code, await response.aread())
+            async for line in response.aiter_lines():
+                if line:
+                    event = json.loads(line)
+                    if isinstance(event, dict):
+                        yield event
+        finally:
+            await response.aclose()
+
+    async def _request(
+        self,
+        verb: str,
+        method: str,
+        resource: Resource,
+        namespace: str | None,
+        name: str | None,
+        *,
+        subresource: str | None = None,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        metric_name: str | None = None,
+    ) -> JSON:
+        path = resource.path(namespace, name, subresource)
+        # Upstream labels lists and events with name N/A, keeping the label's cardinality bounded.
+        shown_name = "N/A" if verb == "List" or resource is EVENTS else (metric_name or name or "")
+        labels = (resource.plural, namespace or "", shown_name, verb)
+        content = None
+        headers = {}
+        if body is not None:
+            content = json.dumps(body).encode()
+            headers["Content-Type"] = content_type
+        await self._limiter.acquire()
+        try:
+            response = await self._http.request(
+                method, path, params=params, content=content, headers=headers, extensions=self._extensions
+            )
+        except httpx.HTTPError:
+            K8S_REQUESTS.labels(*labels, _NO_STATUS).inc()
+            raise
+        K8S_REQUESTS.labels(*labels, str(response.status_code)).inc()
+        if response.status_code >= 400:
+            raise ApiError.from_response(response.status_code, response.content)
+        if not response.content:
+            return {}
+        decoded = response.json()
+        return decoded if isinstance(decoded, dict) else {"items": decoded}
+
+
+def _params(**values: str | None) -> dict[str, str]:
+    return {k: v for k, v in values.items() if v}
+
+
+def _meta(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = body.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}

@@ -1,0 +1,89 @@
+"""The controller's own small HTTP endpoints: `/healthz` (liveness) and `/metrics` (Prometheus).
+
+A minimal HTTP/1.1 server on asyncio streams: GET or HEAD of a fixed set of paths, one request per
+connection. That is all probes and scrapers need, and it keeps a web framework out of the controller.
+`/metrics` renders prometheus_client's default registry (which includes process metrics) with
+`kube.metrics` registered on it. `ramp.manager` starts both before competing for the Lease, so a standby
+replica is live and scrapeable too (as upstream).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+log = logging.getLogger(__name__)
+
+Response = tuple[int, str, bytes]
+"""Status code, content type, body."""
+Route = Callable[[], Response]
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+}
+_MAX_HEAD = 16 * 1024
+_READ_TIMEOUT = 10.0
+
+
+def healthz_routes() -> dict[str, Route]:
+    """`/healthz` answers 200 `ok` while the event loop is serving (upstream's liveness contract)."""
+    return {"/healthz": lambda: (200, "text/plain; charset=utf-8", b"ok")}
+
+
+def metrics_routes(registry: CollectorRegistry = REGISTRY) -> dict[str, Route]:
+    return {"/metrics": lambda: (200, CONTENT_TYPE_LATEST, generate_latest(registry))}
+
+
+async def start_http_server(host: str, port: int, routes: Mapping[str, Route]) -> asyncio.Server:
+    """Listen on host:port and answer GET/HEAD for `routes`; close the returned server to stop."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(_READ_TIMEOUT):
+                head = await reader.readuntil(b"\r\n\r\n")
+            method, path = _parse_request_line(head)
+            status, content_type, body = _respond(method, path, routes)
+            header = (
+                f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"
+                f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(header.encode("latin-1") + (b"" if method == "HEAD" else body))
+            await writer.drain()
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            pass  # a client that hangs up or sends garbage gets nothing more
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    return await asyncio.start_server(handle, host, port, limit=_MAX_HEAD, reuse_address=True)
+
+
+def _parse_request_line(head: bytes) -> tuple[str, str]:
+    parts = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+    if len(parts) != 3:
+        return "", ""
+    return parts[0], parts[1].split("?", 1)[0]
+
+
+def _respond(method: str, path: str, routes: Mapping[str, Route]) -> Response:
+    if not method:
+        return 400, "text/plain", b"bad request"
+    route = routes.get(path)
+    if route is None:
+        return 404, "text/plain", b"not found"
+    if method not in ("GET", "HEAD"):
+        return 405, "text/plain", b"method not allowed"
+    try:
+        return route()
+    except Exception:
+        log.exception("endpoint failed", extra={"path": path})
+        return 500, "text/plain", b"internal error"

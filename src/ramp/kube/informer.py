@@ -1,0 +1,329 @@
+"""An informer: a cache of one kind's raw objects, kept current by list-then-watch, with change callbacks.
+
+Behaviour follows client-go's reflector as documented: list (in pages), then watch from the list's
+resourceVersion with `allowWatchBookmarks=true`; when the server says the version is too old (HTTP 410,
+or an ERROR event with code 410) re-list; when the connection drops or the server restarts, wait with
+capped exponential backoff and watch again from the last version seen, so nothing is missed and the
+process never crashes. Every `resync_period` the cached objects are re-delivered as updates.
+
+Handlers are plain synchronous callables (`EventHandler`); `ramp.manager` uses them to put keys on work
+queues. Cached objects are shared, not copied: treat what `get`/`list` return as read-only.
+`metadata.managedFields` is dropped on the way in: no reconciler reads it and it is often half an object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ramp.kube.client import KubeClient
+from ramp.kube.errors import ApiError
+from ramp.kube.ratelimit import calculate_item_backoff
+from ramp.kube.resources import Resource, object_key
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+# Between failed attempts: 800 ms doubling (client-go's reflector), capped at 10 s rather than client-go's
+# 30 s: one controller's few watches are cheap to retry, and caches catch up sooner after an outage.
+# Watches last 5-10 minutes, as client-go's.
+_BACKOFF_BASE = 0.8
+_BACKOFF_CAP = 10.0
+_WATCH_TIMEOUT_RANGE = (300, 600)
+_SHORT_WATCH = 1.0
+
+
+@dataclass(frozen=True)
+class EventHandler:
+    """Callbacks for cache changes; each is optional. On resync, `on_update` gets the same object twice."""
+
+    on_add: Callable[[Obj], None] | None = None
+    on_update: Callable[[Obj, Obj], None] | None = None
+    on_delete: Callable[[Obj], None] | None = None
+
+
+class WatchExpired(Exception):
+    """The watched resourceVersion is gone from the server's history: only a re-list can continue."""
+
+
+class Informer:
+    """List-then-watch cache of one resource (optionally one namespace and a label selector).
+
+    Run `await informer.run()` as a task; cancel the task to stop it.
+    """
+
+    def __init__(
+        self,
+        client: KubeClient,
+        resource: Resource,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        resync_period: float = 0.0,
+        page_size: int = 500,
+    ) -> None:
+        self.client = client
+        self.resource = resource
+        self.namespace = namespace if resource.namespaced else None
+        self.label_selector = label_selector
+        self.resync_period = resync_period
+        self.page_size = page_size
+        self._handlers: list[EventHandler] = []
+        self._cache: dict[str, Obj] = {}
+        self._by_namespace: dict[str, dict[str, Obj]] = {}
+        self._resource_version: str | None = None
+        self._synced = asyncio.Event()
+        self._failures = 0
+
+    # Reading the cache.
+
+    def get(self, key: str) -> Obj | None:
+        """The cached object for `namespace/name` (or `name` when cluster-scoped)."""
+        return self._cache.get(key)
+
+    def list(self, namespace: str | None = None) -> list[Obj]:
+        """Cached objects, all or one namespace's."""
+        if namespace is None:
+            return [*self._cache.values()]
+        return [*self._by_namespace.get(namespace, {}).values()]
+
+    def keys(self) -> Iterator[str]:
+        return iter([*self._cache])
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    @property
+    def resource_version(self) -> str | None:
+        """The last resourceVersion seen (from a list, an event or a bookmark); None before the first list."""
+        return self._resource_version
+
+    @property
+    def has_synced(self) -> bool:
+        return self._synced.is_set()
+
+    async def wait_for_sync(self) -> None:
+        """Return once the first list has been loaded into the cache and delivered to the handlers."""
+        await self._synced.wait()
+
+    def add_handler(self, handler: EventHandler) -> None:
+        """Register callbacks; add them before `run()` so the initial list reaches them too."""
+        self._handlers.append(handler)
+
+    # Running.
+
+    async def run(self) -> None:
+        """List and watch until cancelled; network and server errors are retried, never raised."""
+        resync = asyncio.create_task(self._resync_forever()) if self.resync_period > 0 else None
+        try:
+            while True:
+                try:
+                    if self._resource_version is None:
+                        await self._relist()
+                    await self._watch()
+                except WatchExpired:
+                    # First expiry re-lists at once, as client-go does; repeated ones back off below.
+                    self._resource_version = None
+                    self._failures += 1
+                    log.info("watch expired; re-listing", extra={"resource": self.resource.plural})
+                    if self._failures > 1:
+                        await asyncio.sleep(self._backoff(self._failures - 1))
+                except (httpx.HTTPError, ApiError, ValueError) as err:
+                    self._failures += 1
+                    delay = self._backoff(self._failures)
+                    if isinstance(err, ApiError) and err.retry_after is not None:
+                        # The server said when (e.g. 429 while its watch cache initializes after a restart).
+                        delay = min(delay, err.retry_after)
+                    log.warning(
+                        "watch failed; retrying",
+                        extra={
+                            "resource": self.resource.plural,
+                            "error": _describe(err),
+                            "retry_in": round(delay, 2),
+                        },
+                    )
+                    await asyncio.sleep(delay)
+        finally:
+            if resync is not None:
+                resync.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await resync
+
+    async def _relist(self) -> None:
+        items: list[Obj] = []
+        continue_token: str | None = None
+        page_size: int | None = self.page_size
+        while True:
+            try:
+                page = await self.client.list(
+                    self.resource,
+                    self.namespace,
+                    label_selector=self.label_selector,
+                    limit=page_size,
+                    continue_token=continue_token,
+                )
+            except ApiError as err:
+                if not (err.is_gone and continue_token):
+                    raise
+                # The continue token expired mid-list: start over, unpaginated (as client-go's pager does).
+                items, continue_token, page_size = [], None, None
+                continue
+            items.extend(page.get("items") or [])
+            meta = page.get("metadata") or {}
+            continue_token = meta.get("continue") or None
+            if continue_token is None:
+                self._replace(items, str(meta.get("resourceVersion", "")))
+                return
+
+    async def _watch(self) -> None:
+        events = self.client.watch(
+            self.resource,
+            self.namespace,
+            resource_version=self._resource_version,
+            label_selector=self.label_selector,
+            timeout_seconds=random.randint(*_WATCH_TIMEOUT_RANGE),
+            allow_bookmarks=True,
+        )
+        started, seen = time.monotonic(), 0
+        try:
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    seen += 1
+                    self._apply(event)
+        except ApiError as err:
+            if err.is_gone:
+                raise WatchExpired(str(err)) from err
+            raise
+        if seen == 0 and time.monotonic() - started < _SHORT_WATCH:
+            # A server ending watches at once would otherwise be hammered in a tight loop (client-go's rule).
+            raise ValueError("very short watch: the server closed it at once without events")
+
+    def _replace(self, items: Sequence[Obj], resource_version: str) -> None:
+        """Install a fresh list; deliver adds, updates (changed resourceVersion only) and deletes."""
+        old = self._cache
+        self._cache = {}
+        self._by_namespace = {}
+        fresh = []
+        for item in items:
+            obj = self._prepare(item)
+            key = object_key(obj)
+            self._store(key, obj)
+            fresh.append((key, obj))
+        self._resource_version = resource_version
+        self._failures = 0
+        for key, obj in fresh:
+            previous = old.get(key)
+            if previous is None:
+                self._notify_add(obj)
+            elif _resource_version(previous) != _resource_version(obj):
+                self._notify_update(previous, obj)
+        for key, gone in old.items():
+            if key not in self._cache:
+                self._notify_delete(gone)
+        if not self._synced.is_set():
+            log.debug("informer synced", extra={"resource": self.resource.plural, "objects": len(self._cache)})
+            self._synced.set()
+
+    def _apply(self, event: Obj) -> None:
+        kind = event.get("type")
+        obj = event.get("object")
+        if not isinstance(obj, dict):
+            raise ValueError(f"watch event without an object: {str(event)[:200]}")
+        if kind == "ERROR":
+            error = ApiError.from_status(obj)
+            if error.is_gone:
+                raise WatchExpired(str(error))
+            raise error
+        resource_version = _resource_version(obj)
+        if kind == "BOOKMARK":
+            self._resource_version = resource_version or self._resource_version
+            return
+        obj = self._prepare(obj)
+        key = object_key(obj)
+        if kind in ("ADDED", "MODIFIED"):
+            previous = self._cache.get(key)
+            self._store(key, obj)
+            if previous is None:
+                self._notify_add(obj)
+            else:
+                self._notify_update(previous, obj)
+        elif kind == "DELETED":
+            gone = self._remove(key)
+            self._notify_delete(gone or obj)
+        self._resource_version = resource_version or self._resource_version
+        self._failures = 0
+
+    def _prepare(self, obj: Obj) -> Obj:
+        # List items of built-in kinds come without apiVersion/kind; events and owner checks need them.
+        obj.setdefault("apiVersion", self.resource.api_version)
+        obj.setdefault("kind", self.resource.kind)
+        meta = obj.get("metadata")
+        if isinstance(meta, dict):
+            meta.pop("managedFields", None)
+        return obj
+
+    def _store(self, key: str, obj: Obj) -> None:
+        self._cache[key] = obj
+        namespace = (obj.get("metadata") or {}).get("namespace") or ""
+        self._by_namespace.setdefault(namespace, {})[key] = obj
+
+    def _remove(self, key: str) -> Obj | None:
+        obj = self._cache.pop(key, None)
+        if obj is not None:
+            namespace = (obj.get("metadata") or {}).get("namespace") or ""
+            bucket = self._by_namespace.get(namespace, {})
+            bucket.pop(key, None)
+            if not bucket:
+                self._by_namespace.pop(namespace, None)
+        return obj
+
+    async def _resync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.resync_period)
+            if self.has_synced:
+                for obj in [*self._cache.values()]:
+                    self._notify_update(obj, obj)
+
+    def _backoff(self, failures: int) -> float:
+        # Jitter spreads the reconnects of many informers after an API server restart.
+        return calculate_item_backoff(failures - 1, _BACKOFF_BASE, _BACKOFF_CAP) * (1 + random.random() * 0.5)
+
+    def _notify_add(self, obj: Obj) -> None:
+        for handler in self._handlers:
+            if handler.on_add is not None:
+                self._call(handler.on_add, obj)
+
+    def _notify_update(self, old: Obj, new: Obj) -> None:
+        for handler in self._handlers:
+            if handler.on_update is not None:
+                self._call(handler.on_update, old, new)
+
+    def _notify_delete(self, obj: Obj) -> None:
+        for handler in self._handlers:
+            if handler.on_delete is not None:
+                self._call(handler.on_delete, obj)
+
+    def _call(self, callback: Callable[..., None], *args: Obj) -> None:
+        # One broken handler must not stop the cache from following the server.
+        try:
+            callback(*args)
+        except Exception:
+            log.exception("informer handler failed", extra={"resource": self.resource.plural})
+
+
+def _resource_version(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion", ""))
+
+
+def _describe(err: Exception) -> str:
+    text = str(err)
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__

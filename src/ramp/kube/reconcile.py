@@ -1,0 +1,125 @@
+"""The reconciler contract and the workers that drive it from a work queue.
+
+A `Reconciler` gets a key (`namespace/name`) and returns a `Result`; it reads the informer caches, decides,
+and writes. `Controller` owns one `kube.workqueue.WorkQueue` and N workers: each takes a key, awaits
+`reconcile`, and then forgets the key's backoff (success), schedules `Result.requeue_after`, or retries with
+backoff (exception). Durations and failures go to `<kind>_reconcile` and `<kind>_reconcile_error`
+(`kube.metrics`). `ramp.manager` builds one Controller per reconciler kind; the reconcilers themselves live
+in `ramp.rollout`, `ramp.analysis` and `ramp.experiments`, which import this module for the contract only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from ramp.kube.metrics import ReconcileMetrics, reconcile_metrics
+from ramp.kube.ratelimit import ControllerRateLimiter
+from ramp.kube.resources import split_key
+from ramp.kube.workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a reconcile asks for next: nothing (`Result()`), or another look in `requeue_after` seconds."""
+
+    requeue_after: float | None = None
+
+    @classmethod
+    def after(cls, seconds: float) -> Result:
+        return cls(requeue_after=seconds)
+
+
+class Reconciler(Protocol):
+    """Brings one object's world towards its spec. Idempotent; raise to be retried with backoff."""
+
+    async def reconcile(self, key: str) -> Result: ...
+
+
+class Controller:
+    """One work queue and `workers` concurrent workers calling one reconciler."""
+
+    def __init__(
+        self,
+        name: str,
+        reconciler: Reconciler,
+        *,
+        workers: int,
+        metrics_prefix: str,
+        rate_limiter: ControllerRateLimiter | None = None,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"{name}: workers must be at least 1, got {workers}")
+        self.name = name
+        self.reconciler = reconciler
+        self.workers = workers
+        self.queue = WorkQueue(name, rate_limiter)
+        self._metrics: ReconcileMetrics = reconcile_metrics(metrics_prefix)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def tasks(self) -> list[asyncio.Task[None]]:
+        """The worker tasks (empty before `start`)."""
+        return list(self._tasks)
+
+    def start(self) -> None:
+        """Start the workers on the running loop."""
+        self._tasks = [asyncio.create_task(self._work(), name=f"{self.name}-worker-{i}") for i in range(self.workers)]
+
+    async def stop(self, grace_seconds: float) -> bool:
+        """Stop taking keys; let in-flight reconciles finish for up to `grace_seconds`, then cancel them.
+
+        Returns True if every worker finished on its own.
+        """
+        self.queue.shut_down()
+        if not self._tasks:
+            return True
+        _, pending = await asyncio.wait(self._tasks, timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return not pending
+
+    def cancel(self) -> None:
+        """Stop at once, abandoning in-flight reconciles (used when leadership is lost)."""
+        self.queue.shut_down()
+        for task in self._tasks:
+            task.cancel()
+
+    async def _work(self) -> None:
+        while (key := await self.queue.get()) is not None:
+            try:
+                await self.process(key)
+            finally:
+                self.queue.done(key)
+
+    async def process(self, key: str) -> None:
+        """Reconcile one key and decide its next visit (exposed for tests)."""
+        namespace, name = split_key(key)
+        started = time.monotonic()
+        try:
+            result = await self.reconciler.reconcile(key)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            self._metrics.errors.inc(namespace or "", name)
+            log.error(
+                "reconcile failed; retrying with backoff",
+                exc_info=err,
+                extra={"controller": self.name, "key": key, "retries": self.queue.num_requeues(key)},
+            )
+            self.queue.add_rate_limited(key)
+            return
+        finally:
+            self._metrics.duration.labels(namespace or "", name).observe(time.monotonic() - started)
+        self.queue.forget(key)
+        if result.requeue_after is not None:
+            self.queue.add_after(key, result.requeue_after)

@@ -1,0 +1,210 @@
+"""The informer's list/watch state machine, driven through an httpx.MockTransport (one client's transport
+stub answering a scripted sequence, not an API server): paging, events, bookmarks, 410 → re-list, and
+reconnecting from the last resourceVersion after a dropped connection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from ramp.kube import informer as informer_module
+from ramp.kube.client import KubeClient
+from ramp.kube.config import ClusterConfig
+from ramp.kube.informer import EventHandler, Informer
+from ramp.kube.metrics import K8S_REQUESTS
+from ramp.kube.resources import REPLICA_SETS, ROLLOUTS
+
+Script = list[Callable[[httpx.Request], httpx.Response]]
+
+
+def _obj(name: str, rv: str, namespace: str = "ns") -> dict:
+    return {"metadata": {"name": name, "namespace": namespace, "resourceVersion": rv, "managedFields": [{}]}}
+
+
+def _list(items: list[dict], rv: str, cont: str = "") -> Callable[[httpx.Request], httpx.Response]:
+    return lambda _: httpx.Response(200, json={"items": items, "metadata": {"resourceVersion": rv, "continue": cont}})
+
+
+def _watch(*events: dict) -> Callable[[httpx.Request], httpx.Response]:
+    body = "".join(json.dumps(e) + "\n" for e in events).encode()
+    return lambda _: httpx.Response(200, content=body)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+        self.two_updates = asyncio.Event()
+
+    def handler(self) -> EventHandler:
+        return EventHandler(
+            on_add=lambda o: self.seen.append(("add", _name_rv(o))),
+            on_update=self._update,
+            on_delete=lambda o: self.seen.append(("delete", _name_rv(o))),
+        )
+
+    def _update(self, old: dict, new: dict) -> None:
+        self.seen.append(("update", f"{_name_rv(old)}->{_name_rv(new)}"))
+        if sum(kind == "update" for kind, _ in self.seen) >= 2:
+            self.two_updates.set()
+
+
+def _name_rv(obj: dict) -> str:
+    return f"{obj['metadata']['name']}@{obj['metadata']['resourceVersion']}"
+
+
+async def _run_script(script: Script, resource=ROLLOUTS, **kwargs) -> tuple[Informer, Recorder, list[httpx.Request]]:
+    """Run an informer until it makes one request more than the script has; return what it did."""
+    requests: list[httpx.Request] = []
+    finished = asyncio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if len(requests) > len(script):
+            finished.set()
+            await asyncio.Event().wait()  # hold the last watch open until the test cancels
+        return script[len(requests) - 1](request)
+
+    client = KubeClient(ClusterConfig(server="https://mock"), transport=httpx.MockTransport(answer), qps=0)
+    informer = Informer(client, resource, label_selector="!x", **kwargs)
+    recorder = Recorder()
+    informer.add_handler(recorder.handler())
+    task = asyncio.create_task(informer.run())
+    await asyncio.wait_for(finished.wait(), timeout=5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await client.aclose()
+    return informer, recorder, requests
+
+
+def _describe(request: httpx.Request) -> str:
+    params = request.url.params
+    if params.get("watch") == "true":
+        assert params["allowWatchBookmarks"] == "true"
+        return f"watch@{params.get('resourceVersion')}"
+    return f"list{'+' + params['continue'] if 'continue' in params else ''}"
+
+
+async def test_lists_in_pages_then_watches_and_relists_when_the_version_is_gone() -> None:
+    script: Script = [
+        _list([_obj("a", "1")], "", cont="page2"),
+        _list([_obj("b", "2")], "10"),
+        _watch(
+            {"type": "MODIFIED", "object": _obj("a", "11")},
+            {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "12"}}},
+            {
+                "type": "ERROR",
+                "object": {"kind": "Status", "code": 410, "reason": "Expired", "message": "too old"},
+            },
+        ),
+        _list([_obj("a", "11"), _obj("c", "13")], "14"),
+    ]
+    informer, recorder, requests = await _run_script(script)
+    assert [_describe(r) for r in requests] == ["list", "list+page2", "watch@10", "list", "watch@14"]
+    assert all(r.url.params["labelSelector"] == "!x" for r in requests)
+    assert recorder.seen == [
+        ("add", "a@1"),
+        ("add", "b@2"),
+        ("update", "a@1->a@11"),
+        ("add", "c@13"),  # found by the re-list
+        ("delete", "b@2"),  # gone by the time of the re-list
+    ]
+    assert sorted(informer.keys()) == ["ns/a", "ns/c"]
+    assert informer.resource_version == "14"
+    assert informer.has_synced
+    cached = informer.get("ns/a")
+    assert cached is not None
+    assert "managedFields" not in cached["metadata"]
+    assert (cached["apiVersion"], cached["kind"]) == ("argoproj.io/v1alpha1", "Rollout")
+
+
+async def test_a_410_answer_to_the_watch_request_relists() -> None:
+    script: Script = [
+        _list([_obj("a", "1")], "5"),
+        lambda _: httpx.Response(410, json={"kind": "Status", "code": 410, "reason": "Expired"}),
+        _list([_obj("a", "1")], "9"),
+    ]
+    _, recorder, requests = await _run_script(script)
+    assert [_describe(r) for r in requests] == ["list", "watch@5", "list", "watch@9"]
+    assert recorder.seen == [("add", "a@1")]  # unchanged on re-list: no spurious update
+
+
+async def test_a_dropped_connection_resumes_the_watch_from_the_last_version(monkeypatch) -> None:
+    monkeypatch.setattr(informer_module, "_BACKOFF_BASE", 0.001)
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    script: Script = [
+        _list([], "3"),
+        _watch({"type": "ADDED", "object": _obj("a", "4")}),
+        refuse,  # the API server is restarting
+        lambda _: httpx.Response(503, json={"kind": "Status", "code": 503, "message": "starting"}),
+        _watch({"type": "DELETED", "object": _obj("a", "6")}),
+    ]
+    before = K8S_REQUESTS.labels("rollouts", "", "N/A", "Watch", "0")._value.get()
+    informer, recorder, requests = await _run_script(script)
+    assert [_describe(r) for r in requests] == ["list", "watch@3", "watch@4", "watch@4", "watch@4", "watch@6"]
+    assert recorder.seen == [("add", "a@4"), ("delete", "a@4")]
+    assert len(informer) == 0
+    assert K8S_REQUESTS.labels("rollouts", "", "N/A", "Watch", "0")._value.get() - before == 1
+
+
+async def test_resync_redelivers_every_cached_object_as_an_update() -> None:
+    script: Script = [_list([_obj("a", "1", "x"), _obj("b", "2", "y")], "5")]
+    requests: list[httpx.Request] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if len(requests) > len(script):
+            await asyncio.Event().wait()
+        return script[len(requests) - 1](request)
+
+    client = KubeClient(ClusterConfig(server="https://mock"), transport=httpx.MockTransport(answer), qps=0)
+    informer = Informer(client, REPLICA_SETS, resync_period=0.05)
+    recorder = Recorder()
+    informer.add_handler(recorder.handler())
+    task = asyncio.create_task(informer.run())
+    await asyncio.wait_for(informer.wait_for_sync(), timeout=5)
+    await asyncio.wait_for(recorder.two_updates.wait(), timeout=5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await client.aclose()
+    assert ("update", "a@1->a@1") in recorder.seen
+    assert ("update", "b@2->b@2") in recorder.seen
+    assert [o["metadata"]["name"] for o in informer.list("y")] == ["b"]
+    assert informer.get("x/a") is not None
+    assert informer.get("x/a")["kind"] == "ReplicaSet"  # list items of built-in kinds arrive without kind
+
+
+async def test_a_failing_handler_does_not_stop_the_informer() -> None:
+    script: Script = [_list([_obj("a", "1"), _obj("b", "2")], "5")]
+
+    def explode(_: dict) -> None:
+        raise RuntimeError("handler bug")
+
+    requests: list[httpx.Request] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if len(requests) > len(script):
+            await asyncio.Event().wait()
+        return script[len(requests) - 1](request)
+
+    client = KubeClient(ClusterConfig(server="https://mock"), transport=httpx.MockTransport(answer), qps=0)
+    informer = Informer(client, ROLLOUTS)
+    recorder = Recorder()
+    informer.add_handler(EventHandler(on_add=explode))
+    informer.add_handler(recorder.handler())
+    task = asyncio.create_task(informer.run())
+    await asyncio.wait_for(informer.wait_for_sync(), timeout=5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await client.aclose()
+    assert recorder.seen == [("add", "a@1"), ("add", "b@2")]
