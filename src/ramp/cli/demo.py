@@ -28,7 +28,8 @@ from ramp.localcluster.cluster import ClusterError, LocalCluster
 CONTROLLER_NAMESPACE = "argo-rollouts"
 LEASE = "argo-rollouts-controller-lock"
 CRD_PLURALS = ("rollouts", "analysistemplates", "clusteranalysistemplates", "analysisruns", "experiments")
-out = Console()
+# No wrapping: the paths and commands printed must stay copyable when the output is piped.
+out = Console(soft_wrap=True)
 
 
 def _free_port(preferred: int) -> int:
@@ -104,7 +105,10 @@ def demo(
         "127.0.0.1",
     ]
     with log.open("wb") as sink:
-        controller = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        # Its own session: Ctrl-C reaches only the demo, which then stops the controller once, gracefully.
+        controller = subprocess.Popen(
+            command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
 
     def stop(signum: int = 0, frame: FrameType | None = None) -> None:
         out.print("\nstopping ...")
@@ -121,6 +125,7 @@ def demo(
         raise typer.Exit(0)
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         holder = _wait_for_leader(cluster, controller, log)
         kubectl = cluster.paths.bin / "kubectl"
@@ -137,7 +142,7 @@ def demo(
         out.print("[bold]Use it[/bold]")
         out.print(f"  export KUBECONFIG={kubeconfig}")
         out.print(
-            f"  export PATH={kubectl.parent}:$PATH      # kubectl {cluster.paths.bin.name} built with the cluster"
+            f"  export PATH={kubectl.parent}:$PATH      # the kubectl built with the cluster"
         )
         out.print("  kubectl get rollouts,analysisruns,experiments -A")
         out.print()
