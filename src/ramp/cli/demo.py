@@ -141,9 +141,7 @@ def demo(
         out.print()
         out.print("[bold]Use it[/bold]")
         out.print(f"  export KUBECONFIG={kubeconfig}")
-        out.print(
-            f"  export PATH={kubectl.parent}:$PATH      # the kubectl built with the cluster"
-        )
+        out.print(f"  export PATH={kubectl.parent}:$PATH      # the kubectl built with the cluster")
         out.print("  kubectl get rollouts,analysisruns,experiments -A")
         out.print()
         out.print("Press Ctrl-C to stop.", style="dim")
