@@ -46,8 +46,10 @@ cluster-down: venv
 crds: venv
 	$(BIN)/ramp crds --write deploy/crds
 
+# Benchmarks print figures; nothing asserts on them.
 bench: venv cluster-up
-	$(BIN)/python bench/informer_memory.py
+	$(BIN)/python bench/cluster_up.py
+	$(BIN)/python bench/controller_startup.py --rollouts 1000
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,157 @@
+"""Benchmark: `ramp controller` starting with N Rollouts already in the cluster.
+
+Creates N Rollouts (labelled for a bench instance id, so no other controller sees them), starts the
+controller as its own process, and prints: time to the Lease, time until every informer has listed,
+time until every rollout was reconciled once (its RolloutAddedToInformer event written), API requests
+by verb, CPU seconds, and resident memory after sync and at peak, then CPU used while idle for 20 s.
+Run: `.venv/bin/python bench/controller_startup.py [--rollouts 1000]` (the local cluster must be up:
+`ramp cluster up`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import yaml
+
+from ramp.localcluster.cluster import LocalCluster
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _rollout(index: int, instance: str) -> dict[str, object]:
+    name = f"bench-{index:05d}"
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {"name": name, "labels": {"argo-rollouts.argoproj.io/controller-instance-id": instance}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
+            },
+            "strategy": {"canary": {"steps": [{"setWeight": 20}, {"pause": {}}]}},
+        },
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _memory_mib(pid: int) -> tuple[float, float]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+    peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+    return rss / 1024, peak / 1024
+
+
+def _requests(port: int) -> Counter[str]:
+    verbs: Counter[str] = Counter()
+    for line in httpx.get(f"http://127.0.0.1:{port}/metrics").text.splitlines():
+        if line.startswith("controller_clientset_k8s_request_total{"):
+            verb = re.search(r'verb="([^"]+)"', line).group(1)  # type: ignore[union-attr]
+            verbs[verb] += int(float(line.rsplit(" ", 1)[1]))
+    return verbs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rollouts", type=int, default=1000)
+    options = parser.parse_args()
+    cluster = LocalCluster()
+    instance = f"bench-{uuid.uuid4().hex[:6]}"
+    namespace = instance
+    cluster.run_kubectl("create", "namespace", namespace)
+    try:
+        for start in range(0, options.rollouts, 250):
+            items = [_rollout(i, instance) for i in range(start, min(start + 250, options.rollouts))]
+            cluster.run_kubectl(
+                "apply",
+                "-n",
+                namespace,
+                "-f",
+                "-",
+                stdin=yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}),
+            )
+        healthz, metrics = _free_port(), _free_port()
+        log_path = cluster.paths.logs / "bench-controller.log"
+        command = [
+            sys.executable,
+            "-m",
+            "ramp.cli.main",
+            "controller",
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "--instance-id",
+            instance,
+            "--healthzPort",
+            str(healthz),
+            "--metricsport",
+            str(metrics),
+        ]
+        started = time.monotonic()
+        with log_path.open("w") as sink:
+            process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+        marks: dict[str, float] = {}
+        while "synced" not in marks:
+            text = log_path.read_text()
+            if "leader" not in marks and "leader acquired" in text:
+                marks["leader"] = time.monotonic() - started
+            if "informers synced" in text:
+                marks["synced"] = time.monotonic() - started
+            if process.poll() is not None:
+                raise SystemExit(f"controller exited: {text[-2000:]}")
+            time.sleep(0.05)
+        rss_synced, _ = _memory_mib(process.pid)
+        while True:
+            raw = cluster.run_kubectl(
+                "get", "events", "-n", namespace, "-o", "json", "--field-selector", "reason=RolloutAddedToInformer"
+            )
+            if len(json.loads(raw)["items"]) >= options.rollouts:
+                marks["reconciled"] = time.monotonic() - started
+                break
+            time.sleep(0.5)
+        cpu_busy = _cpu_seconds(process.pid)
+        rss, peak = _memory_mib(process.pid)
+        requests = _requests(metrics)
+        time.sleep(20)
+        cpu_idle = _cpu_seconds(process.pid) - cpu_busy
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    finally:
+        cluster.run_kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+    n = options.rollouts
+    print(f"controller start with {n} rollouts (python {sys.version.split()[0]}, {os.cpu_count()} cpus)")
+    print(f"  lease acquired          {marks['leader']:.2f}s")
+    print(f"  informers synced        {marks['synced']:.2f}s")
+    print(f"  every rollout handled   {marks['reconciled']:.2f}s (one event write each, client qps 40)")
+    print(f"  API requests            {dict(sorted(requests.items()))} ({sum(requests.values()) / n:.2f} per rollout)")
+    print(f"  CPU seconds to here     {cpu_busy:.2f}")
+    print(f"  RSS after sync          {rss_synced:.0f} MiB; now {rss:.0f} MiB; peak {peak:.0f} MiB")
+    print(f"  CPU while idle 20s      {cpu_idle:.2f}s")
+
+
+if __name__ == "__main__":
+    main()
