@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.e2e.harness import Cluster, wait_until
+from tests.e2e.scenario import Scenario
 
 DEPLOYMENT = """
 apiVersion: apps/v1
@@ -76,3 +77,15 @@ def test_job_completes(cluster: Cluster, namespace: str) -> None:
     assert conditions.get("Complete") == "True"
     pods = cluster.list("pods", namespace, "job-name=once")
     assert [pod["status"]["phase"] for pod in pods] == ["Succeeded"]
+
+
+def test_image_change_rolls_a_deployment_over(cluster: Cluster, namespace: str) -> None:
+    s = Scenario(cluster, namespace)
+    # Given a Deployment of 3 ready pods
+    s.given(DEPLOYMENT)
+    s.expect_pods("app=web", count=3, ready=3, image="nginx:1.27")
+    # When its image changes
+    s.when_image("deployment", "web", "web", "nginx:1.28")
+    # Then kube-controller-manager replaces every pod, and kwok makes the new ones ready
+    s.expect_pods("app=web", count=3, ready=3, image="nginx:1.28")
+    assert "ScalingReplicaSet" in s.event_reasons("web")
