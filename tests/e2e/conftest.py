@@ -55,14 +55,13 @@ def start_controller(cluster: Cluster, request: pytest.FixtureRequest) -> Iterat
     """Start `ramp controller` processes (all are stopped when the test ends)."""
     started: list[ControllerProcess] = []
 
-    def start(*extra: str, label: str | None = None) -> ControllerProcess:
+    def start(*extra: str, label: str | None = None, kubeconfig_override: Path | None = None) -> ControllerProcess:
         healthz, metrics = free_port(), free_port()
+        kubeconfig = kubeconfig_override or cluster.kubeconfig
         tag = label or f"c{len(started)}"
         log = build_dir() / f"{request.node.name}-{tag}.log"
         log.unlink(missing_ok=True)
-        process = ControllerProcess(
-            controller_args(cluster.kubeconfig, healthz, metrics, *extra), log, healthz, metrics
-        )
+        process = ControllerProcess(controller_args(kubeconfig, healthz, metrics, *extra), log, healthz, metrics)
         started.append(process.start())
         return process
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
+
 from ramp.localcluster.cluster import LocalCluster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,6 +154,10 @@ class ControllerProcess:
             return compiled.search(self.log())
 
         return wait_until(found, timeout, f"controller log line /{pattern}/")
+
+    def metrics(self) -> str:
+        """The controller's Prometheus exposition text."""
+        return httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10).text
 
     def kill(self) -> None:
         """SIGKILL: the process gets no chance to release anything (a crash)."""
