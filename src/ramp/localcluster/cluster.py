@@ -304,10 +304,22 @@ class LocalCluster:
             raise ClusterError(f"kube-apiserver did not become ready; see the logs in {self.directory / 'logs'}")
 
     def _restart(self) -> None:
-        # After a session ends its processes are gone but the state stays: stop clears the pid files,
-        # start runs every component again from the recorded configuration.
+        # After a session ends (or the machine restarts) the processes are gone but the state stays.
+        # A pid file may by now name an unrelated process: forget those before `kwokctl stop`, which would
+        # signal them; stop then ends any component still alive, and start runs them all again.
+        self._forget_stale_pids()
         self._kwokctl("stop", "cluster", check=False)
         self._kwokctl("start", "cluster", check=False)
+
+    def _forget_stale_pids(self) -> None:
+        for pid_file in (self.directory / "pids").glob("*.pid"):
+            try:
+                cmdline = Path(f"/proc/{int(pid_file.read_text().strip())}/cmdline").read_bytes()
+            except (OSError, ValueError):
+                pid_file.unlink(missing_ok=True)
+                continue
+            if str(self.directory).encode() not in cmdline:
+                pid_file.unlink(missing_ok=True)
 
     def _ensure_nodes(self, nodes: int) -> None:
         out = self.run_kubectl("get", "nodes", "-o", "name", check=False)

@@ -45,3 +45,17 @@ def test_cache_root_follows_ramp_cache(monkeypatch: pytest.MonkeyPatch, tmp_path
 
     monkeypatch.setenv("RAMP_CACHE", str(tmp_path / "c"))
     assert cache_paths().bin == tmp_path / "c" / "bin"
+
+
+def test_pid_files_naming_unrelated_processes_are_forgotten(tmp_path: Path) -> None:
+    # After a machine restart, a component's old pid may belong to another process: never signal it.
+    import os
+
+    cluster = LocalCluster(CachePaths(tmp_path), name="unit")
+    pids = cluster.directory / "pids"
+    pids.mkdir(parents=True)
+    (pids / "kube-apiserver.pid").write_text(str(os.getpid()))  # alive, but this test process
+    (pids / "etcd.pid").write_text("999999999")  # no such process
+    (pids / "kwok-controller.pid").write_text("garbage")
+    cluster._forget_stale_pids()
+    assert list(pids.iterdir()) == []
