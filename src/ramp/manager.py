@@ -7,13 +7,17 @@
    ReplicaSets, Services; one namespace in namespaced mode; argoproj.io kinds filtered by `--instance-id`)
    and wait until all have listed;
 4. start N workers per reconciler kind, fed by informer events routed to keyed work queues;
-5. on SIGTERM/SIGINT (the `stop` event): stop watches, drain workers for a bounded time, flush events,
-   release the Lease, exit 0.
+5. on SIGTERM/SIGINT (the `stop` event): stop watches, drain workers for a bounded time (cut short if the
+   Lease is lost meanwhile), flush events, release the Lease, exit 0. Ramp releases the Lease on graceful
+   shutdown where upstream does not (`ReleaseOnCancel: false`), so a SIGTERM'd leader hands over within a
+   standby's next retry (~2 s) instead of when the lease expires (~15 s).
 On losing the Lease (taken, or not renewed within the deadline, e.g. while the API server restarts) all
-leader work stops at once, as upstream. Upstream then exits for its supervisor to restart it; by default
-Ramp instead drops its caches and queues and waits for the Lease again in-process (the same clean state
-without a restart, and a `ramp controller` run by hand survives an API server outage). `exit_on_lost_lease`
-restores upstream's exit with code 1.
+leader work stops at once, as upstream, and no new term starts until every task of the old one has ended.
+Upstream then exits for its supervisor to restart it; by default Ramp instead drops its caches and queues
+and waits for the Lease again in-process (the same clean state without a restart, and a `ramp controller`
+run by hand survives an API server outage). `exit_on_lost_lease` restores upstream's exit with code 1.
+An informer task that ends by itself (it retries every error, so only a bug gets there) ends the term the
+same way, handing the Lease back first (see `_end_term_if_informer_failed`).
 
 Reconcilers plug in by kind through `ReconcilerFactory` (see `DEFAULT_RECONCILERS`): until the real ones
 land, the Rollout kind only records `RolloutAddedToInformer` once per rollout.
@@ -23,20 +27,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
+import functools
 import logging
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from ramp import __version__
 from ramp.kube.client import KubeClient
 from ramp.kube.endpoints import healthz_routes, metrics_routes, start_http_server
 from ramp.kube.events import EventRecorder
 from ramp.kube.informer import EventHandler, Informer
-from ramp.kube.leaderelection import LeaderElector
+from ramp.kube.leaderelection import KubeLeaseStore, LeaderElector
 from ramp.kube.lease import DEFAULT_LEASE_NAMESPACE, lease_name
+from ramp.kube.metrics import remove_object_series
 from ramp.kube.reconcile import Controller, Reconciler, Result
 from ramp.kube.resources import (
     ANALYSIS_RUNS,
@@ -48,15 +55,25 @@ from ramp.kube.resources import (
     SERVICES,
     Resource,
     object_key,
+    split_key,
 )
-from ramp.kube.selectors import instance_id_selector
+from ramp.kube.selectors import instance_id_selector, rollout_replica_sets_selector
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
+_T = TypeVar("_T")
 
 _EVENT_FLUSH_TIMEOUT = 5.0
-_ABANDON_TIMEOUT = 5.0
+# Abandoning a term waits for every task, however long; say so this often while one holds it up.
+_ABANDON_WARN_AFTER = 5.0
+# Without leader election a failed term restarts after this pause, so a bug cannot spin the loop.
+_TERM_RESTART_DELAY = 1.0
+METRIC_CLEANUP_DELAY = 65.0
+"""Seconds between an object's deletion and the removal of its metric series (upstream's default), so the
+last values are still scraped once."""
+SERVICE_INDEX = "services"
+"""Rollouts informer index: `namespace/name` of each Service a Rollout points at."""
 
 
 def default_identity() -> str:
@@ -81,10 +98,12 @@ class ManagerOptions:
     analysis_threads: int = 30
     experiment_threads: int = 10
     rollout_resync: float = 900.0
+    """Seconds between re-deliveries of every cached object to its informer's handlers (all informers)."""
     shutdown_timeout: float = 20.0
     """Longest wait for in-flight reconciles on graceful shutdown."""
     exit_on_lost_lease: bool = False
-    """On losing the Lease, exit 1 (upstream's way, for a supervisor to restart us) instead of standing by."""
+    """On losing the Lease (or a failed term), exit 1 (upstream's way, for a supervisor to restart us)
+    instead of standing by."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +185,14 @@ class RolloutAddedReconciler:
 DEFAULT_RECONCILERS: Mapping[str, ReconcilerFactory] = {"rollouts": RolloutAddedReconciler}
 
 
+class TermEnd(enum.Enum):
+    """Why a leader term ended."""
+
+    STOP = "stop"  # SIGTERM/SIGINT: drain and hand over
+    LOST = "lost"  # the Lease was lost: stop at once
+    FAILED = "failed"  # an informer ended unexpectedly: stop at once, hand the Lease back
+
+
 class Manager:
     """Runs the controller until stopped; see the module docstring for the order of things."""
 
@@ -184,9 +211,9 @@ class Manager:
         self.recorder = EventRecorder(client)
         self.elector = (
             LeaderElector(
-                client,
-                namespace=options.lease_namespace,
-                name=lease_name(options.instance_id),
+                # No client-side limit for the Lease: a renewal every 2 s needs no pacing, and one that
+                # queued behind a burst of reconcile requests could miss its deadline and cost the Lease.
+                KubeLeaseStore(client.with_own_limiter(), options.lease_namespace, lease_name(options.instance_id)),
                 identity=options.identity,
             )
             if options.leader_elect
@@ -221,14 +248,23 @@ class Manager:
                     if not await _first(self.elector.acquire(), stopped):
                         return 0
                     lost = asyncio.create_task(self.elector.hold(), name="lease")
-                await self._lead(stopped, lost)
-                if stop.is_set():
+                ended = await self._lead(stopped, lost)
+                if ended is TermEnd.STOP:
                     await self._shut_down(lost)
                     return 0
-                # The Lease was lost: stop all leader work at once (another replica may be in charge).
-                await self._abandon()
+                # Stop all leader work at once (another replica may be in charge), and wait until it has.
+                await self._abandon(ended)
+                if lost is not None:
+                    # After a failed term we still hold the Lease: stop renewing, then hand it back so a
+                    # healthy replica may take over (after a lost Lease, release is a no-op).
+                    await _cancel(lost)
+                    lost = None
+                if self.elector is not None:
+                    await self.elector.release()
                 if opts.exit_on_lost_lease:
                     return 1
+                if self.elector is None and not await _first(asyncio.sleep(_TERM_RESTART_DELAY), stopped):
+                    return 0
                 log.info("standing by: waiting to hold the lease again")
         finally:
             for task in (*self._tasks, recorder, stopped, *([lost] if lost else [])):
@@ -240,20 +276,35 @@ class Manager:
                 server.close()
             log.info("controller stopped")
 
-    async def _lead(self, stopped: asyncio.Task[Any], lost: asyncio.Task[None] | None) -> None:
-        """Start fresh informers, then workers once they have synced; return on stop or loss of the Lease."""
+    async def _lead(self, stopped: asyncio.Task[Literal[True]], lost: asyncio.Task[None] | None) -> TermEnd:
+        """Start fresh informers, then workers once they have synced; return when the term ends, and why."""
         self.informers = self._build_term()
-        self._tasks = [asyncio.create_task(i.run(), name=f"informer-{i.resource.plural}") for i in self.informers.all()]
+        failed = asyncio.Event()
+        self._tasks = []
+        for informer in self.informers.all():
+            task = asyncio.create_task(informer.run(), name=f"informer-{informer.resource.plural}")
+            task.add_done_callback(functools.partial(_end_term_if_informer_failed, failed))
+            self._tasks.append(task)
+        failing = asyncio.create_task(failed.wait(), name="informer-failed")
         synced = asyncio.create_task(self._wait_for_sync(self.informers), name="sync")
-        ending = [t for t in (stopped, lost) if t is not None]
-        await asyncio.wait([synced, *ending], return_when=asyncio.FIRST_COMPLETED)
-        if not synced.done():
-            synced.cancel()
-            return
-        for controller in self.controllers.values():
-            controller.start()
-        log.info("workers started", extra={name: c.workers for name, c in self.controllers.items()})
-        await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
+        ending: list[asyncio.Task[Literal[True]] | asyncio.Task[None]] = [stopped, failing]
+        if lost is not None:
+            ending.append(lost)
+        try:
+            await asyncio.wait([synced, *ending], return_when=asyncio.FIRST_COMPLETED)
+            if synced.done():
+                for controller in self.controllers.values():
+                    controller.start()
+                log.info("workers started", extra={name: c.workers for name, c in self.controllers.items()})
+                await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await _cancel(synced)
+            await _cancel(failing)
+        if stopped.done():
+            return TermEnd.STOP
+        if lost is not None and lost.done():
+            return TermEnd.LOST
+        return TermEnd.FAILED
 
     async def _serve(self) -> list[asyncio.Server]:
         opts = self.options
@@ -285,24 +336,23 @@ class Manager:
         ns = opts.namespace
         owned = instance_id_selector(opts.instance_id)
 
-        def informer(resource: Resource, *, selector: str | None = None, resync: bool = False) -> Informer:
+        def informer(resource: Resource, selector: str | None = None) -> Informer:
+            # Every informer resyncs, as upstream's informer factories all do; handlers that have nothing to
+            # do for an unchanged object (ReplicaSet and Service routing below) ignore the re-delivery.
             return Informer(
-                self.client,
-                resource,
-                namespace=ns,
-                label_selector=selector,
-                resync_period=opts.rollout_resync if resync else 0.0,
+                self.client, resource, namespace=ns, label_selector=selector, resync_period=opts.rollout_resync
             )
 
         informers = Informers(
-            rollouts=informer(ROLLOUTS, selector=owned, resync=True),
-            analysis_runs=informer(ANALYSIS_RUNS, selector=owned, resync=True),
-            analysis_templates=informer(ANALYSIS_TEMPLATES, selector=owned),
-            cluster_analysis_templates=None if ns else informer(CLUSTER_ANALYSIS_TEMPLATES, selector=owned),
-            experiments=informer(EXPERIMENTS, selector=owned, resync=True),
-            replica_sets=informer(REPLICA_SETS),
+            rollouts=informer(ROLLOUTS, owned),
+            analysis_runs=informer(ANALYSIS_RUNS, owned),
+            analysis_templates=informer(ANALYSIS_TEMPLATES, owned),
+            cluster_analysis_templates=None if ns else informer(CLUSTER_ANALYSIS_TEMPLATES, owned),
+            experiments=informer(EXPERIMENTS, owned),
+            replica_sets=informer(REPLICA_SETS, rollout_replica_sets_selector()),
             services=informer(SERVICES),
         )
+        informers.rollouts.add_index(SERVICE_INDEX, rollout_service_keys)
         context = ControllerContext(self.client, informers, self.recorder, opts)
         for kind, factory in self.reconcilers.items():
             spec = RECONCILER_KINDS[kind]
@@ -348,15 +398,18 @@ class Manager:
         informers.experiments.add_handler(enqueue_self("experiments"))
         informers.experiments.add_handler(owners)
         informers.replica_sets.add_handler(owners)
+        for kind, kind_informer in (
+            ("rollouts", informers.rollouts),
+            ("analysisruns", informers.analysis_runs),
+            ("experiments", informers.experiments),
+        ):
+            kind_informer.add_handler(_forget_series_on_delete(RECONCILER_KINDS[kind].metrics_prefix, kind_informer))
         rollouts_queue = queues.get("rollouts")
         if rollouts_queue is not None:
 
             def enqueue_referencing_rollouts(service: Obj) -> None:
-                meta = service.get("metadata") or {}
-                namespace, name = meta.get("namespace", ""), meta.get("name")
-                for rollout in informers.rollouts.list(namespace):
-                    if name in referenced_services(rollout):
-                        rollouts_queue.add(object_key(rollout))
+                for rollout in informers.rollouts.by_index(SERVICE_INDEX, object_key(service)):
+                    rollouts_queue.add(object_key(rollout))
 
             informers.services.add_handler(
                 EventHandler(
@@ -375,31 +428,84 @@ class Manager:
         log.info("shutting down", extra={"drain_timeout": self.options.shutdown_timeout})
         for task in self._tasks:
             task.cancel()
-        drained = await asyncio.gather(*(c.stop(self.options.shutdown_timeout) for c in self.controllers.values()))
+        drain = asyncio.ensure_future(
+            asyncio.gather(*(c.stop(self.options.shutdown_timeout) for c in self.controllers.values()))
+        )
+        if lost is not None:
+            racing: list[asyncio.Future[list[bool]] | asyncio.Task[None]] = [drain, lost]
+            await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+            if not drain.done():
+                # The Lease ran out mid-drain (e.g. the API server went away): a standby may already lead,
+                # so in-flight reconciles must end now, not when the drain timeout is up.
+                log.error("lease lost while draining: cancelling in-flight reconciles")
+                for controller in self.controllers.values():
+                    controller.cancel()
+        drained = await drain
         if not all(drained):
             log.warning("workers did not finish in time; cancelled")
         await self.recorder.close(_EVENT_FLUSH_TIMEOUT)
         if lost is not None:
             # Stop renewing before handing the Lease back, so the two writes cannot race.
-            lost.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await lost
+            await _cancel(lost)
         if self.elector is not None:
             await self.elector.release()
 
-    async def _abandon(self) -> None:
-        """Cancel workers and informers without draining; the next term starts from fresh caches."""
-        log.error("lease lost: stopping all work at once")
+    async def _abandon(self, ended: TermEnd) -> None:
+        """Cancel workers and informers without draining, and wait until every one has ended: the next term
+        starts from fresh caches, and must never run alongside a straggler of this one."""
+        reason = "lease lost" if ended is TermEnd.LOST else "informer failed"
+        log.error(f"{reason}: stopping all work at once")
         for controller in self.controllers.values():
             controller.cancel()
         for task in self._tasks:
             task.cancel()
-        workers = [t for c in self.controllers.values() for t in c.tasks]
-        pending = [*workers, *self._tasks]
-        if pending:
-            await asyncio.wait(pending, timeout=_ABANDON_TIMEOUT)
+        pending = {*(t for c in self.controllers.values() for t in c.tasks), *self._tasks}
+        waited = 0.0
+        while pending:
+            _, pending = await asyncio.wait(pending, timeout=_ABANDON_WARN_AFTER)
+            if pending:
+                waited += _ABANDON_WARN_AFTER
+                log.warning(
+                    "old term still winding down; the next one waits for it",
+                    extra={"tasks": ",".join(sorted(t.get_name() for t in pending)), "waited": waited},
+                )
+                for task in pending:
+                    task.cancel()  # again, in case one swallowed the first cancellation
         self._tasks = []
         self.controllers = {}
+
+
+def _end_term_if_informer_failed(failed: asyncio.Event, task: asyncio.Task[None]) -> None:
+    """Done-callback of an informer task: only the manager cancels one, so any other ending is a failure.
+
+    It ends the leader term (stop at once, hand the Lease back, start again from fresh caches) rather than
+    failing /healthz: that recovers in seconds with or without a kubelet watching (a `ramp controller` run
+    by hand has none), and a standby can take over at once instead of after the probe's failure threshold
+    plus the lease expiry, while this process keeps serving a truthful /healthz and /metrics.
+    """
+    if task.cancelled():
+        return
+    log.error(
+        "informer stopped unexpectedly; ending the leader term",
+        exc_info=task.exception(),
+        extra={"task": task.get_name()},
+    )
+    failed.set()
+
+
+def _forget_series_on_delete(prefix: str, informer: Informer) -> EventHandler:
+    """On delete, drop the object's metric series after `METRIC_CLEANUP_DELAY`, unless it is back by then."""
+
+    def forget(key: str) -> None:
+        if informer.get(key) is not None:
+            return  # re-created under the same name: its series are live again
+        namespace, name = split_key(key)
+        remove_object_series(prefix, informer.resource.plural, namespace or "", name)
+
+    def on_delete(obj: Obj) -> None:
+        asyncio.get_running_loop().call_later(METRIC_CLEANUP_DELAY, forget, object_key(obj))
+
+    return EventHandler(on_delete=on_delete)
 
 
 def controller_owner(obj: Obj) -> tuple[str, str] | None:
@@ -409,6 +515,12 @@ def controller_owner(obj: Obj) -> tuple[str, str] | None:
         if ref.get("controller"):
             return str(ref.get("kind", "")), f"{meta.get('namespace')}/{ref.get('name')}"
     return None
+
+
+def rollout_service_keys(rollout: Obj) -> set[str]:
+    """`namespace/name` keys of the Services a Rollout points at (the rollouts informer's service index)."""
+    namespace = (rollout.get("metadata") or {}).get("namespace") or ""
+    return {f"{namespace}/{name}" for name in referenced_services(rollout)}
 
 
 def referenced_services(rollout: Obj) -> set[str]:
@@ -425,14 +537,19 @@ def referenced_services(rollout: Obj) -> set[str]:
     return {n for n in names if n}
 
 
-async def _first(work: Awaitable[None], stopped: asyncio.Task[bool]) -> bool:
+async def _first(work: Awaitable[None], stopped: asyncio.Task[Literal[True]]) -> bool:
     """Await `work` unless `stopped` finishes first; True if `work` completed."""
     task = asyncio.ensure_future(work)
     await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
     if task.done():
         task.result()
         return True
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await _cancel(task)
     return False
+
+
+async def _cancel(task: asyncio.Future[_T]) -> None:
+    """Cancel `task` and wait for it to end (its own exception, if it had one, is not raised here)."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task

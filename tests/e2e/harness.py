@@ -96,7 +96,7 @@ class Cluster:
         # Pods are refused until the namespace's default ServiceAccount exists.
         wait_until(
             lambda: self.kubectl("get", "serviceaccount", "default", "-n", name, check=False).startswith("NAME"),
-            30,
+            90,
             f"ServiceAccount default in {name}",
         )
         return name

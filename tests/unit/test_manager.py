@@ -1,10 +1,203 @@
-"""The manager's pure wiring decisions: which queue an informer event concerns."""
+"""The manager's wiring decisions: which queue an informer event concerns (`_route_events`, driven by feeding
+watch events straight into the informers' caches; no API server), what each informer watches, and how the
+end of a term is noticed."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from ramp.manager import RECONCILER_KINDS, Manager, ManagerOptions, controller_owner, referenced_services
+from ramp import manager as manager_module
+from ramp.kube.metrics import EVENTS, K8S_REQUESTS, reconcile_metrics
+from ramp.kube.reconcile import Result
+from ramp.kube.workqueue import WorkQueue
+from ramp.manager import (
+    RECONCILER_KINDS,
+    Manager,
+    ManagerOptions,
+    _end_term_if_informer_failed,
+    controller_owner,
+    referenced_services,
+)
+
+
+class _Idle:
+    async def reconcile(self, key: str) -> Result:
+        return Result()
+
+
+def _manager(**options) -> Manager:
+    reconcilers = {kind: (lambda _: _Idle()) for kind in RECONCILER_KINDS}
+    manager = Manager(
+        ManagerOptions(identity="me", leader_elect=False, **options),
+        client=None,  # type: ignore[arg-type]  # informers are fed by hand; nothing is sent
+        reconcilers=reconcilers,
+    )
+    manager.informers = manager._build_term()
+    return manager
+
+
+def _event(kind: str, obj: dict) -> dict:
+    return {"type": kind, "object": obj}
+
+
+def _meta(name: str, rv: str = "1", namespace: str = "ns", **extra) -> dict:
+    return {"metadata": {"name": name, "namespace": namespace, "resourceVersion": rv, **extra}}
+
+
+def _rollout(name: str, rv: str = "1", namespace: str = "ns", **canary: str) -> dict:
+    return {**_meta(name, rv, namespace), "spec": {"strategy": {"canary": canary}}}
+
+
+def _owned_by(kind: str, owner: str, name: str, rv: str = "1") -> dict:
+    return _meta(name, rv, ownerReferences=[{"kind": kind, "name": owner, "controller": True}])
+
+
+async def _taken(queue: WorkQueue) -> list[str]:
+    """Every key now on the queue, in order (each then released)."""
+    keys = []
+    while len(queue):
+        key = await queue.get()
+        assert key is not None
+        keys.append(key)
+        queue.done(key)
+    return keys
+
+
+def _queues(manager: Manager) -> dict[str, WorkQueue]:
+    return {kind: c.queue for kind, c in manager.controllers.items()}
+
+
+async def test_a_replicaset_change_concerns_its_controlling_rollout_only() -> None:
+    manager = _manager()
+    assert manager.informers is not None
+    queues = _queues(manager)
+    replica_sets = manager.informers.replica_sets
+    replica_sets._apply(_event("ADDED", _owned_by("Rollout", "web", "web-6c5d")))
+    replica_sets._apply(_event("ADDED", _owned_by("Deployment", "other", "other-1")))
+    assert await _taken(queues["rollouts"]) == ["ns/web"]
+    replica_sets._apply(_event("MODIFIED", _owned_by("Rollout", "web", "web-6c5d", rv="2")))
+    replica_sets._apply(_event("DELETED", _owned_by("Rollout", "web", "web-6c5d", rv="3")))
+    assert await _taken(queues["rollouts"]) == ["ns/web"]  # deduplicated while queued
+    assert await _taken(queues["experiments"]) == []
+    assert await _taken(queues["analysisruns"]) == []
+
+
+async def test_a_resync_of_an_unchanged_replicaset_does_not_wake_its_rollout() -> None:
+    manager = _manager()
+    assert manager.informers is not None
+    replica_sets = manager.informers.replica_sets
+    replica_sets._apply(_event("ADDED", _owned_by("Rollout", "web", "web-6c5d")))
+    queue = _queues(manager)["rollouts"]
+    await _taken(queue)
+    replica_sets._notify_update(*[replica_sets.get("ns/web-6c5d")] * 2)  # what a resync delivers
+    assert await _taken(queue) == []
+
+
+async def test_an_analysis_run_concerns_its_own_queue_and_its_owners() -> None:
+    manager = _manager()
+    assert manager.informers is not None
+    queues = _queues(manager)
+    manager.informers.analysis_runs._apply(_event("ADDED", _owned_by("Experiment", "exp", "exp-run")))
+    manager.informers.experiments._apply(_event("ADDED", _owned_by("Rollout", "web", "web-exp")))
+    assert await _taken(queues["analysisruns"]) == ["ns/exp-run"]
+    assert await _taken(queues["experiments"]) == ["ns/exp", "ns/web-exp"]
+    assert await _taken(queues["rollouts"]) == ["ns/web"]
+
+
+async def test_a_service_change_concerns_the_rollouts_pointing_at_it_found_by_index() -> None:
+    manager = _manager()
+    assert manager.informers is not None
+    rollouts, services = manager.informers.rollouts, manager.informers.services
+    queue = _queues(manager)["rollouts"]
+    rollouts._apply(_event("ADDED", _rollout("web", canaryService="web-canary", stableService="web")))
+    rollouts._apply(_event("ADDED", _rollout("api", stableService="api")))
+    rollouts._apply(_event("ADDED", _rollout("web", namespace="other", stableService="web")))
+    await _taken(queue)
+    services._apply(_event("ADDED", _meta("web")))
+    assert await _taken(queue) == ["ns/web"]  # not other/web: another namespace's Service
+    # The rollout now points elsewhere: the index follows the update.
+    rollouts._apply(_event("MODIFIED", _rollout("web", rv="2", stableService="api")))
+    await _taken(queue)
+    services._apply(_event("MODIFIED", _meta("web", rv="2")))
+    assert await _taken(queue) == []
+    services._apply(_event("DELETED", _meta("api", rv="3")))
+    assert sorted(await _taken(queue)) == ["ns/api", "ns/web"]
+    rollouts._apply(_event("DELETED", _rollout("api", rv="4")))
+    await _taken(queue)
+    services._apply(_event("ADDED", _meta("api", rv="5")))
+    assert await _taken(queue) == ["ns/web"]
+
+
+async def test_deleting_a_rollout_drops_its_metric_series_after_the_cleanup_delay(monkeypatch) -> None:
+    monkeypatch.setattr(manager_module, "METRIC_CLEANUP_DELAY", 0.0)
+    manager = _manager()
+    assert manager.informers is not None
+    rollouts = manager.informers.rollouts
+    metrics = reconcile_metrics("rollout")
+
+    def series(name: str) -> set[str]:
+        found = set()
+        for family in (metrics.duration, metrics.errors, EVENTS, K8S_REQUESTS):
+            for metric in family.collect():
+                found |= {s.name for s in metric.samples if s.labels.get("name") == name}
+        return found
+
+    for name in ("gone", "back"):
+        rollouts._apply(_event("ADDED", _rollout(name)))
+        metrics.duration.labels("ns", name).observe(0.1)
+        metrics.errors.inc("ns", name)
+        EVENTS.labels("ns", name, "Normal", "RolloutUpdated").inc()
+        K8S_REQUESTS.labels("rollouts", "ns", name, "Update", "200").inc()
+        rollouts._apply(_event("DELETED", _rollout(name, rv="2")))
+    rollouts._apply(_event("ADDED", _rollout("back", rv="3")))  # re-created before the cleanup ran
+    assert series("gone"), "kept until the cleanup delay is up, so the last values are scraped"
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert series("gone") == set()
+    assert "rollout_reconcile_error" in series("back")
+
+
+def test_informers_watch_what_upstream_watches_and_all_resync() -> None:
+    manager = _manager(instance_id="blue", rollout_resync=600.0)
+    assert manager.informers is not None
+    selectors = {i.resource.plural: i.label_selector for i in manager.informers.all()}
+    owned = "argo-rollouts.argoproj.io/controller-instance-id=blue"
+    assert selectors == {
+        "rollouts": owned,
+        "analysisruns": owned,
+        "analysistemplates": owned,
+        "clusteranalysistemplates": owned,
+        "experiments": owned,
+        "replicasets": "rollouts-pod-template-hash",  # only a Rollout's; no instance id, as upstream
+        "services": None,
+    }
+    assert {i.resync_period for i in manager.informers.all()} == {600.0}
+
+
+async def test_an_informer_task_that_ends_by_itself_ends_the_term_but_a_cancelled_one_does_not() -> None:
+    async def crash() -> None:
+        raise RuntimeError("bug")
+
+    async def forever() -> None:
+        await asyncio.Event().wait()
+
+    failed = asyncio.Event()
+    cancelled = asyncio.create_task(forever())
+    cancelled.add_done_callback(lambda t: _end_term_if_informer_failed(failed, t))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    await asyncio.sleep(0)
+    assert not failed.is_set(), "the manager cancelling its informers is the normal end of a term"
+    crashed = asyncio.create_task(crash())
+    crashed.add_done_callback(lambda t: _end_term_if_informer_failed(failed, t))
+    with pytest.raises(RuntimeError):
+        await crashed
+    await asyncio.sleep(0)
+    assert failed.is_set()
 
 
 def test_a_replicaset_concerns_its_controlling_rollout() -> None:

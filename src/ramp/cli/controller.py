@@ -69,7 +69,9 @@ def controller(
     rollout_threads: int = typer.Option(10, "--rollout-threads", help="Workers reconciling Rollouts."),
     analysis_threads: int = typer.Option(30, "--analysis-threads", help="Workers reconciling AnalysisRuns."),
     experiment_threads: int = typer.Option(10, "--experiment-threads", help="Workers reconciling Experiments."),
-    rollout_resync: int = typer.Option(900, "--rollout-resync", help="Seconds between full resyncs of Rollouts."),
+    rollout_resync: int = typer.Option(
+        900, "--rollout-resync", help="Seconds between full resyncs of every informer (as upstream)."
+    ),
     qps: float = typer.Option(40.0, "--qps", help="Maximum API requests per second (0 for no limit)."),
     burst: int = typer.Option(80, "--burst", help="Requests allowed above --qps in a burst."),
     shutdown_timeout: float = typer.Option(

@@ -4,6 +4,8 @@ Verbs: list, get, create, update (PUT), patch (merge, json, strategic, apply), d
 iterator of raw watch events. Addresses come from `kube.resources.Resource`; settings from
 `kube.config.ClusterConfig`. Every request first waits on the client-side rate limiter (`--qps`/`--burst`) and
 is then counted in `controller_clientset_k8s_request_total` (labels as upstream's request-metrics wrapper).
+`with_own_limiter` gives a caller (leader election) the same connections but a limiter of its own, so its
+few requests never queue behind a burst of reconcile traffic.
 Non-2xx answers raise `kube.errors.ApiError`; connection failures raise httpx's `TransportError`.
 
 No model validation happens here: callers that want typed objects parse them with `ramp.api` themselves.
@@ -11,6 +13,7 @@ No model validation happens here: callers that want typed objects parse them wit
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Literal
@@ -36,8 +39,12 @@ PATCH_CONTENT_TYPES: Mapping[str, str] = {
 
 DEFAULT_FIELD_MANAGER = "argo-rollouts"
 DEFAULT_TIMEOUT = 30.0
-# A watch is ended by the server after `timeoutSeconds`; allow the read side that long plus a margin, so a
-# silent dead connection is still noticed (bookmarks arrive about once a minute on a healthy one).
+# Asked for bookmarks, the API server sends one on every watch about once a minute even when nothing
+# changes, so two minutes without a single byte means the connection is dead (a peer gone without a FIN,
+# a NAT entry dropped). Waiting for the server-side `timeoutSeconds` (5-10 min) instead would leave the
+# caches silently stale that long.
+WATCH_IDLE_TIMEOUT = 120.0
+# Without bookmarks a healthy watch may be silent until the server ends it; allow that plus a margin.
 _WATCH_READ_MARGIN = 30.0
 # The status label when no HTTP answer arrived (upstream's wrapper reports the zero status code).
 _NO_STATUS = "0"
@@ -59,6 +66,7 @@ class KubeClient:
         self.config = config
         self.field_manager = field_manager
         self._limiter = ClientRateLimiter(qps, burst)
+        self._owns_http = True
         self._timeout = timeout
         self._extensions = {"sni_hostname": config.tls_server_name} if config.tls_server_name else {}
         self._http = httpx.AsyncClient(
@@ -80,7 +88,20 @@ class KubeClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        """Close the connections; a no-op on a `with_own_limiter` view (its parent owns them)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    def with_own_limiter(self, qps: float = 0.0, burst: int = 0) -> KubeClient:
+        """This client's connections and settings, paced by a limiter of its own (qps <= 0: none).
+
+        Leader election uses it: a renewal that waited behind reconcile requests on the shared limiter could
+        miss the renew deadline and cost the Lease, although the API server itself was answering.
+        """
+        view = copy.copy(self)
+        view._limiter = ClientRateLimiter(qps, burst)
+        view._owns_http = False
+        return view
 
     async def list(
         self,
@@ -187,6 +208,7 @@ class KubeClient:
     ) -> AsyncGenerator[JSON, None]:
         """Raw watch events (`{"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR, "object": {...}}`) until the
         server ends the stream. A 410 at the start raises `ApiError` (is_gone); later it is an ERROR event.
+        With bookmarks, a stream silent for `WATCH_IDLE_TIMEOUT` raises `httpx.ReadTimeout` (it is dead).
 
         Close it (`contextlib.aclosing`) when stopping early, so the connection is released at once.
         """
@@ -203,7 +225,7 @@ class KubeClient:
             "GET",
             resource.path(namespace),
             params=params,
-            timeout=httpx.Timeout(self._timeout, read=timeout_seconds + _WATCH_READ_MARGIN),
+            timeout=httpx.Timeout(self._timeout, read=_watch_read_timeout(timeout_seconds, allow_bookmarks)),
             extensions=self._extensions,
         )
         labels = (resource.plural, namespace or "", "N/A", "Watch")
@@ -262,6 +284,13 @@ class KubeClient:
             return {}
         decoded = response.json()
         return decoded if isinstance(decoded, dict) else {"items": decoded}
+
+
+def _watch_read_timeout(timeout_seconds: int, allow_bookmarks: bool) -> float:
+    """The longest silence between chunks of a watch before the connection counts as dead."""
+    if allow_bookmarks:
+        return min(WATCH_IDLE_TIMEOUT, timeout_seconds + _WATCH_READ_MARGIN)
+    return timeout_seconds + _WATCH_READ_MARGIN
 
 
 def _params(**values: str | None) -> dict[str, str]:

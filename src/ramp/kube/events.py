@@ -1,6 +1,7 @@
 """Kubernetes Events about the objects Ramp manages (what `kubectl describe rollout` shows).
 
-`EventRecorder.record` never blocks a reconcile: it counts `rollout_events_total{type,reason}`, logs the
+`EventRecorder.record` never blocks a reconcile: it counts `rollout_events_total{namespace,name,type,reason}`
+(upstream's labels: the object the event is about), logs the
 event and queues it; `run()` writes queued events as core/v1 Events with source component
 `rollouts-controller` (upstream's). A repeat of an event already written (same object, type, reason and
 message) patches the existing Event's count and lastTimestamp instead of creating another, as client-go's
@@ -85,8 +86,10 @@ class EventRecorder:
 
     def record(self, obj: Mapping[str, Any], event_type: str, reason: str, message: str) -> None:
         """Count, log and queue one event about `obj` (a raw object with apiVersion, kind and metadata)."""
-        EVENTS_METRIC.labels(event_type, reason).inc()
         involved = _reference(obj)
+        EVENTS_METRIC.labels(
+            str(involved.get("namespace", "")), str(involved.get("name", "")), event_type, reason
+        ).inc()
         log.log(
             logging.WARNING if event_type == WARNING else logging.INFO,
             message,

@@ -1,13 +1,19 @@
 """An informer: a cache of one kind's raw objects, kept current by list-then-watch, with change callbacks.
 
-Behaviour follows client-go's reflector as documented: list (in pages), then watch from the list's
-resourceVersion with `allowWatchBookmarks=true`; when the server says the version is too old (HTTP 410,
-or an ERROR event with code 410) re-list; when the connection drops or the server restarts, wait with
-capped exponential backoff and watch again from the last version seen, so nothing is missed and the
-process never crashes. Every `resync_period` the cached objects are re-delivered as updates.
+Behaviour follows client-go's reflector as documented: list, then watch from the list's resourceVersion with
+`allowWatchBookmarks=true`. The first list asks for resourceVersion 0, so the API server answers from its
+watch cache instead of a quorum read of etcd (it then ignores `limit` and answers in one piece, as it does
+for client-go). When the watch says the version is too old (HTTP 410, or an ERROR event with code 410) the
+re-list asks for the last version seen ("not older than", again from the watch cache); only if that list is
+refused as expired does the next one read consistently from etcd, in pages. When the connection drops, goes
+silent past `kube.client.WATCH_IDLE_TIMEOUT`, or the server restarts, wait with capped exponential backoff and
+watch again from the last version seen, so nothing is missed. Any other error is logged with its traceback
+and retried the same way from a fresh list: an informer never ends on its own. Every `resync_period` the
+cached objects are re-delivered as updates.
 
 Handlers are plain synchronous callables (`EventHandler`); `ramp.manager` uses them to put keys on work
-queues. Cached objects are shared, not copied: treat what `get`/`list` return as read-only.
+queues. Indexes (`add_index`, `by_index`) find cached objects by a derived value in O(1), like client-go's
+Indexers. Cached objects are shared, not copied: treat what `get`/`list`/`by_index` return as read-only.
 `metadata.managedFields` is dropped on the way in: no reconciler reads it and it is often half an object.
 """
 
@@ -18,7 +24,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +46,28 @@ _BACKOFF_BASE = 0.8
 _BACKOFF_CAP = 10.0
 _WATCH_TIMEOUT_RANGE = (300, 600)
 _SHORT_WATCH = 1.0
+
+
+IndexFunc = Callable[[Obj], Iterable[str]]
+"""The index values of an object (e.g. the `namespace/name` of each Service a Rollout points at)."""
+
+
+def choose_list_version(last_seen: str | None, *, last_list_expired: bool) -> str:
+    """The resourceVersion a (re-)list asks for, as client-go's reflector: "0" at first (served from the
+    API server's watch cache, whatever it holds); after a watch expired, the last version seen (from the
+    cache, not older than what we already have); after a list at that version was refused as expired, ""
+    (a consistent read from etcd).
+
+    >>> choose_list_version(None, last_list_expired=False)
+    '0'
+    >>> choose_list_version("42", last_list_expired=False)
+    '42'
+    >>> choose_list_version("42", last_list_expired=True)
+    ''
+    """
+    if last_list_expired:
+        return ""
+    return last_seen or "0"
 
 
 @dataclass(frozen=True)
@@ -80,7 +108,10 @@ class Informer:
         self._handlers: list[EventHandler] = []
         self._cache: dict[str, Obj] = {}
         self._by_namespace: dict[str, dict[str, Obj]] = {}
+        self._indexes: dict[str, tuple[IndexFunc, dict[str, set[str]]]] = {}
         self._resource_version: str | None = None
+        self._needs_list = True
+        self._list_expired = False
         self._synced = asyncio.Event()
         self._failures = 0
 
@@ -89,6 +120,11 @@ class Informer:
     def get(self, key: str) -> Obj | None:
         """The cached object for `namespace/name` (or `name` when cluster-scoped)."""
         return self._cache.get(key)
+
+    def by_index(self, index: str, value: str) -> list[Obj]:
+        """Cached objects whose `index` function gave `value`."""
+        _, values = self._indexes[index]
+        return [self._cache[key] for key in values.get(value, ())]
 
     def list(self, namespace: str | None = None) -> list[Obj]:
         """Cached objects, all or one namespace's."""
@@ -119,20 +155,30 @@ class Informer:
         """Register callbacks; add them before `run()` so the initial list reaches them too."""
         self._handlers.append(handler)
 
+    def add_index(self, name: str, index: IndexFunc) -> None:
+        """Maintain an index of cached objects by `index(obj)`'s values; add it before `run()`."""
+        if name in self._indexes:
+            raise ValueError(f"{self.resource.plural} informer already has an index named {name!r}")
+        values: dict[str, set[str]] = {}
+        self._indexes[name] = (index, values)
+        for key, obj in self._cache.items():
+            for value in index(obj):
+                values.setdefault(value, set()).add(key)
+
     # Running.
 
     async def run(self) -> None:
-        """List and watch until cancelled; network and server errors are retried, never raised."""
+        """List and watch until cancelled; every error is logged and retried, never raised."""
         resync = asyncio.create_task(self._resync_forever()) if self.resync_period > 0 else None
         try:
             while True:
                 try:
-                    if self._resource_version is None:
+                    if self._needs_list:
                         await self._relist()
                     await self._watch()
                 except WatchExpired:
                     # First expiry re-lists at once, as client-go does; repeated ones back off below.
-                    self._resource_version = None
+                    self._needs_list = True
                     self._failures += 1
                     log.info("watch expired; re-listing", extra={"resource": self.resource.plural})
                     if self._failures > 1:
@@ -152,6 +198,18 @@ class Informer:
                         },
                     )
                     await asyncio.sleep(delay)
+                except Exception:
+                    # A bug (ours or a surprising answer) must not end the informer while the process keeps
+                    # the Lease: the caches would go stale without a sign. The cache may be half-updated,
+                    # so start again from a fresh list.
+                    self._failures += 1
+                    self._needs_list = True
+                    delay = self._backoff(self._failures)
+                    log.exception(
+                        "informer failed unexpectedly; re-listing",
+                        extra={"resource": self.resource.plural, "retry_in": round(delay, 2)},
+                    )
+                    await asyncio.sleep(delay)
         finally:
             if resync is not None:
                 resync.cancel()
@@ -159,9 +217,12 @@ class Informer:
                     await resync
 
     async def _relist(self) -> None:
+        version = choose_list_version(self._resource_version, last_list_expired=self._list_expired)
+        # Only a consistent read ("") is worth paging: the watch cache answers "0" in one piece anyway, and
+        # paging at a set version would turn "not older than" into an exact read from etcd.
+        page_size: int | None = self.page_size if version == "" else None
         items: list[Obj] = []
         continue_token: str | None = None
-        page_size: int | None = self.page_size
         while True:
             try:
                 page = await self.client.list(
@@ -170,13 +231,18 @@ class Informer:
                     label_selector=self.label_selector,
                     limit=page_size,
                     continue_token=continue_token,
+                    resource_version=None if continue_token else version,
                 )
             except ApiError as err:
-                if not (err.is_gone and continue_token):
+                if not err.is_gone:
                     raise
-                # The continue token expired mid-list: start over, unpaginated (as client-go's pager does).
-                items, continue_token, page_size = [], None, None
-                continue
+                if continue_token:
+                    # The continue token expired mid-list: start over, unpaginated (as client-go's pager does).
+                    items, continue_token, page_size = [], None, None
+                    continue
+                # The version we asked for is older than the server keeps: read consistently next time.
+                self._list_expired = True
+                raise WatchExpired(str(err)) from err
             items.extend(page.get("items") or [])
             meta = page.get("metadata") or {}
             continue_token = meta.get("continue") or None
@@ -203,6 +269,11 @@ class Informer:
             if err.is_gone:
                 raise WatchExpired(str(err)) from err
             raise
+        except httpx.ReadTimeout:
+            # Not even a bookmark for WATCH_IDLE_TIMEOUT: the connection is dead. Nothing was lost (we resume
+            # from the last version seen), so watch again at once rather than back off as after a failure.
+            log.info("watch silent too long; reconnecting", extra={"resource": self.resource.plural})
+            return
         if seen == 0 and time.monotonic() - started < _SHORT_WATCH:
             # A server ending watches at once would otherwise be hammered in a tight loop (client-go's rule).
             raise ValueError("very short watch: the server closed it at once without events")
@@ -212,6 +283,8 @@ class Informer:
         old = self._cache
         self._cache = {}
         self._by_namespace = {}
+        for _, values in self._indexes.values():
+            values.clear()
         fresh = []
         for item in items:
             obj = self._prepare(item)
@@ -219,6 +292,8 @@ class Informer:
             self._store(key, obj)
             fresh.append((key, obj))
         self._resource_version = resource_version
+        self._needs_list = False
+        self._list_expired = False
         self._failures = 0
         for key, obj in fresh:
             previous = old.get(key)
@@ -272,19 +347,35 @@ class Informer:
         return obj
 
     def _store(self, key: str, obj: Obj) -> None:
+        previous = self._cache.get(key)
+        if previous is not None:
+            self._unindex(key, previous)
         self._cache[key] = obj
         namespace = (obj.get("metadata") or {}).get("namespace") or ""
         self._by_namespace.setdefault(namespace, {})[key] = obj
+        for index, values in self._indexes.values():
+            for value in index(obj):
+                values.setdefault(value, set()).add(key)
 
     def _remove(self, key: str) -> Obj | None:
         obj = self._cache.pop(key, None)
         if obj is not None:
+            self._unindex(key, obj)
             namespace = (obj.get("metadata") or {}).get("namespace") or ""
             bucket = self._by_namespace.get(namespace, {})
             bucket.pop(key, None)
             if not bucket:
                 self._by_namespace.pop(namespace, None)
         return obj
+
+    def _unindex(self, key: str, obj: Obj) -> None:
+        for index, values in self._indexes.values():
+            for value in index(obj):
+                keys = values.get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del values[value]
 
     async def _resync_forever(self) -> None:
         while True:

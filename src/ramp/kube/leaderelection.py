@@ -1,8 +1,11 @@
 """Leader election on a Lease: wait for it, hold it by renewing, hand it back on graceful shutdown.
 
-The decisions are `kube.lease.decide_lease`; this module does the reads and writes through `kube.client`
-with optimistic concurrency (every write carries the resourceVersion it was decided on, so of two
-contenders exactly one wins). Timings follow upstream: lease 15 s, renew deadline 10 s, retry 2 s.
+The decisions are `kube.lease.decide_lease` (whose Lease it is) and `kube.lease.decide_term` (whether we
+may still act); this module does the reads and writes through a `LeaseStore` (`KubeLeaseStore` in
+production) with optimistic concurrency (every write carries the resourceVersion it was decided on, so of
+two contenders exactly one wins). Timings follow upstream: lease 15 s, renew deadline 10 s, retry 2 s. The
+renew deadline counts from when the last successful request was sent: `hold()` returns (the term is over)
+no later than that instant plus 10 s, and no attempt is allowed to run past it.
 
 Two refinements over client-go, both to hand over faster without risking two leaders:
 - a waiting standby sleeps until the observed expiry instant rather than up to a whole (jittered) retry
@@ -13,7 +16,8 @@ Two refinements over client-go, both to hand over faster without risking two lea
   server restart does not cost the lease.
 
 `ramp.manager` calls `acquire()` before starting informers and workers, runs `hold()` alongside them (it
-returns when the lease is lost: the manager then exits non-zero, as upstream does) and `release()` last.
+returns when the lease is lost: the manager then stops all leader work) and `release()` last. The store's
+client has its own rate limiter (`KubeClient.with_own_limiter`): renewals never wait behind reconciles.
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -35,7 +39,9 @@ from ramp.kube.lease import (
     LeaseAction,
     LeaseDecision,
     LeaseRecord,
+    Outcome,
     decide_lease,
+    decide_term,
     lease_spec,
     record_from_lease,
     release_record,
@@ -55,9 +61,53 @@ class _Attempt:
     held: bool
     decision: LeaseDecision | None = None
 
+    @property
+    def outcome(self) -> Outcome:
+        if self.held:
+            return Outcome.HELD
+        if self.decision is not None and self.decision.action is LeaseAction.WAIT:
+            return Outcome.TAKEN
+        return Outcome.FAILED
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class LeaseStore(Protocol):
+    """Where the one Lease lives. Methods raise `ApiError` (404 absent, 409 conflict) or `httpx.HTTPError`."""
+
+    @property
+    def namespace(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    async def get(self) -> dict[str, Any]: ...
+
+    async def create(self, lease: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def update(self, lease: dict[str, Any]) -> dict[str, Any]:
+        """PUT the Lease; its `metadata.resourceVersion` makes this a compare-and-swap."""
+        ...
+
+
+@dataclass(frozen=True)
+class KubeLeaseStore:
+    """The Lease on the API server."""
+
+    client: KubeClient
+    namespace: str
+    name: str
+
+    async def get(self) -> dict[str, Any]:
+        return await self.client.get(LEASES, self.name, self.namespace)
+
+    async def create(self, lease: dict[str, Any]) -> dict[str, Any]:
+        return await self.client.create(LEASES, lease, self.namespace)
+
+    async def update(self, lease: dict[str, Any]) -> dict[str, Any]:
+        return await self.client.update(LEASES, lease, self.namespace)
 
 
 class LeaderElector:
@@ -65,26 +115,30 @@ class LeaderElector:
 
     def __init__(
         self,
-        client: KubeClient,
+        store: LeaseStore,
         *,
-        namespace: str,
-        name: str,
         identity: str,
         lease_duration: int = 15,
         renew_deadline: float = 10.0,
         retry_period: float = 2.0,
         clock: Callable[[], datetime] = _utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """`clock` stamps the Lease record; `monotonic` and `sleep` time the term (tests pass fake ones)."""
         if not lease_duration > renew_deadline > retry_period * 1.2:
             raise ValueError("leader election needs lease duration > renew deadline > 1.2 * retry period")
-        self.client = client
-        self.namespace = namespace
-        self.name = name
+        self.store = store
+        self.namespace = store.namespace
+        self.name = store.name
         self.identity = identity
         self.lease_duration = lease_duration
         self.renew_deadline = renew_deadline
         self.retry_period = retry_period
         self._clock = clock
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._renewed_at: float | None = None
         self._lease: dict[str, Any] | None = None
         self._observed: LeaseRecord | None = None
         self._observed_at: datetime | None = None
@@ -99,16 +153,35 @@ class LeaderElector:
     def is_leader(self) -> bool:
         return self._is_leader
 
+    @property
+    def renewed_at(self) -> float | None:
+        """Monotonic send time of the last successful acquire or renew request (None before the first)."""
+        return self._renewed_at
+
     async def acquire(self) -> None:
         """Return once this process holds the Lease (retrying for as long as it takes)."""
         announced = False
         while True:
+            started = self._monotonic()
             attempt = await self._try_acquire_or_renew()
-            if attempt.held:
+            term = decide_term(
+                attempt.outcome,
+                renewed_at=None,
+                request_started=started,
+                now=self._monotonic(),
+                renew_deadline=self.renew_deadline,
+            )
+            if term.leading:
+                self._renewed_at = term.renewed_at
                 self._is_leader = True
                 LEADER.labels(self.name).set(1)
                 log.info("leader acquired", extra={"lease": self.lease_ref, "identity": self.identity})
                 return
+            if attempt.held:
+                # Written, but the answer came after the renew deadline had already run out: acting now
+                # could overlap a standby that saw our write early. The next attempt renews at once.
+                log.warning("lease acquired too late to use; renewing", extra={"lease": self.lease_ref})
+                continue
             if not announced and self._observed is not None:
                 announced = True
                 log.info(
@@ -123,37 +196,53 @@ class LeaderElector:
             if attempt.decision is not None and attempt.decision.action is LeaseAction.WAIT:
                 # Wake at the observed expiry (plus a hair) instead of polling past it.
                 delay = min(delay, attempt.decision.expires_in + 0.01)
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
 
     async def hold(self) -> None:
-        """Renew every retry period; return when the Lease is lost: taken, or not renewed in time."""
-        last_renew = time.monotonic()
+        """Renew every retry period; return when the Lease is lost: taken, or not renewed in time.
+
+        Returns no later than the renew deadline after the send time of the last successful request.
+        """
+        renewed_at = self._renewed_at
+        if renewed_at is None:
+            raise RuntimeError("hold() needs the Lease: call acquire() first")
         failing = False
         while True:
             # After a failed renewal, try again sooner: when the API server comes back from a restart the
             # lease is renewed within half a second, instead of up to a whole period later (when the
-            # renew deadline may already have passed).
-            await asyncio.sleep(self.retry_period / 4 if failing else self.retry_period)
-            remaining = self.renew_deadline - (time.monotonic() - last_renew)
-            try:
-                async with asyncio.timeout(max(remaining, 0.1)):
-                    attempt = await self._try_acquire_or_renew()
-            except TimeoutError:
-                attempt = _Attempt(held=False)
-            failing = not attempt.held
-            if attempt.held:
-                last_renew = time.monotonic()
+            # renew deadline may already have passed). Never sleep past the deadline: the loss must be
+            # noticed at it, not up to a period later.
+            deadline = renewed_at + self.renew_deadline
+            pause = self.retry_period / 4 if failing else self.retry_period
+            await self._sleep(max(min(pause, deadline - self._monotonic()), 0.0))
+            started = self._monotonic()
+            outcome = Outcome.FAILED
+            if deadline > started:
+                try:
+                    # Cut the attempt at the deadline: an answer after it could not extend the term anyway.
+                    async with asyncio.timeout(deadline - started):
+                        outcome = (await self._try_acquire_or_renew()).outcome
+                except TimeoutError:
+                    outcome = Outcome.FAILED
+            term = decide_term(
+                outcome,
+                renewed_at=renewed_at,
+                request_started=started,
+                now=self._monotonic(),
+                renew_deadline=self.renew_deadline,
+            )
+            failing = outcome is not Outcome.HELD
+            if term.leading and term.renewed_at is not None:
+                renewed_at = self._renewed_at = term.renewed_at
                 continue
-            taken = attempt.decision is not None and attempt.decision.action is LeaseAction.WAIT
-            if taken or time.monotonic() - last_renew >= self.renew_deadline:
-                self._is_leader = False
-                LEADER.labels(self.name).set(0)
-                holder = self._observed.holder_identity if self._observed else ""
-                log.error(
-                    "leader lost",
-                    extra={"lease": self.lease_ref, "identity": self.identity, "holder": holder},
-                )
-                return
+            self._is_leader = False
+            LEADER.labels(self.name).set(0)
+            holder = self._observed.holder_identity if self._observed else ""
+            log.error(
+                "leader lost",
+                extra={"lease": self.lease_ref, "identity": self.identity, "holder": holder},
+            )
+            return
 
     async def release(self) -> None:
         """Hand the Lease back (empty holder) so a standby takes over at its next try; no-op unless leader."""
@@ -198,7 +287,7 @@ class LeaderElector:
 
     async def _read_and_decide(self, now: datetime) -> _Attempt:
         try:
-            lease = await self.client.get(LEASES, self.name, self.namespace)
+            lease = await self.store.get()
         except ApiError as err:
             if not err.is_not_found:
                 raise
@@ -213,7 +302,7 @@ class LeaderElector:
                 "spec": lease_spec(decision.record),
             }
             try:
-                self._remember(await self.client.create(LEASES, body, self.namespace), now)
+                self._remember(await self.store.create(body), now)
             except ApiError as create_err:
                 if create_err.is_already_exists:
                     return _Attempt(held=False)  # another contender created it first
@@ -243,7 +332,7 @@ class LeaderElector:
         assert self._lease is not None
         meta = {k: v for k, v in (self._lease.get("metadata") or {}).items() if k != "managedFields"}
         body = {**self._lease, "metadata": meta, "spec": lease_spec(record)}
-        self._remember(await self.client.update(LEASES, body, self.namespace), self._clock())
+        self._remember(await self.store.update(body), self._clock())
 
     def _remember(self, lease: dict[str, Any], seen_at: datetime) -> None:
         """Keep the latest Lease; restart the expiry clock only when its record changed (client-go's rule)."""
@@ -255,7 +344,7 @@ class LeaderElector:
 
     def _log_error(self, message: str) -> None:
         last, at = self._last_error
-        now = time.monotonic()
+        now = self._monotonic()
         if message != last or now - at >= _REPEAT_ERROR_AFTER:
             self._last_error = (message, now)
             log.error("leader election failed", extra={"lease": self.lease_ref, "error": message})

@@ -8,6 +8,9 @@ does the same). `kube.leaderelection` does the reads and writes; `ramp.manager` 
 
 Records are written as client-go writes them: acquireTime/renewTime as MicroTime, leaseDurationSeconds,
 leaseTransitions incremented on each change of holder; a release leaves an empty holder and a 1 s duration.
+
+`decide_term` is the leader's own side: after each acquire or renew attempt, may it (still) act? A term is
+counted from when the last successful request was *sent*, never from when its answer came back.
 """
 
 from __future__ import annotations
@@ -137,3 +140,53 @@ def parse_micro_time(value: object) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class Outcome(enum.StrEnum):
+    """How one acquire or renew attempt ended."""
+
+    HELD = "held"  # the write succeeded: the Lease is ours
+    FAILED = "failed"  # no answer, an error, or a lost race: unknown whether anyone else holds it
+    TAKEN = "taken"  # another holder has a live lease
+
+
+@dataclass(frozen=True)
+class TermDecision:
+    leading: bool
+    renewed_at: float | None
+    """Monotonic instant the term counts from: the send time of the last successful request."""
+
+    def deadline(self, renew_deadline: float) -> float | None:
+        """The instant leader work must have stopped by, unless renewed again before it."""
+        return None if self.renewed_at is None else self.renewed_at + renew_deadline
+
+
+def decide_term(
+    outcome: Outcome,
+    *,
+    renewed_at: float | None,
+    request_started: float,
+    now: float,
+    renew_deadline: float,
+) -> TermDecision:
+    """Whether this process may lead after an attempt that was sent at `request_started` and ended `now`.
+
+    Why the send time: the server may have written the record at any instant between send and answer, and
+    a standby counts the lease duration from when *it* saw the record change, which can be just after the
+    send. Counting from the send, a leader stops by `renew_deadline` (10 s) after any instant a standby
+    can count from, so `lease_duration - renew_deadline` (5 s) is left for stopping: two processes never
+    act at once. Counting from the answer would eat into that margin by however slow the answer was.
+
+    >>> held = decide_term(Outcome.HELD, renewed_at=0.0, request_started=5.0, now=8.0, renew_deadline=10.0)
+    >>> held.leading, held.renewed_at
+    (True, 5.0)
+    >>> late = decide_term(Outcome.HELD, renewed_at=None, request_started=0.0, now=10.0, renew_deadline=10.0)
+    >>> late.leading
+    False
+    """
+    if outcome is Outcome.TAKEN:
+        return TermDecision(leading=False, renewed_at=renewed_at)
+    if outcome is Outcome.HELD:
+        renewed_at = request_started if renewed_at is None else max(renewed_at, request_started)
+    leading = renewed_at is not None and now - renewed_at < renew_deadline
+    return TermDecision(leading=leading, renewed_at=renewed_at)

@@ -3,6 +3,9 @@
 Registered once, on prometheus_client's default registry (which also carries the process metrics), and
 served by `kube.endpoints` at `/metrics`. Writers: `kube.client` (requests), `kube.workqueue` (queues),
 `kube.reconcile` (reconcile durations and errors), `kube.events` (events), `kube.leaderelection`.
+The in-flight work gauges are computed when scraped (`InFlightCollector`), from the live queues.
+`remove_object_series` drops a deleted object's series, as upstream's `MetricsServer.Remove`, so that
+memory does not grow with every rollout ever created.
 
 Go's client does not add `_total` to a counter's name; prometheus_client does. Where upstream's name has
 no `_total` (`rollout_reconcile_error`), `PlainCounter` exposes the exact upstream name.
@@ -11,9 +14,11 @@ no `_total` (`rollout_reconcile_error`), `PlainCounter` exposes the exact upstre
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Protocol
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import Metric
@@ -44,7 +49,8 @@ WORKQUEUE_WORK_DURATION = Histogram(
     buckets=_WORKQUEUE_BUCKETS,
 )
 
-EVENTS = Counter("rollout_events", "Count of events emitted by the controller", ["type", "reason"])
+# Upstream's labels: the object the event is about, then the event's type and reason.
+EVENTS = Counter("rollout_events", "Count of rollout events", ["namespace", "name", "type", "reason"])
 
 LEADER = Gauge(
     "leader_election_master_status",
@@ -79,6 +85,11 @@ class PlainCounter(Collector):
 
     def value(self, *labelvalues: str) -> float:
         return self._values.get(labelvalues, 0.0)
+
+    def remove(self, *labelvalues: str) -> None:
+        """Drop one series (no-op if it does not exist)."""
+        with self._lock:
+            self._values.pop(labelvalues, None)
 
     def collect(self) -> Iterator[Metric]:
         # "unknown" (untyped) keeps the TYPE line and the samples under one name; a "counter" family
@@ -116,3 +127,70 @@ def reconcile_metrics(prefix: str) -> ReconcileMetrics:
         ),
         errors=PlainCounter(f"{prefix}_reconcile_error", f"Error occurring during the {kind}", ["namespace", "name"]),
     )
+
+
+class InFlight(Protocol):
+    """A work queue as the in-flight gauges see it (`kube.workqueue.WorkQueue`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def processing_durations(self) -> list[float]:
+        """Seconds each key now being processed has been at it."""
+        ...
+
+
+class InFlightCollector(Collector):
+    """client-go's `workqueue_unfinished_work_seconds` (sum of in-flight work time, which shows stuck
+    workers before they finish) and `workqueue_longest_running_processor_seconds` (the longest of them),
+    per queue name, computed at scrape time: no timer, and no cost between scrapes.
+
+    Queues are held weakly: the queues of an ended leader term drop out once they are garbage.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = REGISTRY) -> None:
+        self._queues: weakref.WeakSet[InFlight] = weakref.WeakSet()
+        if registry is not None:
+            registry.register(self)
+
+    def track(self, queue: InFlight) -> None:
+        self._queues.add(queue)
+
+    def collect(self) -> Iterator[Metric]:
+        unfinished = Metric(
+            "workqueue_unfinished_work_seconds",
+            "How many seconds of work has done that is in progress and hasn't been observed by "
+            "work_duration. Large values indicate stuck threads.",
+            "gauge",
+        )
+        longest = Metric(
+            "workqueue_longest_running_processor_seconds",
+            "How many seconds has the longest running processor for workqueue been running.",
+            "gauge",
+        )
+        by_name: dict[str, list[float]] = {}
+        for queue in list(self._queues):
+            by_name.setdefault(queue.name, []).extend(queue.processing_durations())
+        for name, durations in sorted(by_name.items()):
+            unfinished.add_sample(unfinished.name, {"name": name}, sum(durations))
+            longest.add_sample(longest.name, {"name": name}, max(durations, default=0.0))
+        yield unfinished
+        yield longest
+
+
+WORKQUEUE_IN_FLIGHT = InFlightCollector()
+
+
+def remove_object_series(prefix: str, plural: str, namespace: str, name: str) -> None:
+    """Forget every series about one deleted object: its `<prefix>_reconcile` and `<prefix>_reconcile_error`,
+    its `rollout_events_total` and the API requests made on it by name (kind `plural`).
+
+    Upstream removes events only for Rollouts; the series of an AnalysisRun or Experiment would otherwise
+    stay forever too. The events metric has no kind label, so a same-named Rollout in that namespace sees
+    its event counters reset, which Prometheus' rate() handles as a counter reset.
+    """
+    metrics = reconcile_metrics(prefix)
+    metrics.duration.remove(namespace, name)
+    metrics.errors.remove(namespace, name)
+    EVENTS.remove_by_labels({"namespace": namespace, "name": name})
+    K8S_REQUESTS.remove_by_labels({"kind": plural, "namespace": namespace, "name": name})

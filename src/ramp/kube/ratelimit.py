@@ -1,11 +1,12 @@
-"""How long to wait: per-key exponential backoff, a token bucket, and the two combined for retries.
+"""How long to wait: per-key exponential backoff for retries, and a token bucket for client-side pacing.
 
 The arithmetic is pure (time is passed in) so it is tested without asyncio. `kube.workqueue` asks a
 `ControllerRateLimiter` when a failed key may be retried; `kube.client` awaits a `ClientRateLimiter`
 (`--qps`/`--burst`) before each request; `kube.informer` uses `calculate_item_backoff` between reconnects.
 
-Defaults follow client-go's documented `DefaultControllerRateLimiter`: per key 5 ms doubling up to 1000 s,
-and over all keys a bucket of 10 per second with a burst of 100; the larger of the two delays wins.
+Retry defaults follow upstream Argo Rollouts' `DefaultArgoRolloutsRateLimiter`: per key only, 1 ms doubling
+up to 10 s, with no bucket shared by all keys (client-go's default adds one of 10 per second and caps at
+1000 s; upstream chose to retry a failing rollout within 10 s instead).
 """
 
 from __future__ import annotations
@@ -16,19 +17,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-DEFAULT_BASE_DELAY = 0.005
-DEFAULT_MAX_DELAY = 1000.0
-DEFAULT_RETRY_QPS = 10.0
-DEFAULT_RETRY_BURST = 100
+DEFAULT_BASE_DELAY = 0.001
+DEFAULT_MAX_DELAY = 10.0
 
 
 def calculate_item_backoff(failures: int, base: float = DEFAULT_BASE_DELAY, cap: float = DEFAULT_MAX_DELAY) -> float:
     """Delay before retry number `failures + 1`: `base * 2**failures`, never above `cap`.
 
     >>> [calculate_item_backoff(n) for n in (0, 1, 2)]
-    [0.005, 0.01, 0.02]
-    >>> calculate_item_backoff(40)
-    1000.0
+    [0.001, 0.002, 0.004]
+    >>> calculate_item_backoff(14)
+    10.0
     """
     # Past 2**62 the float is still finite but meaningless; the cap has long been reached.
     if failures > 62:
@@ -42,12 +41,15 @@ class TokenBucket:
 
     `reserve(now)` always takes a token and returns how long the caller must wait for it (0 when one was
     in the bucket). Callers that wait the returned delay are paced at `rate` per second after `burst`.
+    A caller that gives up before its turn hands the token back with `cancel`.
     """
 
     rate: float
     burst: int
     tokens: float = field(init=False)
     updated_at: float | None = field(default=None, init=False)
+    last_event: float | None = field(default=None, init=False)
+    """When the latest reservation may act; tokens lent after a cancelled one must not be given back."""
 
     def __post_init__(self) -> None:
         if self.rate <= 0 or self.burst < 1:
@@ -56,12 +58,34 @@ class TokenBucket:
 
     def reserve(self, now: float) -> float:
         """Take one token at time `now` (seconds, any monotonic origin); return the wait until it is ours."""
+        self._advance(now)
+        self.tokens -= 1.0
+        wait = 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+        self.last_event = now + wait
+        return wait
+
+    def cancel(self, act_at: float, now: float) -> None:
+        """Give back the token of a reservation due at `act_at` whose holder will not act (x/time/rate's
+        `CancelAt`). Only the part not already lent on to later reservations returns: those callers are
+        waiting out delays computed with this token gone, and must not be joined by a new caller early.
+        """
+        if act_at < now or self.last_event is None:
+            return  # its time has come: the token was used, or is lost
+        restore = 1.0 - (self.last_event - act_at) * self.rate
+        if restore <= 0:
+            return
+        self._advance(now)
+        self.tokens = min(float(self.burst), self.tokens + restore)
+        if act_at == self.last_event:
+            previous = act_at - 1.0 / self.rate
+            if previous >= now:
+                self.last_event = previous
+
+    def _advance(self, now: float) -> None:
         if self.updated_at is not None and now > self.updated_at:
             self.tokens = min(float(self.burst), self.tokens + (now - self.updated_at) * self.rate)
         if self.updated_at is None or now > self.updated_at:
             self.updated_at = now
-        self.tokens -= 1.0
-        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
 class ItemBackoff:
@@ -87,23 +111,17 @@ class ItemBackoff:
 
 
 class ControllerRateLimiter:
-    """Retry delay of a key: the larger of its own backoff and the overall bucket's wait."""
+    """Retry delay of a key: its own exponential backoff, 1 ms doubling to 10 s (upstream's queue limiter).
 
-    def __init__(
-        self,
-        *,
-        base: float = DEFAULT_BASE_DELAY,
-        cap: float = DEFAULT_MAX_DELAY,
-        qps: float = DEFAULT_RETRY_QPS,
-        burst: int = DEFAULT_RETRY_BURST,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    There is deliberately no bucket shared by all keys: upstream has none, and with one a burst of
+    failures on some rollouts would hold back the first retry of an unrelated one.
+    """
+
+    def __init__(self, *, base: float = DEFAULT_BASE_DELAY, cap: float = DEFAULT_MAX_DELAY) -> None:
         self.items = ItemBackoff(base, cap)
-        self.bucket = TokenBucket(qps, burst)
-        self._clock = clock
 
     def when(self, key: str) -> float:
-        return max(self.items.when(key), self.bucket.reserve(self._clock()))
+        return self.items.when(key)
 
     def forget(self, key: str) -> None:
         self.items.forget(key)
@@ -115,12 +133,21 @@ class ControllerRateLimiter:
 class ClientRateLimiter:
     """Client-side request pacing (`--qps`, `--burst`); a qps of 0 or less turns it off."""
 
-    def __init__(self, qps: float, burst: int) -> None:
+    def __init__(self, qps: float, burst: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._bucket = TokenBucket(qps, max(burst, 1)) if qps > 0 else None
+        self._clock = clock
 
     async def acquire(self) -> None:
         if self._bucket is None:
             return
-        delay = self._bucket.reserve(time.monotonic())
-        if delay > 0:
+        now = self._clock()
+        delay = self._bucket.reserve(now)
+        if delay <= 0:
+            return
+        try:
             await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            # A caller cancelled while waiting (a stopped informer, an abandoned reconcile) sends nothing:
+            # its turn goes to the next caller instead of leaving a gap in the pacing.
+            self._bucket.cancel(now + delay, self._clock())
+            raise

@@ -1,14 +1,21 @@
-"""Label selectors that decide which objects this controller instance owns.
+"""Label selectors that decide which objects this controller instance watches.
 
 Upstream's `--instance-id` contract: with an id, watch only objects labelled
 `argo-rollouts.argoproj.io/controller-instance-id=<id>`; without one, only objects that lack the label, so
 two controllers (one with, one without an id) never act on the same Rollout. `ramp.manager` applies the
 selector to the argoproj.io informers (Rollouts, AnalysisRuns, templates, Experiments), as upstream does.
+
+ReplicaSets are selected by `rollouts-pod-template-hash` alone (upstream since v1.10): only ReplicaSets a
+Rollout made carry it, so the cache skips every Deployment's ReplicaSets. Upstream does not apply the
+instance id to them (it lives on the Rollout, not on its ReplicaSets); neither does Ramp: a ReplicaSet
+event only puts its owning Rollout's key on the queue, and the Rollout reconciler acts only on Rollouts in
+its cache, which the instance id has already filtered.
 """
 
 from __future__ import annotations
 
 INSTANCE_ID_LABEL = "argo-rollouts.argoproj.io/controller-instance-id"
+ROLLOUT_POD_TEMPLATE_HASH_LABEL = "rollouts-pod-template-hash"
 
 
 def instance_id_selector(instance_id: str | None) -> str:
@@ -22,3 +29,12 @@ def instance_id_selector(instance_id: str | None) -> str:
     if instance_id:
         return f"{INSTANCE_ID_LABEL}={instance_id}"
     return f"!{INSTANCE_ID_LABEL}"
+
+
+def rollout_replica_sets_selector() -> str:
+    """The ReplicaSets worth caching: those with the pod-template-hash label Rollouts put on theirs.
+
+    >>> rollout_replica_sets_selector()
+    'rollouts-pod-template-hash'
+    """
+    return ROLLOUT_POD_TEMPLATE_HASH_LABEL

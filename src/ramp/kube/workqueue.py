@@ -8,7 +8,8 @@
 - `add_rate_limited` retries with `kube.ratelimit.ControllerRateLimiter`'s delay; `forget` resets it.
 
 Informer handlers (`ramp.manager`) add keys; `kube.reconcile` workers take them with `get` and release
-them with `done`. Depth, adds, retries and timing go to the `workqueue_*` metrics labelled by queue name.
+them with `done`. Depth, adds, retries and timing go to the `workqueue_*` metrics labelled by queue name;
+the in-flight work gauges read `processing_durations` when scraped (`kube.metrics.InFlightCollector`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 
 from ramp.kube.metrics import (
     WORKQUEUE_ADDS,
     WORKQUEUE_DEPTH,
+    WORKQUEUE_IN_FLIGHT,
     WORKQUEUE_QUEUE_DURATION,
     WORKQUEUE_RETRIES,
     WORKQUEUE_WORK_DURATION,
@@ -30,9 +33,17 @@ from ramp.kube.ratelimit import ControllerRateLimiter
 class WorkQueue:
     """Keys waiting for a worker. Create and use it inside one running event loop."""
 
-    def __init__(self, name: str, rate_limiter: ControllerRateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        rate_limiter: ControllerRateLimiter | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`clock` times the metrics (queue, work and in-flight durations); delays use the loop's clock."""
         self.name = name
         self.rate_limiter = rate_limiter or ControllerRateLimiter()
+        self._clock = clock
         self._queue: deque[str] = deque()
         self._dirty: set[str] = set()
         self._processing: set[str] = set()
@@ -46,6 +57,7 @@ class WorkQueue:
         self._retries = WORKQUEUE_RETRIES.labels(name)
         self._queue_duration = WORKQUEUE_QUEUE_DURATION.labels(name)
         self._work_duration = WORKQUEUE_WORK_DURATION.labels(name)
+        WORKQUEUE_IN_FLIGHT.track(self)
 
     def __len__(self) -> int:
         """Keys ready for a worker (not counting those being processed or waiting on a delay)."""
@@ -62,13 +74,23 @@ class WorkQueue:
         """True while a delayed add of `key` is pending."""
         return key in self._waiting
 
+    def waiting_until(self, key: str) -> float | None:
+        """When (on the event loop's clock) the pending delayed add of `key` fires; None if there is none."""
+        pending = self._waiting.get(key)
+        return pending[0] if pending is not None else None
+
+    def processing_durations(self) -> list[float]:
+        """Seconds each key now held by a worker has been processed so far."""
+        now = self._clock()
+        return [now - started for started in self._started_at.values()]
+
     def add(self, key: str) -> None:
         """Queue `key` unless it is already queued; if a worker holds it, it is queued again on `done`."""
         if self._shutting_down or key in self._dirty:
             return
         self._adds.inc()
         self._dirty.add(key)
-        self._added_at.setdefault(key, time.monotonic())
+        self._added_at.setdefault(key, self._clock())
         if key in self._processing:
             return
         self._queue.append(key)
@@ -124,7 +146,7 @@ class WorkQueue:
         self._depth.set(len(self._queue))
         self._processing.add(key)
         self._dirty.discard(key)
-        now = time.monotonic()
+        now = self._clock()
         added = self._added_at.pop(key, None)
         if added is not None:
             self._queue_duration.observe(now - added)
@@ -136,7 +158,7 @@ class WorkQueue:
         self._processing.discard(key)
         started = self._started_at.pop(key, None)
         if started is not None:
-            self._work_duration.observe(time.monotonic() - started)
+            self._work_duration.observe(self._clock() - started)
         if key in self._dirty and not self._shutting_down:
             self._queue.append(key)
             self._depth.set(len(self._queue))

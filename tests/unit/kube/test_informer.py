@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 
 import httpx
@@ -86,13 +87,15 @@ def _describe(request: httpx.Request) -> str:
     if params.get("watch") == "true":
         assert params["allowWatchBookmarks"] == "true"
         return f"watch@{params.get('resourceVersion')}"
-    return f"list{'+' + params['continue'] if 'continue' in params else ''}"
+    if "continue" in params:
+        return f"list+{params['continue']}"
+    version = params.get("resourceVersion", "")
+    return f"list@{version}" + (f"/limit={params['limit']}" if "limit" in params else "")
 
 
-async def test_lists_in_pages_then_watches_and_relists_when_the_version_is_gone() -> None:
+async def test_lists_from_the_watch_cache_then_watches_and_relists_from_the_last_version_when_it_is_gone() -> None:
     script: Script = [
-        _list([_obj("a", "1")], "", cont="page2"),
-        _list([_obj("b", "2")], "10"),
+        _list([_obj("a", "1"), _obj("b", "2")], "10"),
         _watch(
             {"type": "MODIFIED", "object": _obj("a", "11")},
             {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "12"}}},
@@ -104,7 +107,9 @@ async def test_lists_in_pages_then_watches_and_relists_when_the_version_is_gone(
         _list([_obj("a", "11"), _obj("c", "13")], "14"),
     ]
     informer, recorder, requests = await _run_script(script)
-    assert [_describe(r) for r in requests] == ["list", "list+page2", "watch@10", "list", "watch@14"]
+    # The first list asks for version 0 (the watch cache, in one piece); the re-list for the last version
+    # seen, "not older than", still from the cache: neither is paged.
+    assert [_describe(r) for r in requests] == ["list@0", "watch@10", "list@12", "watch@14"]
     assert all(r.url.params["labelSelector"] == "!x" for r in requests)
     assert recorder.seen == [
         ("add", "a@1"),
@@ -122,6 +127,22 @@ async def test_lists_in_pages_then_watches_and_relists_when_the_version_is_gone(
     assert (cached["apiVersion"], cached["kind"]) == ("argoproj.io/v1alpha1", "Rollout")
 
 
+async def test_a_relist_refused_as_expired_reads_consistently_in_pages(monkeypatch) -> None:
+    monkeypatch.setattr(informer_module, "_BACKOFF_BASE", 0.001)
+    gone = {"kind": "Status", "code": 410, "reason": "Expired", "message": "too old"}
+    script: Script = [
+        _list([_obj("a", "1")], "5"),
+        lambda _: httpx.Response(410, json=gone),
+        lambda _: httpx.Response(410, json=gone),  # even version 5 is no longer kept
+        _list([_obj("a", "7")], "", cont="page2"),
+        _list([_obj("b", "8")], "9"),
+    ]
+    informer, recorder, requests = await _run_script(script, page_size=1)
+    assert [_describe(r) for r in requests] == ["list@0", "watch@5", "list@5", "list@/limit=1", "list+page2", "watch@9"]
+    assert recorder.seen == [("add", "a@1"), ("update", "a@1->a@7"), ("add", "b@8")]
+    assert informer.resource_version == "9"
+
+
 async def test_a_410_answer_to_the_watch_request_relists() -> None:
     script: Script = [
         _list([_obj("a", "1")], "5"),
@@ -129,7 +150,7 @@ async def test_a_410_answer_to_the_watch_request_relists() -> None:
         _list([_obj("a", "1")], "9"),
     ]
     _, recorder, requests = await _run_script(script)
-    assert [_describe(r) for r in requests] == ["list", "watch@5", "list", "watch@9"]
+    assert [_describe(r) for r in requests] == ["list@0", "watch@5", "list@5", "watch@9"]
     assert recorder.seen == [("add", "a@1")]  # unchanged on re-list: no spurious update
 
 
@@ -148,7 +169,7 @@ async def test_a_dropped_connection_resumes_the_watch_from_the_last_version(monk
     ]
     before = K8S_REQUESTS.labels("rollouts", "", "N/A", "Watch", "0")._value.get()
     informer, recorder, requests = await _run_script(script)
-    assert [_describe(r) for r in requests] == ["list", "watch@3", "watch@4", "watch@4", "watch@4", "watch@6"]
+    assert [_describe(r) for r in requests] == ["list@0", "watch@3", "watch@4", "watch@4", "watch@4", "watch@6"]
     assert recorder.seen == [("add", "a@4"), ("delete", "a@4")]
     assert len(informer) == 0
     assert K8S_REQUESTS.labels("rollouts", "", "N/A", "Watch", "0")._value.get() - before == 1
@@ -208,3 +229,111 @@ async def test_a_failing_handler_does_not_stop_the_informer() -> None:
         await task
     await client.aclose()
     assert recorder.seen == [("add", "a@1"), ("add", "b@2")]
+
+
+async def test_a_silent_watch_is_reopened_at_once_from_the_last_version(caplog) -> None:
+    def silent(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no bytes for 120 s", request=request)
+
+    caplog.set_level(logging.INFO, logger="ramp.kube.informer")
+    script: Script = [_list([], "3"), _watch({"type": "ADDED", "object": _obj("a", "4")}), silent]
+    informer, _, requests = await _run_script(script)
+    assert [_describe(r) for r in requests] == ["list@0", "watch@3", "watch@4", "watch@4"]
+    assert "watch silent too long; reconnecting" in caplog.text
+    assert "watch failed" not in caplog.text, "a dead connection is not a failure to back off from"
+    assert informer.get("ns/a") is not None
+
+
+async def test_an_unexpected_error_is_logged_and_the_informer_starts_again_from_a_fresh_list(
+    monkeypatch, caplog
+) -> None:
+    monkeypatch.setattr(informer_module, "_BACKOFF_BASE", 0.001)
+    calls = 0
+
+    def buggy_index(obj: dict) -> list[str]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise KeyError("a bug")
+        return [obj["metadata"]["name"]]
+
+    requests: list[httpx.Request] = []
+    script: Script = [_list([_obj("a", "1")], "5"), _list([_obj("a", "1")], "5")]
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if len(requests) > len(script):
+            await asyncio.Event().wait()
+        return script[len(requests) - 1](request)
+
+    client = KubeClient(ClusterConfig(server="https://mock"), transport=httpx.MockTransport(answer), qps=0)
+    informer = Informer(client, ROLLOUTS)
+    informer.add_index("by-name", buggy_index)
+    task = asyncio.create_task(informer.run())
+    await informer.wait_for_sync()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await client.aclose()
+    assert [_describe(r) for r in requests[:2]] == ["list@0", "list@0"]
+    assert "informer failed unexpectedly" in caplog.text
+    assert "KeyError: 'a bug'" in caplog.text, "logged with its traceback"
+    assert [o["metadata"]["name"] for o in informer.by_index("by-name", "a")] == ["a"]
+
+
+def _pointing_at(name: str, rv: str, *services: str) -> dict:
+    return {**_obj(name, rv), "spec": {"services": list(services)}}
+
+
+async def test_an_index_follows_adds_updates_deletes_and_relists() -> None:
+    script: Script = [
+        _list([_pointing_at("r1", "1", "web"), _pointing_at("r2", "2", "web", "api")], "5"),
+        _watch(
+            {"type": "MODIFIED", "object": _pointing_at("r1", "6", "api")},
+            {"type": "DELETED", "object": _pointing_at("r2", "7", "web", "api")},
+            {"type": "ADDED", "object": _pointing_at("r3", "8", "web")},
+            {"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired"}},
+        ),
+        _list([_pointing_at("r3", "8", "web")], "9"),
+    ]
+    seen_by_index: list[tuple[list[str], list[str]]] = []
+
+    def snapshot(informer: Informer) -> None:
+        web = sorted(o["metadata"]["name"] for o in informer.by_index("services", "ns/web"))
+        api = sorted(o["metadata"]["name"] for o in informer.by_index("services", "ns/api"))
+        seen_by_index.append((web, api))
+
+    requests: list[httpx.Request] = []
+    finished = asyncio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if len(requests) > len(script):
+            finished.set()
+            await asyncio.Event().wait()
+        return script[len(requests) - 1](request)
+
+    client = KubeClient(ClusterConfig(server="https://mock"), transport=httpx.MockTransport(answer), qps=0)
+    informer = Informer(client, ROLLOUTS)
+    informer.add_index("services", lambda o: [f"ns/{s}" for s in o["spec"]["services"]])
+    informer.add_handler(
+        EventHandler(
+            on_add=lambda _: snapshot(informer),
+            on_update=lambda _, __: snapshot(informer),
+            on_delete=lambda _: snapshot(informer),
+        )
+    )
+    task = asyncio.create_task(informer.run())
+    await finished.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await client.aclose()
+    assert seen_by_index == [
+        (["r1", "r2"], ["r2"]),  # listed (handlers run after the whole list is in the cache)
+        (["r1", "r2"], ["r2"]),
+        (["r2"], ["r1", "r2"]),  # r1 moved from web to api
+        ([], ["r1"]),  # r2 deleted
+        (["r3"], ["r1"]),  # r3 added
+        (["r3"], []),  # the re-list found r1 gone
+    ]

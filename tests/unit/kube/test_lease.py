@@ -1,4 +1,5 @@
-"""Leader-election decisions: given the Lease on the server, when we saw it, now and who we are."""
+"""Leader-election decisions: given the Lease on the server, when we saw it, now and who we are; and whether
+a leader may still act after an attempt (`decide_term`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 from ramp.kube.lease import (
     LeaseAction,
     LeaseRecord,
+    Outcome,
     decide_lease,
+    decide_term,
     format_micro_time,
     lease_name,
     lease_namespace,
@@ -136,3 +139,36 @@ def test_micro_time_parses_other_writers_forms() -> None:
     assert parse_micro_time("2025-03-01T13:00:00.000000+01:00") == T0
     assert format_micro_time(T0) == "2025-03-01T12:00:00.000000Z"
     assert parse_micro_time(None) is None
+
+
+@pytest.mark.parametrize(
+    ("outcome", "renewed_at", "started", "now", "leading", "counted_from"),
+    [
+        pytest.param(Outcome.HELD, 0.0, 5.0, 8.0, True, 5.0, id="a renewal counts from when it was sent"),
+        pytest.param(Outcome.HELD, 0.0, 5.0, 14.9, True, 5.0, id="a slow answer still leads until send + 10s"),
+        pytest.param(Outcome.HELD, 0.0, 5.0, 15.0, False, 5.0, id="an answer after send + 10s does not lead"),
+        pytest.param(Outcome.HELD, None, 0.0, 9.9, True, 0.0, id="an acquire answered in time leads"),
+        pytest.param(Outcome.HELD, None, 0.0, 11.0, False, 0.0, id="an acquire answered too late does not"),
+        pytest.param(Outcome.FAILED, 0.0, 8.0, 9.9, True, 0.0, id="a failure keeps the term until its deadline"),
+        pytest.param(Outcome.FAILED, 0.0, 9.0, 10.0, False, 0.0, id="at the deadline the term is over"),
+        pytest.param(Outcome.FAILED, None, 0.0, 0.1, False, None, id="a failed acquire never leads"),
+        pytest.param(Outcome.TAKEN, 0.0, 2.0, 2.1, False, 0.0, id="a lease taken by another ends the term"),
+    ],
+)
+def test_decide_term(
+    outcome: Outcome,
+    renewed_at: float | None,
+    started: float,
+    now: float,
+    leading: bool,
+    counted_from: float | None,
+) -> None:
+    term = decide_term(outcome, renewed_at=renewed_at, request_started=started, now=now, renew_deadline=10.0)
+    assert term.leading is leading
+    assert term.renewed_at == counted_from
+
+
+def test_an_older_request_answered_late_does_not_move_the_term_back() -> None:
+    term = decide_term(Outcome.HELD, renewed_at=6.0, request_started=4.0, now=7.0, renew_deadline=10.0)
+    assert term.renewed_at == 6.0
+    assert term.deadline(10.0) == 16.0

@@ -1,0 +1,59 @@
+"""The client's request shaping, seen through an httpx.MockTransport (one transport stub, no API server):
+the watch read timeout, and the leader-election view with a limiter of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import httpx
+
+from ramp.kube.client import WATCH_IDLE_TIMEOUT, KubeClient
+from ramp.kube.config import ClusterConfig
+from ramp.kube.resources import LEASES, ROLLOUTS
+
+
+def _client(answer, **kwargs) -> KubeClient:
+    return KubeClient(ClusterConfig(server="https://mock"), transport=httpx.MockTransport(answer), **kwargs)
+
+
+async def test_a_watch_gives_up_on_a_connection_silent_for_two_minutes_not_for_the_whole_watch() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=b"")
+
+    async with _client(answer, qps=0) as client:
+        events = client.watch(ROLLOUTS, "ns", resource_version="5", timeout_seconds=540)
+        async with contextlib.aclosing(events):
+            assert [e async for e in events] == []
+        events = client.watch(ROLLOUTS, "ns", timeout_seconds=540, allow_bookmarks=False)
+        async with contextlib.aclosing(events):
+            assert [e async for e in events] == []
+    bookmarked, plain = seen
+    assert bookmarked.url.params["timeoutSeconds"] == "540"  # the server still ends it after 5-10 minutes
+    assert bookmarked.extensions["timeout"]["read"] == WATCH_IDLE_TIMEOUT == 120.0
+    # Without bookmarks a healthy watch may be silent until the server ends it.
+    assert plain.extensions["timeout"]["read"] == 540 + 30
+
+
+async def test_lease_requests_never_wait_behind_reconcile_traffic_on_the_shared_limiter() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"kind": "Lease", "metadata": {"name": "lock"}})
+
+    client = _client(answer, qps=0.001, burst=1)  # one request, then the next in ~1000 s
+    elector_client = client.with_own_limiter()
+    await client.get(ROLLOUTS, "web", "ns")  # takes the burst
+    reconcile = asyncio.create_task(client.get(ROLLOUTS, "web", "ns"))
+    await asyncio.sleep(0)
+    assert not reconcile.done(), "the shared limiter makes reconcile traffic wait"
+    for _ in range(3):  # would never return if these waited on the shared limiter
+        assert (await elector_client.get(LEASES, "lock", "ops"))["kind"] == "Lease"
+    reconcile.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reconcile
+    await elector_client.aclose()  # the view owns no connections: the parent's stay open
+    assert not client._http.is_closed
+    await client.aclose()
+    assert client._http.is_closed
