@@ -8,18 +8,12 @@ import asyncio
 
 import pytest
 
-from ramp import manager as manager_module
 from ramp.kube.metrics import EVENTS, K8S_REQUESTS, reconcile_metrics
 from ramp.kube.reconcile import Result
 from ramp.kube.workqueue import WorkQueue
-from ramp.manager import (
-    RECONCILER_KINDS,
-    Manager,
-    ManagerOptions,
-    _end_term_if_informer_failed,
-    controller_owner,
-    referenced_services,
-)
+from ramp.manager import RECONCILER_KINDS, Manager, ManagerOptions, controller_owner, referenced_services
+from ramp.manager import wiring as manager_module
+from ramp.manager.runtime import _end_term_if_informer_failed
 
 
 class _Idle:

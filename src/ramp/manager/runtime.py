@@ -30,21 +30,17 @@ import contextlib
 import enum
 import functools
 import logging
-import socket
-import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from collections.abc import Awaitable, Mapping
+from typing import Literal, TypeVar
 
 from ramp import __version__
 from ramp.kube.client import KubeClient
 from ramp.kube.endpoints import healthz_routes, metrics_routes, start_http_server
 from ramp.kube.events import EventRecorder
-from ramp.kube.informer import EventHandler, Informer
+from ramp.kube.informer import Informer
 from ramp.kube.leaderelection import KubeLeaseStore, LeaderElector
-from ramp.kube.lease import DEFAULT_LEASE_NAMESPACE, lease_name
-from ramp.kube.metrics import remove_object_series
-from ramp.kube.reconcile import Controller, Reconciler, Result
+from ramp.kube.lease import lease_name
+from ramp.kube.reconcile import Controller
 from ramp.kube.resources import (
     ANALYSIS_RUNS,
     ANALYSIS_TEMPLATES,
@@ -54,14 +50,21 @@ from ramp.kube.resources import (
     ROLLOUTS,
     SERVICES,
     Resource,
-    object_key,
-    split_key,
 )
 from ramp.kube.selectors import instance_id_selector, rollout_replica_sets_selector
+from ramp.manager.options import ManagerOptions
+from ramp.manager.wiring import (
+    DEFAULT_RECONCILERS,
+    RECONCILER_KINDS,
+    SERVICE_INDEX,
+    ControllerContext,
+    Informers,
+    ReconcilerFactory,
+    rollout_service_keys,
+    route_events,
+)
 
-log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
+log = logging.getLogger("ramp.manager")
 _T = TypeVar("_T")
 
 _EVENT_FLUSH_TIMEOUT = 5.0
@@ -69,120 +72,6 @@ _EVENT_FLUSH_TIMEOUT = 5.0
 _ABANDON_WARN_AFTER = 5.0
 # Without leader election a failed term restarts after this pause, so a bug cannot spin the loop.
 _TERM_RESTART_DELAY = 1.0
-METRIC_CLEANUP_DELAY = 65.0
-"""Seconds between an object's deletion and the removal of its metric series (upstream's default), so the
-last values are still scraped once."""
-SERVICE_INDEX = "services"
-"""Rollouts informer index: `namespace/name` of each Service a Rollout points at."""
-
-
-def default_identity() -> str:
-    """`<hostname>_<uuid>`, the holder identity upstream writes into the Lease."""
-    return f"{socket.gethostname()}_{uuid.uuid4()}"
-
-
-@dataclass(frozen=True)
-class ManagerOptions:
-    """What `ramp controller`'s flags decide."""
-
-    namespace: str | None = None
-    """Watch only this namespace (namespaced mode); None watches all."""
-    instance_id: str | None = None
-    leader_elect: bool = True
-    lease_namespace: str = DEFAULT_LEASE_NAMESPACE
-    identity: str = field(default_factory=default_identity)
-    bind_address: str = "0.0.0.0"  # probes and scrapers reach a pod on its IP, as upstream
-    healthz_port: int = 8080
-    metrics_port: int = 8090
-    rollout_threads: int = 10
-    analysis_threads: int = 30
-    experiment_threads: int = 10
-    rollout_resync: float = 900.0
-    """Seconds between re-deliveries of every cached object to its informer's handlers (all informers)."""
-    shutdown_timeout: float = 20.0
-    """Longest wait for in-flight reconciles on graceful shutdown."""
-    exit_on_lost_lease: bool = False
-    """On losing the Lease (or a failed term), exit 1 (upstream's way, for a supervisor to restart us)
-    instead of standing by."""
-
-
-@dataclass(frozen=True)
-class Informers:
-    """The caches reconcilers read. `cluster_analysis_templates` is None in namespaced mode (as upstream)."""
-
-    rollouts: Informer
-    analysis_runs: Informer
-    analysis_templates: Informer
-    cluster_analysis_templates: Informer | None
-    experiments: Informer
-    replica_sets: Informer
-    services: Informer
-
-    def all(self) -> list[Informer]:
-        found = [
-            self.rollouts,
-            self.analysis_runs,
-            self.analysis_templates,
-            self.cluster_analysis_templates,
-            self.experiments,
-            self.replica_sets,
-            self.services,
-        ]
-        return [i for i in found if i is not None]
-
-
-@dataclass(frozen=True)
-class ControllerContext:
-    """Everything a reconciler factory may use."""
-
-    client: KubeClient
-    informers: Informers
-    recorder: EventRecorder
-    options: ManagerOptions
-
-
-ReconcilerFactory = Callable[[ControllerContext], Reconciler]
-
-
-@dataclass(frozen=True)
-class ReconcilerKind:
-    """How one reconciler kind is run: its queue (upstream's queue name) and metrics prefix."""
-
-    queue_name: str
-    metrics_prefix: str
-    threads: Callable[[ManagerOptions], int]
-
-
-RECONCILER_KINDS: Mapping[str, ReconcilerKind] = {
-    "rollouts": ReconcilerKind("Rollouts", "rollout", lambda o: o.rollout_threads),
-    "analysisruns": ReconcilerKind("AnalysisRuns", "analysis_run", lambda o: o.analysis_threads),
-    "experiments": ReconcilerKind("Experiments", "experiment", lambda o: o.experiment_threads),
-}
-
-
-class RolloutAddedReconciler:
-    """Stand-in Rollout reconciler: records `RolloutAddedToInformer` once per rollout (by uid) and logs."""
-
-    def __init__(self, context: ControllerContext) -> None:
-        self._rollouts = context.informers.rollouts
-        self._recorder = context.recorder
-        self._announced: dict[str, str] = {}
-
-    async def reconcile(self, key: str) -> Result:
-        rollout = self._rollouts.get(key)
-        if rollout is None:
-            self._announced.pop(key, None)
-            log.info("rollout deleted", extra={"rollout": key})
-            return Result()
-        uid = str(rollout["metadata"].get("uid", ""))
-        if self._announced.get(key) != uid:
-            self._announced[key] = uid
-            self._recorder.normal(rollout, "RolloutAddedToInformer", f"Rollout resource added to informer: {key}")
-        log.debug("rollout reconciled", extra={"rollout": key})
-        return Result()
-
-
-DEFAULT_RECONCILERS: Mapping[str, ReconcilerFactory] = {"rollouts": RolloutAddedReconciler}
 
 
 class TermEnd(enum.Enum):
@@ -366,58 +255,7 @@ class Manager:
         return informers
 
     def _route_events(self, informers: Informers) -> None:
-        """Informer changes → keys on work queues: an object's own queue, and its owner's (as upstream)."""
-        queues = {kind: c.queue for kind, c in self.controllers.items()}
-        owner_queues = {"Rollout": queues.get("rollouts"), "Experiment": queues.get("experiments")}
-
-        def enqueue_self(kind: str) -> EventHandler:
-            queue = queues.get(kind)
-            if queue is None:
-                return EventHandler()
-            return EventHandler(
-                on_add=lambda o: queue.add(object_key(o)),
-                on_update=lambda _, o: queue.add(object_key(o)),
-                on_delete=lambda o: queue.add(object_key(o)),
-            )
-
-        def enqueue_owner(obj: Obj) -> None:
-            owner = controller_owner(obj)
-            queue = owner_queues.get(owner[0]) if owner else None
-            if owner and queue is not None:
-                queue.add(owner[1])
-
-        def enqueue_owner_on_change(old: Obj, new: Obj) -> None:
-            # A resync re-delivers unchanged objects; only real changes concern the owner.
-            if old is not new:
-                enqueue_owner(new)
-
-        owners = EventHandler(on_add=enqueue_owner, on_update=enqueue_owner_on_change, on_delete=enqueue_owner)
-        informers.rollouts.add_handler(enqueue_self("rollouts"))
-        informers.analysis_runs.add_handler(enqueue_self("analysisruns"))
-        informers.analysis_runs.add_handler(owners)
-        informers.experiments.add_handler(enqueue_self("experiments"))
-        informers.experiments.add_handler(owners)
-        informers.replica_sets.add_handler(owners)
-        for kind, kind_informer in (
-            ("rollouts", informers.rollouts),
-            ("analysisruns", informers.analysis_runs),
-            ("experiments", informers.experiments),
-        ):
-            kind_informer.add_handler(_forget_series_on_delete(RECONCILER_KINDS[kind].metrics_prefix, kind_informer))
-        rollouts_queue = queues.get("rollouts")
-        if rollouts_queue is not None:
-
-            def enqueue_referencing_rollouts(service: Obj) -> None:
-                for rollout in informers.rollouts.by_index(SERVICE_INDEX, object_key(service)):
-                    rollouts_queue.add(object_key(rollout))
-
-            informers.services.add_handler(
-                EventHandler(
-                    on_add=enqueue_referencing_rollouts,
-                    on_update=lambda old, new: None if old is new else enqueue_referencing_rollouts(new),
-                    on_delete=enqueue_referencing_rollouts,
-                )
-            )
+        route_events(informers, self.controllers)
 
     async def _wait_for_sync(self, informers: Informers) -> None:
         await asyncio.gather(*(i.wait_for_sync() for i in informers.all()))
@@ -491,50 +329,6 @@ def _end_term_if_informer_failed(failed: asyncio.Event, task: asyncio.Task[None]
         extra={"task": task.get_name()},
     )
     failed.set()
-
-
-def _forget_series_on_delete(prefix: str, informer: Informer) -> EventHandler:
-    """On delete, drop the object's metric series after `METRIC_CLEANUP_DELAY`, unless it is back by then."""
-
-    def forget(key: str) -> None:
-        if informer.get(key) is not None:
-            return  # re-created under the same name: its series are live again
-        namespace, name = split_key(key)
-        remove_object_series(prefix, informer.resource.plural, namespace or "", name)
-
-    def on_delete(obj: Obj) -> None:
-        asyncio.get_running_loop().call_later(METRIC_CLEANUP_DELAY, forget, object_key(obj))
-
-    return EventHandler(on_delete=on_delete)
-
-
-def controller_owner(obj: Obj) -> tuple[str, str] | None:
-    """The (kind, `namespace/name` key) of the object's controlling owner, if it has one."""
-    meta = obj.get("metadata") or {}
-    for ref in meta.get("ownerReferences") or []:
-        if ref.get("controller"):
-            return str(ref.get("kind", "")), f"{meta.get('namespace')}/{ref.get('name')}"
-    return None
-
-
-def rollout_service_keys(rollout: Obj) -> set[str]:
-    """`namespace/name` keys of the Services a Rollout points at (the rollouts informer's service index)."""
-    namespace = (rollout.get("metadata") or {}).get("namespace") or ""
-    return {f"{namespace}/{name}" for name in referenced_services(rollout)}
-
-
-def referenced_services(rollout: Obj) -> set[str]:
-    """Names of the Services a Rollout's strategy points at (canary/stable, active/preview)."""
-    strategy = (rollout.get("spec") or {}).get("strategy") or {}
-    canary = strategy.get("canary") or {}
-    blue_green = strategy.get("blueGreen") or {}
-    names = (
-        canary.get("canaryService"),
-        canary.get("stableService"),
-        blue_green.get("activeService"),
-        blue_green.get("previewService"),
-    )
-    return {n for n in names if n}
 
 
 async def _first(work: Awaitable[None], stopped: asyncio.Task[Literal[True]]) -> bool:

@@ -1,0 +1,209 @@
+"""How the controller's parts connect: the informers of a leader term, the reconciler kinds and their queues,
+and which queue each informer event concerns (an object's own, its owner's, the rollouts using a Service).
+
+Used by `manager.runtime.Manager`, which builds a fresh set for every leader term.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ramp.kube.client import KubeClient
+from ramp.kube.events import EventRecorder
+from ramp.kube.informer import EventHandler, Informer
+from ramp.kube.metrics import remove_object_series
+from ramp.kube.reconcile import Controller, Reconciler, Result
+from ramp.kube.resources import object_key, split_key
+from ramp.manager.options import ManagerOptions
+
+log = logging.getLogger("ramp.manager")
+
+Obj = dict[str, Any]
+
+METRIC_CLEANUP_DELAY = 65.0
+"""Seconds between an object's deletion and the removal of its metric series (upstream's default), so the
+last values are still scraped once."""
+SERVICE_INDEX = "services"
+"""Rollouts informer index: `namespace/name` of each Service a Rollout points at."""
+
+
+@dataclass(frozen=True)
+class Informers:
+    """The caches reconcilers read. `cluster_analysis_templates` is None in namespaced mode (as upstream)."""
+
+    rollouts: Informer
+    analysis_runs: Informer
+    analysis_templates: Informer
+    cluster_analysis_templates: Informer | None
+    experiments: Informer
+    replica_sets: Informer
+    services: Informer
+
+    def all(self) -> list[Informer]:
+        found = [
+            self.rollouts,
+            self.analysis_runs,
+            self.analysis_templates,
+            self.cluster_analysis_templates,
+            self.experiments,
+            self.replica_sets,
+            self.services,
+        ]
+        return [i for i in found if i is not None]
+
+
+@dataclass(frozen=True)
+class ControllerContext:
+    """Everything a reconciler factory may use."""
+
+    client: KubeClient
+    informers: Informers
+    recorder: EventRecorder
+    options: ManagerOptions
+
+
+ReconcilerFactory = Callable[[ControllerContext], Reconciler]
+
+
+@dataclass(frozen=True)
+class ReconcilerKind:
+    """How one reconciler kind is run: its queue (upstream's queue name) and metrics prefix."""
+
+    queue_name: str
+    metrics_prefix: str
+    threads: Callable[[ManagerOptions], int]
+
+
+RECONCILER_KINDS: Mapping[str, ReconcilerKind] = {
+    "rollouts": ReconcilerKind("Rollouts", "rollout", lambda o: o.rollout_threads),
+    "analysisruns": ReconcilerKind("AnalysisRuns", "analysis_run", lambda o: o.analysis_threads),
+    "experiments": ReconcilerKind("Experiments", "experiment", lambda o: o.experiment_threads),
+}
+
+
+class RolloutAddedReconciler:
+    """Stand-in Rollout reconciler: records `RolloutAddedToInformer` once per rollout (by uid) and logs."""
+
+    def __init__(self, context: ControllerContext) -> None:
+        self._rollouts = context.informers.rollouts
+        self._recorder = context.recorder
+        self._announced: dict[str, str] = {}
+
+    async def reconcile(self, key: str) -> Result:
+        rollout = self._rollouts.get(key)
+        if rollout is None:
+            self._announced.pop(key, None)
+            log.info("rollout deleted", extra={"rollout": key})
+            return Result()
+        uid = str(rollout["metadata"].get("uid", ""))
+        if self._announced.get(key) != uid:
+            self._announced[key] = uid
+            self._recorder.normal(rollout, "RolloutAddedToInformer", f"Rollout resource added to informer: {key}")
+        log.debug("rollout reconciled", extra={"rollout": key})
+        return Result()
+
+
+DEFAULT_RECONCILERS: Mapping[str, ReconcilerFactory] = {"rollouts": RolloutAddedReconciler}
+
+
+def route_events(informers: Informers, controllers: Mapping[str, Controller]) -> None:
+    """Informer changes → keys on work queues: an object's own queue, and its owner's (as upstream)."""
+    queues = {kind: c.queue for kind, c in controllers.items()}
+    owner_queues = {"Rollout": queues.get("rollouts"), "Experiment": queues.get("experiments")}
+
+    def enqueue_self(kind: str) -> EventHandler:
+        queue = queues.get(kind)
+        if queue is None:
+            return EventHandler()
+        return EventHandler(
+            on_add=lambda o: queue.add(object_key(o)),
+            on_update=lambda _, o: queue.add(object_key(o)),
+            on_delete=lambda o: queue.add(object_key(o)),
+        )
+
+    def enqueue_owner(obj: Obj) -> None:
+        owner = controller_owner(obj)
+        queue = owner_queues.get(owner[0]) if owner else None
+        if owner and queue is not None:
+            queue.add(owner[1])
+
+    def enqueue_owner_on_change(old: Obj, new: Obj) -> None:
+        # A resync re-delivers unchanged objects; only real changes concern the owner.
+        if old is not new:
+            enqueue_owner(new)
+
+    owners = EventHandler(on_add=enqueue_owner, on_update=enqueue_owner_on_change, on_delete=enqueue_owner)
+    informers.rollouts.add_handler(enqueue_self("rollouts"))
+    informers.analysis_runs.add_handler(enqueue_self("analysisruns"))
+    informers.analysis_runs.add_handler(owners)
+    informers.experiments.add_handler(enqueue_self("experiments"))
+    informers.experiments.add_handler(owners)
+    informers.replica_sets.add_handler(owners)
+    for kind, kind_informer in (
+        ("rollouts", informers.rollouts),
+        ("analysisruns", informers.analysis_runs),
+        ("experiments", informers.experiments),
+    ):
+        kind_informer.add_handler(forget_series_on_delete(RECONCILER_KINDS[kind].metrics_prefix, kind_informer))
+    rollouts_queue = queues.get("rollouts")
+    if rollouts_queue is not None:
+
+        def enqueue_referencing_rollouts(service: Obj) -> None:
+            for rollout in informers.rollouts.by_index(SERVICE_INDEX, object_key(service)):
+                rollouts_queue.add(object_key(rollout))
+
+        informers.services.add_handler(
+            EventHandler(
+                on_add=enqueue_referencing_rollouts,
+                on_update=lambda old, new: None if old is new else enqueue_referencing_rollouts(new),
+                on_delete=enqueue_referencing_rollouts,
+            )
+        )
+
+
+def forget_series_on_delete(prefix: str, informer: Informer) -> EventHandler:
+    """On delete, drop the object's metric series after `METRIC_CLEANUP_DELAY`, unless it is back by then."""
+
+    def forget(key: str) -> None:
+        if informer.get(key) is not None:
+            return  # re-created under the same name: its series are live again
+        namespace, name = split_key(key)
+        remove_object_series(prefix, informer.resource.plural, namespace or "", name)
+
+    def on_delete(obj: Obj) -> None:
+        asyncio.get_running_loop().call_later(METRIC_CLEANUP_DELAY, forget, object_key(obj))
+
+    return EventHandler(on_delete=on_delete)
+
+
+def controller_owner(obj: Obj) -> tuple[str, str] | None:
+    """The (kind, `namespace/name` key) of the object's controlling owner, if it has one."""
+    meta = obj.get("metadata") or {}
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("controller"):
+            return str(ref.get("kind", "")), f"{meta.get('namespace')}/{ref.get('name')}"
+    return None
+
+
+def rollout_service_keys(rollout: Obj) -> set[str]:
+    """`namespace/name` keys of the Services a Rollout points at (the rollouts informer's service index)."""
+    namespace = (rollout.get("metadata") or {}).get("namespace") or ""
+    return {f"{namespace}/{name}" for name in referenced_services(rollout)}
+
+
+def referenced_services(rollout: Obj) -> set[str]:
+    """Names of the Services a Rollout's strategy points at (canary/stable, active/preview)."""
+    strategy = (rollout.get("spec") or {}).get("strategy") or {}
+    canary = strategy.get("canary") or {}
+    blue_green = strategy.get("blueGreen") or {}
+    names = (
+        canary.get("canaryService"),
+        canary.get("stableService"),
+        blue_green.get("activeService"),
+        blue_green.get("previewService"),
+    )
+    return {n for n in names if n}
