@@ -57,19 +57,29 @@ def _name_rv(obj: dict) -> str:
     return f"{obj['metadata']['name']}@{obj['metadata']['resourceVersion']}"
 
 
+class ScriptedClient:
+    """A KubeClient whose transport answers `script` in order, then holds the next request open (as a quiet
+    watch would) after setting `finished`; `requests` records what the informer asked."""
+
+    def __init__(self, script: Script) -> None:
+        self.requests: list[httpx.Request] = []
+        self.finished = asyncio.Event()
+
+        async def answer(request: httpx.Request) -> httpx.Response:
+            self.requests.append(request)
+            if len(self.requests) > len(script):
+                self.finished.set()
+                await asyncio.Event().wait()  # hold the last watch open until the test cancels
+            return script[len(self.requests) - 1](request)
+
+        self.client = KubeClient(ClusterConfig(server="https://mock"), transport=httpx.MockTransport(answer), qps=0)
+
+
 async def _run_script(script: Script, resource=ROLLOUTS, **kwargs) -> tuple[Informer, Recorder, list[httpx.Request]]:
     """Run an informer until it makes one request more than the script has; return what it did."""
-    requests: list[httpx.Request] = []
-    finished = asyncio.Event()
 
-    async def answer(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        if len(requests) > len(script):
-            finished.set()
-            await asyncio.Event().wait()  # hold the last watch open until the test cancels
-        return script[len(requests) - 1](request)
-
-    client = KubeClient(ClusterConfig(server="https://mock"), transport=httpx.MockTransport(answer), qps=0)
+    scripted = ScriptedClient(script)
+    client, requests, finished = scripted.client, scripted.requests, scripted.finished
     informer = Informer(client, resource, label_selector="!x", **kwargs)
     recorder = Recorder()
     informer.add_handler(recorder.handler())
@@ -177,15 +187,9 @@ async def test_a_dropped_connection_resumes_the_watch_from_the_last_version(monk
 
 async def test_resync_redelivers_every_cached_object_as_an_update() -> None:
     script: Script = [_list([_obj("a", "1", "x"), _obj("b", "2", "y")], "5")]
-    requests: list[httpx.Request] = []
 
-    async def answer(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        if len(requests) > len(script):
-            await asyncio.Event().wait()
-        return script[len(requests) - 1](request)
-
-    client = KubeClient(ClusterConfig(server="https://mock"), transport=httpx.MockTransport(answer), qps=0)
+    scripted = ScriptedClient(script)
+    client = scripted.client
     informer = Informer(client, REPLICA_SETS, resync_period=0.05)
     recorder = Recorder()
     informer.add_handler(recorder.handler())
@@ -209,15 +213,8 @@ async def test_a_failing_handler_does_not_stop_the_informer() -> None:
     def explode(_: dict) -> None:
         raise RuntimeError("handler bug")
 
-    requests: list[httpx.Request] = []
-
-    async def answer(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        if len(requests) > len(script):
-            await asyncio.Event().wait()
-        return script[len(requests) - 1](request)
-
-    client = KubeClient(ClusterConfig(server="https://mock"), transport=httpx.MockTransport(answer), qps=0)
+    scripted = ScriptedClient(script)
+    client = scripted.client
     informer = Informer(client, ROLLOUTS)
     recorder = Recorder()
     informer.add_handler(EventHandler(on_add=explode))
@@ -257,16 +254,10 @@ async def test_an_unexpected_error_is_logged_and_the_informer_starts_again_from_
             raise KeyError("a bug")
         return [obj["metadata"]["name"]]
 
-    requests: list[httpx.Request] = []
     script: Script = [_list([_obj("a", "1")], "5"), _list([_obj("a", "1")], "5")]
 
-    async def answer(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        if len(requests) > len(script):
-            await asyncio.Event().wait()
-        return script[len(requests) - 1](request)
-
-    client = KubeClient(ClusterConfig(server="https://mock"), transport=httpx.MockTransport(answer), qps=0)
+    scripted = ScriptedClient(script)
+    client, requests = scripted.client, scripted.requests
     informer = Informer(client, ROLLOUTS)
     informer.add_index("by-name", buggy_index)
     task = asyncio.create_task(informer.run())
@@ -303,17 +294,8 @@ async def test_an_index_follows_adds_updates_deletes_and_relists() -> None:
         api = sorted(o["metadata"]["name"] for o in informer.by_index("services", "ns/api"))
         seen_by_index.append((web, api))
 
-    requests: list[httpx.Request] = []
-    finished = asyncio.Event()
-
-    async def answer(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        if len(requests) > len(script):
-            finished.set()
-            await asyncio.Event().wait()
-        return script[len(requests) - 1](request)
-
-    client = KubeClient(ClusterConfig(server="https://mock"), transport=httpx.MockTransport(answer), qps=0)
+    scripted = ScriptedClient(script)
+    client, finished = scripted.client, scripted.finished
     informer = Informer(client, ROLLOUTS)
     informer.add_index("services", lambda o: [f"ns/{s}" for s in o["spec"]["services"]])
     informer.add_handler(
