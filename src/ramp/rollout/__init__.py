@@ -1,0 +1,1 @@
+"""The Rollout reconciler: snapshot, canary steps, ReplicaSets, status (one write)."""
