@@ -163,6 +163,7 @@ def test_informers_watch_what_upstream_watches_and_all_resync() -> None:
         "analysisruns": owned,
         "analysistemplates": owned,
         "clusteranalysistemplates": owned,
+        "deployments": None,
         "experiments": owned,
         "replicasets": "rollouts-pod-template-hash",  # only a Rollout's; no instance id, as upstream
         "services": None,

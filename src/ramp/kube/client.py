@@ -129,11 +129,27 @@ class KubeClient:
     ) -> JSON:
         return await self._request("Get", "GET", resource, namespace, name, subresource=subresource)
 
-    async def create(self, resource: Resource, body: Mapping[str, Any], namespace: str | None = None) -> JSON:
-        """POST a new object; its namespace defaults to `metadata.namespace` of the body."""
+    async def create(
+        self,
+        resource: Resource,
+        body: Mapping[str, Any],
+        namespace: str | None = None,
+        *,
+        name: str | None = None,
+        subresource: str | None = None,
+    ) -> JSON:
+        """POST a new object (its namespace defaults to `metadata.namespace` of the body), or with `name` and
+        `subresource` POST to an object's subresource, such as a pod's `eviction`."""
         namespace = namespace or _meta(body).get("namespace")
         return await self._request(
-            "Create", "POST", resource, namespace, None, body=body, metric_name=_meta(body).get("name", "")
+            "Create",
+            "POST",
+            resource,
+            namespace,
+            name,
+            subresource=subresource,
+            body=body,
+            metric_name=name or _meta(body).get("name", ""),
         )
 
     async def update(

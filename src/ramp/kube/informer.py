@@ -308,6 +308,24 @@ class Informer:
             log.debug("informer synced", extra={"resource": self.resource.plural, "objects": len(self._cache)})
             self._synced.set()
 
+    def observe(self, obj: Obj) -> None:
+        """Put an object this process just wrote into the cache, ahead of its watch event, unless the cache
+        already holds a newer version. Handlers are not called (the watch event will reach them).
+
+        Upstream's controllers do the same after each write, so the next reconcile never decides from the
+        version it has just replaced (a stale status could undo a step it has just taken).
+        """
+        obj = self._prepare(obj)
+        key = object_key(obj)
+        current = self._cache.get(key)
+        if current is not None and not _is_newer(obj, current):
+            return
+        self._store(key, obj)
+
+    def forget(self, key: str) -> None:
+        """Drop an object this process just deleted, ahead of its watch event."""
+        self._remove(key)
+
     def _apply(self, event: Obj) -> None:
         kind = event.get("type")
         obj = event.get("object")
@@ -326,6 +344,10 @@ class Informer:
         key = object_key(obj)
         if kind in ("ADDED", "MODIFIED"):
             previous = self._cache.get(key)
+            if previous is not None and _is_newer(previous, obj):
+                # An older version than one this process wrote and `observe`d: the cache stays ahead.
+                self._resource_version = resource_version or self._resource_version
+                return
             self._store(key, obj)
             if previous is None:
                 self._notify_add(obj)
@@ -418,3 +440,12 @@ def _resource_version(obj: Obj) -> str:
 def _describe(err: Exception) -> str:
     text = str(err)
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _is_newer(candidate: Obj, current: Obj) -> bool:
+    """Whether `candidate` is a later version than `current`. resourceVersions are opaque to clients, but the
+    API server (etcd) issues increasing integers; anything else counts as newer so the write is seen."""
+    new, old = _resource_version(candidate), _resource_version(current)
+    if new.isdigit() and old.isdigit():
+        return int(new) > int(old)
+    return True

@@ -1,5 +1,6 @@
 """`ramp controller`'s process: the leader-term runtime (`runtime`), its wiring (`wiring`), its options."""
 
+from ramp.kube.caches import Informers
 from ramp.manager.options import ManagerOptions, default_identity
 from ramp.manager.runtime import Manager, TermEnd
 from ramp.manager.wiring import (
@@ -8,10 +9,9 @@ from ramp.manager.wiring import (
     RECONCILER_KINDS,
     SERVICE_INDEX,
     ControllerContext,
-    Informers,
     ReconcilerFactory,
     ReconcilerKind,
-    RolloutAddedReconciler,
+    build_rollout_reconciler,
     controller_owner,
     referenced_services,
     rollout_service_keys,
@@ -29,8 +29,8 @@ __all__ = [
     "ManagerOptions",
     "ReconcilerFactory",
     "ReconcilerKind",
-    "RolloutAddedReconciler",
     "TermEnd",
+    "build_rollout_reconciler",
     "controller_owner",
     "default_identity",
     "referenced_services",

@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Mapping
 from typing import Literal, TypeVar
 
 from ramp import __version__
+from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
 from ramp.kube.endpoints import healthz_routes, metrics_routes, start_http_server
 from ramp.kube.events import EventRecorder
@@ -45,6 +46,7 @@ from ramp.kube.resources import (
     ANALYSIS_RUNS,
     ANALYSIS_TEMPLATES,
     CLUSTER_ANALYSIS_TEMPLATES,
+    DEPLOYMENTS,
     EXPERIMENTS,
     REPLICA_SETS,
     ROLLOUTS,
@@ -57,10 +59,11 @@ from ramp.manager.wiring import (
     DEFAULT_RECONCILERS,
     RECONCILER_KINDS,
     SERVICE_INDEX,
+    WORKLOAD_INDEX,
     ControllerContext,
-    Informers,
     ReconcilerFactory,
     rollout_service_keys,
+    rollout_workload_keys,
     route_events,
 )
 
@@ -240,8 +243,10 @@ class Manager:
             experiments=informer(EXPERIMENTS, owned),
             replica_sets=informer(REPLICA_SETS, rollout_replica_sets_selector()),
             services=informer(SERVICES),
+            deployments=informer(DEPLOYMENTS),
         )
         informers.rollouts.add_index(SERVICE_INDEX, rollout_service_keys)
+        informers.rollouts.add_index(WORKLOAD_INDEX, rollout_workload_keys)
         context = ControllerContext(self.client, informers, self.recorder, opts)
         for kind, factory in self.reconcilers.items():
             spec = RECONCILER_KINDS[kind]

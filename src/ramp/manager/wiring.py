@@ -12,13 +12,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
 from ramp.kube.events import EventRecorder
 from ramp.kube.informer import EventHandler, Informer
 from ramp.kube.metrics import remove_object_series
-from ramp.kube.reconcile import Controller, Reconciler, Result
+from ramp.kube.reconcile import Controller, Reconciler
 from ramp.kube.resources import object_key, split_key
 from ramp.manager.options import ManagerOptions
+from ramp.rollout.reconciler import RolloutReconciler
 
 log = logging.getLogger("ramp.manager")
 
@@ -29,31 +31,8 @@ METRIC_CLEANUP_DELAY = 65.0
 last values are still scraped once."""
 SERVICE_INDEX = "services"
 """Rollouts informer index: `namespace/name` of each Service a Rollout points at."""
-
-
-@dataclass(frozen=True)
-class Informers:
-    """The caches reconcilers read. `cluster_analysis_templates` is None in namespaced mode (as upstream)."""
-
-    rollouts: Informer
-    analysis_runs: Informer
-    analysis_templates: Informer
-    cluster_analysis_templates: Informer | None
-    experiments: Informer
-    replica_sets: Informer
-    services: Informer
-
-    def all(self) -> list[Informer]:
-        found = [
-            self.rollouts,
-            self.analysis_runs,
-            self.analysis_templates,
-            self.cluster_analysis_templates,
-            self.experiments,
-            self.replica_sets,
-            self.services,
-        ]
-        return [i for i in found if i is not None]
+WORKLOAD_INDEX = "workloads"
+"""Rollouts informer index: `namespace/name` of the Deployment a Rollout's workloadRef names."""
 
 
 @dataclass(frozen=True)
@@ -85,29 +64,11 @@ RECONCILER_KINDS: Mapping[str, ReconcilerKind] = {
 }
 
 
-class RolloutAddedReconciler:
-    """Stand-in Rollout reconciler: records `RolloutAddedToInformer` once per rollout (by uid) and logs."""
-
-    def __init__(self, context: ControllerContext) -> None:
-        self._rollouts = context.informers.rollouts
-        self._recorder = context.recorder
-        self._announced: dict[str, str] = {}
-
-    async def reconcile(self, key: str) -> Result:
-        rollout = self._rollouts.get(key)
-        if rollout is None:
-            self._announced.pop(key, None)
-            log.info("rollout deleted", extra={"rollout": key})
-            return Result()
-        uid = str(rollout["metadata"].get("uid", ""))
-        if self._announced.get(key) != uid:
-            self._announced[key] = uid
-            self._recorder.normal(rollout, "RolloutAddedToInformer", f"Rollout resource added to informer: {key}")
-        log.debug("rollout reconciled", extra={"rollout": key})
-        return Result()
+def build_rollout_reconciler(context: ControllerContext) -> Reconciler:
+    return RolloutReconciler(context.client, context.informers, context.recorder)
 
 
-DEFAULT_RECONCILERS: Mapping[str, ReconcilerFactory] = {"rollouts": RolloutAddedReconciler}
+DEFAULT_RECONCILERS: Mapping[str, ReconcilerFactory] = {"rollouts": build_rollout_reconciler}
 
 
 def route_events(informers: Informers, controllers: Mapping[str, Controller]) -> None:
@@ -164,6 +125,18 @@ def route_events(informers: Informers, controllers: Mapping[str, Controller]) ->
             )
         )
 
+        def enqueue_workload_rollouts(deployment: Obj) -> None:
+            for rollout in informers.rollouts.by_index(WORKLOAD_INDEX, object_key(deployment)):
+                rollouts_queue.add(object_key(rollout))
+
+        informers.deployments.add_handler(
+            EventHandler(
+                on_add=enqueue_workload_rollouts,
+                on_update=lambda old, new: None if old is new else enqueue_workload_rollouts(new),
+                on_delete=enqueue_workload_rollouts,
+            )
+        )
+
 
 def forget_series_on_delete(prefix: str, informer: Informer) -> EventHandler:
     """On delete, drop the object's metric series after `METRIC_CLEANUP_DELAY`, unless it is back by then."""
@@ -207,3 +180,11 @@ def referenced_services(rollout: Obj) -> set[str]:
         blue_green.get("previewService"),
     )
     return {n for n in names if n}
+
+
+def rollout_workload_keys(rollout: Obj) -> set[str]:
+    """`namespace/name` of the Deployment a Rollout's workloadRef names (the rollouts informer's workload index)."""
+    ref = (rollout.get("spec") or {}).get("workloadRef") or {}
+    if ref.get("kind") != "Deployment" or not ref.get("name"):
+        return set()
+    return {f"{(rollout.get('metadata') or {}).get('namespace') or ''}/{ref['name']}"}

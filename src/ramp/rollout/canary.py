@@ -1,0 +1,311 @@
+"""The canary strategy as one decision: from a `Snapshot`, the ReplicaSet sizes to set, the status to write, the
+events to record and when to look again.
+
+Follows upstream's documented canary behaviour: a template or steps change restarts the steps (or skips them when
+the template is the stable one: fast rollback); the first deploy skips them; setWeight completes when the pod
+counts are reached and available; pause waits for its duration or for a promote (the controllerPause handshake);
+abort scales the canary away; promoteFull jumps to the end; after the last step the new ReplicaSet becomes stable
+once all its pods are available, and older ReplicaSets are scaled down within maxUnavailable.
+Pure: `ramp.rollout.reconciler` carries the plan out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ramp.api import format_timestamp, parse_duration
+from ramp.core.hashing import compute_steps_hash
+from ramp.core.replicas import (
+    ReplicaSetCounts,
+    SurgeLimits,
+    calculate_basic_canary_counts,
+    calculate_older_scale_down,
+    resolve_surge_limits,
+)
+from ramp.core.steps import calculate_set_weight, current_step, describe_step, step_kind
+from ramp.rollout.replicasets import ReplicaSetView
+from ramp.rollout.snapshot import Snapshot
+
+Obj = dict[str, Any]
+CANARY_PAUSE = "CanaryPauseStep"
+IMMEDIATE_STEPS = {"setCanaryScale", "setHeaderRoute", "setMirrorRoute", "plugin"}
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    reason: str
+    message: str
+
+
+@dataclass
+class CanaryPlan:
+    """What to do: ReplicaSet sizes by name, the new status (without conditions and phase yet), events, requeue."""
+
+    scales: dict[str, int]
+    status: Obj
+    events: list[Event] = field(default_factory=list)
+    requeue_after: float | None = None
+    weight: int = 100
+    promoted: bool = False
+
+    def requeue_in(self, seconds: float) -> None:
+        seconds = max(seconds, 0.05)
+        if self.requeue_after is None or seconds < self.requeue_after:
+            self.requeue_after = seconds
+
+
+def limits_of(snapshot: Snapshot) -> SurgeLimits:
+    canary = snapshot.rollout.spec.strategy.canary if snapshot.rollout.spec.strategy else None
+    surge: int | str = canary.effective_max_surge if canary else "25%"
+    unavailable: int | str = canary.effective_max_unavailable if canary else "25%"
+    return resolve_surge_limits(snapshot.replicas, surge, unavailable)
+
+
+def plan_canary(snapshot: Snapshot) -> CanaryPlan:
+    """Decide one reconcile of a canary Rollout (no traffic routing)."""
+    status: Obj = {k: v for k, v in snapshot.status.items() if k not in ("conditions", "phase", "message")}
+    status["conditions"] = list(snapshot.status.get("conditions") or [])
+    steps = snapshot.steps
+    count = len(steps)
+    now = snapshot.now
+    new = snapshot.new
+    events: list[Event] = []
+    plan = CanaryPlan(scales={}, status=status, events=events)
+
+    _reset_on_change(snapshot, status, events)
+    stable_hash = str(status.get("stableRS") or "")
+    stable = snapshot.stable
+    if stable is None or not stable_hash:
+        # First deploy (or the stable ReplicaSet is gone): the current template is the stable one; no steps.
+        _promote(status, new, count, events, "Initial deploy", initial=True)
+        stable_hash = new.pod_hash
+        stable = new
+        plan.promoted = True
+
+    aborted = bool(status.get("abort"))
+    if aborted:
+        if count:
+            status["currentStepIndex"] = 0
+        status.pop("pauseConditions", None)
+        status["controllerPause"] = False
+        if not status.get("abortedAt"):
+            status["abortedAt"] = format_timestamp(now)
+            events.append(Event("Warning", "RolloutAborted", f"Rollout aborted update to revision {new.revision}"))
+        status.pop("promoteFull", None)
+    else:
+        status.pop("abortedAt", None)
+    if not aborted and status.get("promoteFull"):
+        status.pop("pauseConditions", None)
+        status["controllerPause"] = False
+        if count:
+            status["currentStepIndex"] = count
+
+    index = status.get("currentStepIndex")
+    weight = calculate_set_weight(steps, index, aborted=aborted, stable_hash=stable_hash, pod_hash=new.pod_hash)
+    plan.weight = weight
+    limits = limits_of(snapshot)
+    desired = snapshot.replicas
+    plan.scales = _calculate_scales(snapshot, new, stable if stable.name != new.name else None, weight, limits)
+
+    paused_by_spec = bool(snapshot.rollout.spec.paused)
+    if not aborted and not paused_by_spec and stable_hash != new.pod_hash:
+        step = current_step(steps, index)
+        if (
+            step is not None
+            and index is not None
+            and _is_step_completed(snapshot, step, status, plan, new, stable, weight, limits)
+        ):
+            index += 1
+            status["currentStepIndex"] = index
+            _remove_pause(status, CANARY_PAUSE)
+            message = f"Rollout step {index}/{count} completed ({describe_step(step)})"
+            events.append(Event("Normal", "RolloutStepCompleted", message))
+        full = bool(status.get("promoteFull"))
+        done_steps = count == 0 or (index is not None and index >= count)
+        if (done_steps or full) and new.replicas == desired and new.available == desired:
+            reason = "Full promotion requested" if full else f"Completed all {count} canary steps"
+            _promote(status, new, count, events, reason)
+            plan.promoted = True
+    if not status.get("pauseConditions"):
+        status.pop("pauseConditions", None)
+        if not _pause_pending(steps, status):
+            status["controllerPause"] = False
+    return plan
+
+
+def _reset_on_change(snapshot: Snapshot, status: Obj, events: list[Event]) -> None:
+    """A new template or new steps start the steps again (upstream's status reset)."""
+    steps = snapshot.steps
+    count = len(steps)
+    new = snapshot.new
+    step_hash = compute_steps_hash(steps)
+    template_changed = status.get("currentPodHash") != new.pod_hash
+    steps_changed = status.get("currentStepHash") != step_hash
+    if not template_changed and not steps_changed:
+        return
+    first = "currentPodHash" not in status
+    for key in ("pauseConditions", "abortedAt", "promoteFull", "restartedAt"):
+        status.pop(key, None)
+    status["controllerPause"] = False
+    status["abort"] = False
+    canary = dict(status.get("canary") or {})
+    canary.pop("currentStepAnalysisRunStatus", None)
+    canary.pop("currentBackgroundAnalysisRunStatus", None)
+    canary.pop("currentExperiment", None)
+    status["canary"] = canary
+    if count:
+        status["currentStepIndex"] = 0
+    else:
+        status.pop("currentStepIndex", None)
+    status["currentPodHash"] = new.pod_hash
+    status["currentStepHash"] = step_hash
+    if template_changed and not first:
+        events.append(Event("Normal", "RolloutUpdated", f"Rollout updated to revision {new.revision}"))
+    stable_hash = status.get("stableRS")
+    if template_changed and stable_hash and stable_hash == new.pod_hash and count:
+        status["currentStepIndex"] = count
+        events.append(Event("Normal", "SkipSteps", "Rollback to stable ReplicaSets"))
+    elif template_changed and count and _is_within_rollback_window(snapshot):
+        status["currentStepIndex"] = count
+        events.append(Event("Normal", "SkipSteps", "Rollback within the rollback window"))
+
+
+def _is_within_rollback_window(snapshot: Snapshot) -> bool:
+    """Rolling back to one of the `rollbackWindow.revisions` most recent earlier revisions skips the steps."""
+    window = snapshot.rollout.spec.rollback_window
+    if window is None or not window.revisions:
+        return False
+    stable = snapshot.stable
+    new = snapshot.new
+    if stable is None or new.revision == 0 or new.revision >= stable.revision:
+        return False
+    newer = sorted({rs.revision for rs in snapshot.sets if rs.revision < stable.revision}, reverse=True)
+    return new.revision in newer[: window.revisions]
+
+
+def _calculate_scales(
+    snapshot: Snapshot, new: ReplicaSetView, stable: ReplicaSetView | None, weight: int, limits: SurgeLimits
+) -> dict[str, int]:
+    replicas = snapshot.replicas
+    older = sorted(
+        (rs for rs in snapshot.sets if rs.name != new.name and (stable is None or rs.name != stable.name)),
+        key=lambda rs: -rs.revision,
+    )
+    all_counts = [rs.counts for rs in snapshot.sets]
+    older_scales = calculate_older_scale_down(replicas, limits, all_counts, [rs.counts for rs in older])
+    older_after = [ReplicaSetCounts(rs.name, older_scales.get(rs.name, rs.replicas), rs.available) for rs in older]
+    canary_count, stable_count = calculate_basic_canary_counts(
+        replicas, weight, limits, new.counts, stable.counts if stable else None, older_after
+    )
+    scales = dict(older_scales)
+    scales[new.name] = canary_count
+    if stable is not None:
+        scales[stable.name] = stable_count
+    return {name: count for name, count in scales.items() if count != _spec(snapshot.sets, name)}
+
+
+def _spec(sets: Sequence[ReplicaSetView], name: str) -> int:
+    return next(rs.replicas for rs in sets if rs.name == name)
+
+
+def _is_step_completed(
+    snapshot: Snapshot,
+    step: Mapping[str, Any],
+    status: Obj,
+    plan: CanaryPlan,
+    new: ReplicaSetView,
+    stable: ReplicaSetView,
+    weight: int,
+    limits: SurgeLimits,
+) -> bool:
+    kind = step_kind(step)
+    if kind == "setWeight":
+        return _is_at_desired_counts(snapshot, new, stable, weight, limits)
+    if kind == "pause":
+        if _is_pause_completed(snapshot, step, status, plan):
+            status["controllerPause"] = False
+            return True
+        return False
+    # analysis and experiment steps wait for their runs (the analysis and experiment controllers).
+    return kind in IMMEDIATE_STEPS
+
+
+def _is_at_desired_counts(
+    snapshot: Snapshot, new: ReplicaSetView, stable: ReplicaSetView, weight: int, limits: SurgeLimits
+) -> bool:
+    from ramp.core.replicas import approximate_weighted_counts
+
+    canary_want, stable_want = approximate_weighted_counts(snapshot.replicas, weight, limits.max_surge)
+    if new.replicas != canary_want or new.available != canary_want:
+        return False
+    if stable.name != new.name and (stable.replicas != stable_want or stable.available != stable_want):
+        return False
+    return all(rs.available == 0 for rs in snapshot.older)
+
+
+def _is_pause_completed(snapshot: Snapshot, step: Mapping[str, Any], status: Obj, plan: CanaryPlan) -> bool:
+    pause = step.get("pause") or {}
+    condition = _pause_condition(status, CANARY_PAUSE)
+    if status.get("controllerPause") and condition is None:
+        return True  # promoted: the user removed the pause condition the controller had added
+    duration = pause.get("duration")
+    if condition is None:
+        status.setdefault("pauseConditions", []).append(
+            {"reason": CANARY_PAUSE, "startTime": format_timestamp(snapshot.now)}
+        )
+        status["controllerPause"] = True
+        plan.events.append(Event("Normal", "RolloutPaused", f"Rollout is paused ({CANARY_PAUSE})"))
+        if duration is not None:
+            plan.requeue_in(parse_duration(duration).total_seconds())
+        return False
+    if duration is None:
+        return False
+    started = datetime.fromisoformat(str(condition["startTime"]))
+    remaining = started + parse_duration(duration) - snapshot.now
+    if remaining <= timedelta(0):
+        return True
+    plan.requeue_in(remaining.total_seconds())
+    return False
+
+
+def _pause_pending(steps: Sequence[Mapping[str, Any]], status: Obj) -> bool:
+    step = current_step(steps, status.get("currentStepIndex"))
+    return step is not None and step_kind(step) == "pause"
+
+
+def _pause_condition(status: Obj, reason: str) -> Mapping[str, Any] | None:
+    return next((c for c in status.get("pauseConditions") or [] if c.get("reason") == reason), None)
+
+
+def _remove_pause(status: Obj, reason: str) -> None:
+    remaining = [c for c in status.get("pauseConditions") or [] if c.get("reason") != reason]
+    if remaining:
+        status["pauseConditions"] = remaining
+    else:
+        status.pop("pauseConditions", None)
+
+
+def _promote(
+    status: Obj, new: ReplicaSetView, count: int, events: list[Event], reason: str, *, initial: bool = False
+) -> None:
+    """The new ReplicaSet becomes stable."""
+    if status.get("stableRS") == new.pod_hash:
+        return
+    status["stableRS"] = new.pod_hash
+    status.pop("promoteFull", None)
+    status.pop("pauseConditions", None)
+    status["controllerPause"] = False
+    if count:
+        status["currentStepIndex"] = count
+    events.append(
+        Event(
+            "Normal",
+            "RolloutCompleted",
+            f"Rollout completed update to revision {new.revision} ({new.pod_hash}): {reason}",
+        )
+    )
+    del initial

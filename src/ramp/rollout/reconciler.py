@@ -1,0 +1,269 @@
+"""The Rollout reconciler: read the snapshot from the caches, decide, then write the least the decision needs.
+
+One reconcile: parse and validate the Rollout (an invalid spec only sets InvalidSpec); find or create the
+ReplicaSet of the current template (matching templates, not names, so ReplicaSets made by Argo Rollouts are
+kept); let `ramp.rollout.canary` decide sizes and status; restart pods (`ramp.rollout.restart`); scale; clean
+up old ReplicaSets beyond revisionHistoryLimit; scale a referenced Deployment down (`ramp.rollout.workload`);
+then write the status in one merge patch, guarded by the resourceVersion it was decided from. Every write is
+put back into the informer cache at once, so the next reconcile never decides from the version it replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ramp.api import ManifestError, Rollout, parse_rollout
+from ramp.core.hashing import compute_pod_template_hash
+from ramp.core.podtemplate import is_same_pod_template
+from ramp.kube.caches import Informers
+from ramp.kube.client import KubeClient
+from ramp.kube.errors import ApiError
+from ramp.kube.events import EventRecorder
+from ramp.kube.reconcile import Result
+from ramp.kube.resources import REPLICA_SETS, ROLLOUTS, object_key
+from ramp.rollout import restart, workload
+from ramp.rollout.canary import limits_of, plan_canary
+from ramp.rollout.replicasets import (
+    REVISION_ANNOTATION,
+    ReplicaSetView,
+    build_replica_set,
+    is_owned_by,
+    next_revision,
+    scale_patch,
+)
+from ramp.rollout.snapshot import Snapshot
+from ramp.rollout.status import StatusInputs, complete_status, invalid_spec_status, status_patch
+from ramp.rollout.validation import validate_rollout
+
+log = logging.getLogger("ramp.rollout")
+Obj = dict[str, Any]
+OWNER_INDEX = "rollout-owner"
+
+
+def index_by_owner(rs: Obj) -> list[str]:
+    """ReplicaSets informer index: `namespace/name` of the Rollout controlling the ReplicaSet."""
+    meta = rs.get("metadata") or {}
+    return [
+        f"{meta.get('namespace')}/{ref.get('name')}"
+        for ref in meta.get("ownerReferences") or []
+        if ref.get("controller") and ref.get("kind") == "Rollout"
+    ]
+
+
+class RolloutReconciler:
+    """Reconciles Rollouts (canary; blue-green comes with its own module). Adds the ReplicaSet owner index it
+    reads, so build it before the informers start."""
+
+    def __init__(self, client: KubeClient, informers: Informers, recorder: EventRecorder) -> None:
+        self.client = client
+        self.informers = informers
+        self.recorder = recorder
+        self._announced: dict[str, str] = {}
+        informers.replica_sets.add_index(OWNER_INDEX, index_by_owner)
+
+    async def reconcile(self, key: str) -> Result:
+        raw = self.informers.rollouts.get(key)
+        if raw is None:
+            self._announced.pop(key, None)
+            return Result()
+        if raw["metadata"].get("deletionTimestamp"):
+            return Result()
+        self._announce(key, raw)
+        now = datetime.now(UTC)
+        try:
+            rollout = parse_rollout(raw)
+        except ManifestError as err:
+            return await self._write_invalid(raw, "; ".join(str(p) for p in err.problems), now)
+        strategy = rollout.spec.strategy
+        if strategy is not None and strategy.blue_green is not None and strategy.canary is None:
+            log.debug("blue-green rollouts are not reconciled yet", extra={"rollout": key})
+            return Result()
+        found = workload.resolve(raw, rollout, self.informers.deployments)
+        if found.problem is not None:
+            return await self._write_invalid(raw, found.problem, now)
+        problems = validate_rollout(rollout, found.template)
+        if problems or found.template is None:
+            return await self._write_invalid(raw, "; ".join(str(p) for p in problems), now)
+        sets = self._owned_sets(raw)
+        new, created = await self._ensure_new_set(raw, rollout, found.template, found.selector, sets, found)
+        if new is None:
+            return Result.after(1.0)  # a name collision was recorded; the status change brings us back
+        if created:
+            sets = [*sets, new]
+        snapshot = Snapshot(raw, rollout, found.template, found.selector, sets, new, now)
+        return await self._carry_out(snapshot, created, found)
+
+    async def _carry_out(self, snapshot: Snapshot, created: bool, found: workload.Workload) -> Result:
+        raw = snapshot.raw
+        plan = plan_canary(snapshot)
+        requeues: list[float] = []
+        if plan.requeue_after is not None:
+            requeues.append(plan.requeue_after)
+        restart_state = await restart.reconcile_restart(self.client, self.recorder, snapshot, limits_of(snapshot))
+        if restart_state.restarted_at:
+            plan.status["restartedAt"] = restart_state.restarted_at
+        if restart_state.requeue_after is not None:
+            requeues.append(restart_state.requeue_after)
+        await self._scale(snapshot, plan.scales)
+        await self._clean_up_history(snapshot)
+        await self._sync_revision_annotation(raw, snapshot.new)
+        wl_requeue = await workload.scale_down(self.client, self.recorder, raw, snapshot, found, plan.status)
+        if wl_requeue is not None:
+            requeues.append(wl_requeue)
+        limits = limits_of(snapshot)
+        result = complete_status(
+            plan.status,
+            StatusInputs(
+                raw=raw,
+                sets=snapshot.sets,
+                new=snapshot.new,
+                replicas=snapshot.replicas,
+                max_unavailable=limits.max_unavailable,
+                progress_deadline_seconds=snapshot.rollout.spec.effective_progress_deadline_seconds,
+                progress_deadline_abort=bool(snapshot.rollout.spec.progress_deadline_abort),
+                paused_by_spec=bool(snapshot.rollout.spec.paused),
+                selector=snapshot.selector,
+                now=snapshot.now,
+                new_set_created=created,
+            ),
+        )
+        if result.requeue_after is not None:
+            requeues.append(result.requeue_after)
+        for event in plan.events:
+            self.recorder.record(raw, event.type, event.reason, event.message)
+        if result.timed_out_now:
+            self.recorder.warning(raw, "ProgressDeadlineExceeded", f"Rollout {snapshot.name} has timed out progressing")
+        await self._write_status(raw, result.status)
+        return Result.after(min(requeues)) if requeues else Result()
+
+    # -- ReplicaSets -----------------------------------------------------------------------------------
+
+    def _owned_sets(self, raw: Mapping[str, Any]) -> list[ReplicaSetView]:
+        owned = self.informers.replica_sets.by_index(OWNER_INDEX, object_key(raw))
+        return [
+            ReplicaSetView.of(rs)
+            for rs in owned
+            if is_owned_by(rs, raw) and not rs["metadata"].get("deletionTimestamp")
+        ]
+
+    async def _ensure_new_set(
+        self,
+        raw: Mapping[str, Any],
+        rollout: Rollout,
+        template: Mapping[str, Any],
+        selector: Mapping[str, Any],
+        sets: list[ReplicaSetView],
+        found: workload.Workload,
+    ) -> tuple[ReplicaSetView | None, bool]:
+        """The ReplicaSet of the current template: found by comparing templates (oldest first, as upstream),
+        else created as `<rollout>-<hash>`."""
+        matching = [rs for rs in sorted(sets, key=lambda r: r.created) if is_same_pod_template(rs.template, template)]
+        min_ready = rollout.spec.effective_min_ready_seconds
+        if matching:
+            return matching[0], False
+        status = raw.get("status") or {}
+        collisions = status.get("collisionCount")
+        pod_hash = compute_pod_template_hash(template, collisions)
+        revision = next_revision(sets)
+        body = build_replica_set(raw, template, selector, pod_hash, revision, min_ready, found.generation)
+        namespace = raw["metadata"]["namespace"]
+        try:
+            created = await self.client.create(REPLICA_SETS, body, namespace)
+        except ApiError as err:
+            if not err.is_already_exists:
+                raise
+            existing = await self.client.get(REPLICA_SETS, body["metadata"]["name"], namespace)
+            if is_owned_by(existing, raw) and is_same_pod_template(
+                (existing.get("spec") or {}).get("template") or {}, template
+            ):
+                self.informers.replica_sets.observe(existing)
+                return ReplicaSetView.of(existing), False
+            count = int(collisions or 0) + 1
+            await self._patch_status(raw, {"collisionCount": count})
+            log.info("pod template hash collision", extra={"rollout": object_key(raw), "collisionCount": count})
+            return None, False
+        self.informers.replica_sets.observe(created)
+        view = ReplicaSetView.of(created)
+        self.recorder.normal(raw, "NewReplicaSetCreated", f"Created ReplicaSet {view.name} (revision {revision})")
+        return view, True
+
+    async def _scale(self, snapshot: Snapshot, scales: Mapping[str, int]) -> None:
+        # Scale-downs first: they free the room scale-ups were computed to use.
+        by_name = {rs.name: rs for rs in snapshot.sets}
+        ordered = sorted(scales.items(), key=lambda item: item[1] >= by_name[item[0]].replicas)
+        min_ready = snapshot.rollout.spec.effective_min_ready_seconds
+        for name, count in ordered:
+            rs = by_name[name]
+            current_min_ready = (rs.raw.get("spec") or {}).get("minReadySeconds") or 0
+            patch = scale_patch(count, snapshot.replicas, min_ready if current_min_ready != min_ready else None)
+            updated = await self.client.patch(REPLICA_SETS, name, patch, snapshot.raw["metadata"]["namespace"])
+            self.informers.replica_sets.observe(updated)
+            direction = "up" if count > rs.replicas else "down"
+            self.recorder.normal(
+                snapshot.raw,
+                "ScalingReplicaSet",
+                f"Scaled {direction} ReplicaSet {name} (revision {rs.revision}) from {rs.replicas} to {count}",
+            )
+
+    async def _clean_up_history(self, snapshot: Snapshot) -> None:
+        """Delete the oldest scaled-down ReplicaSets beyond revisionHistoryLimit (never the new or stable one)."""
+        limit = snapshot.rollout.spec.effective_revision_history_limit
+        keep = {snapshot.new.name, *(rs.name for rs in [snapshot.stable] if rs is not None)}
+        idle = [rs for rs in snapshot.sets if rs.name not in keep and rs.replicas == 0 and rs.status_replicas == 0]
+        excess = len(idle) - limit
+        if excess <= 0:
+            return
+        namespace = snapshot.raw["metadata"]["namespace"]
+        for rs in sorted(idle, key=lambda r: (r.revision, r.created))[:excess]:
+            try:
+                await self.client.delete(REPLICA_SETS, rs.name, namespace)
+            except ApiError as err:
+                if not err.is_not_found:
+                    raise
+            self.informers.replica_sets.forget(f"{namespace}/{rs.name}")
+
+    async def _sync_revision_annotation(self, raw: Mapping[str, Any], new: ReplicaSetView) -> None:
+        annotations = raw["metadata"].get("annotations") or {}
+        wanted = str(new.revision)
+        if annotations.get(REVISION_ANNOTATION) == wanted:
+            return
+        patch = {"metadata": {"annotations": {REVISION_ANNOTATION: wanted}}}
+        updated = await self.client.patch(ROLLOUTS, raw["metadata"]["name"], patch, raw["metadata"]["namespace"])
+        self.informers.rollouts.observe(updated)
+
+    # -- status ----------------------------------------------------------------------------------------
+
+    async def _write_invalid(self, raw: Mapping[str, Any], message: str, now: datetime) -> Result:
+        log.info("invalid spec", extra={"rollout": object_key(raw), "problem": message})
+        status = invalid_spec_status(raw, message, now)
+        if (raw.get("status") or {}).get("message") != status["message"]:
+            self.recorder.warning(raw, "InvalidSpec", message)
+        await self._write_status(raw, status)
+        return Result()
+
+    async def _write_status(self, raw: Mapping[str, Any], status: Mapping[str, Any]) -> None:
+        patch = status_patch(raw.get("status") or {}, status)
+        if patch is not None:
+            await self._patch_status(raw, patch)
+
+    async def _patch_status(self, raw: Mapping[str, Any], patch: Mapping[str, Any]) -> None:
+        meta = raw["metadata"]
+        body = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": patch}
+        try:
+            updated = await self.client.patch(ROLLOUTS, meta["name"], body, meta["namespace"], subresource="status")
+        except ApiError as err:
+            if err.is_conflict:
+                # Decided from an old version: the watch brings the new one and another reconcile.
+                log.debug("status conflict; will reconcile the newer version", extra={"rollout": object_key(raw)})
+                return
+            raise
+        self.informers.rollouts.observe(updated)
+
+    def _announce(self, key: str, raw: Mapping[str, Any]) -> None:
+        uid = str(raw["metadata"].get("uid", ""))
+        if self._announced.get(key) != uid:
+            self._announced[key] = uid
+            self.recorder.normal(raw, "RolloutAddedToInformer", f"Rollout resource added to informer: {key}")

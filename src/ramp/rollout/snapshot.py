@@ -1,0 +1,60 @@
+"""What one reconcile of a Rollout knows: the Rollout, the pod template and selector in effect, its ReplicaSets
+sorted into new / stable / older, and the time.
+
+Built by `ramp.rollout.reconciler` from the informer caches (plus the workload of a `workloadRef`); read by the
+decisions in `ramp.rollout.canary` and `ramp.rollout.status`, which never fetch anything themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ramp.api import Rollout
+from ramp.rollout.replicasets import ReplicaSetView
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    raw: Mapping[str, Any]
+    rollout: Rollout
+    template: Mapping[str, Any]
+    selector: Mapping[str, Any]
+    sets: Sequence[ReplicaSetView]
+    new: ReplicaSetView
+    now: datetime
+
+    @property
+    def status(self) -> Mapping[str, Any]:
+        return self.raw.get("status") or {}
+
+    @property
+    def name(self) -> str:
+        return str(self.raw["metadata"]["name"])
+
+    @property
+    def replicas(self) -> int:
+        return self.rollout.spec.effective_replicas
+
+    @property
+    def stable_hash(self) -> str:
+        return str(self.status.get("stableRS") or "")
+
+    @property
+    def stable(self) -> ReplicaSetView | None:
+        """The stable ReplicaSet (None before the first promotion, or if it was deleted)."""
+        wanted = self.stable_hash
+        return next((rs for rs in self.sets if wanted and rs.pod_hash == wanted), None)
+
+    @property
+    def older(self) -> list[ReplicaSetView]:
+        """ReplicaSets that are neither the new one nor the stable one."""
+        stable = self.stable
+        return [rs for rs in self.sets if rs.name != self.new.name and (stable is None or rs.name != stable.name)]
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        canary = ((self.raw.get("spec") or {}).get("strategy") or {}).get("canary") or {}
+        return list(canary.get("steps") or [])

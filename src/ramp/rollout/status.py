@@ -1,0 +1,264 @@
+"""The status a reconcile writes: replica counters, conditions, phase and message, computed from the plan.
+
+`complete_status` takes the strategy's status (steps, pauses, stableRS ...) and adds what every strategy shares:
+the counters of the ReplicaSets, `HPAReplicas` and `selector` for the scale subresource, `observedGeneration`
+(a string, as upstream), the Progressing / Available / Paused / Completed / Healthy conditions with upstream's
+reasons, and the phase. The progress deadline is decided here too (it may abort). `status_patch` makes the one
+merge patch. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ramp.api import format_timestamp
+from ramp.core import conditions as cond
+from ramp.core.phase import HEALTHY, calculate_phase, read_phase_inputs
+from ramp.rollout.replicasets import ReplicaSetView
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StatusInputs:
+    raw: Mapping[str, Any]
+    sets: Sequence[ReplicaSetView]
+    new: ReplicaSetView | None
+    replicas: int
+    max_unavailable: int
+    progress_deadline_seconds: int
+    progress_deadline_abort: bool
+    paused_by_spec: bool
+    selector: Mapping[str, Any]
+    now: datetime
+    new_set_created: bool = False
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    status: Obj
+    requeue_after: float | None
+    timed_out_now: bool
+
+
+def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
+    """Counters, conditions, phase and message on top of the strategy's decisions."""
+    status = dict(strategy_status)
+    old = inputs.raw.get("status") or {}
+    sets = inputs.sets
+    new = inputs.new
+    status["replicas"] = sum(rs.status_replicas for rs in sets)
+    status["updatedReplicas"] = new.status_replicas if new else 0
+    status["readyReplicas"] = sum(rs.ready for rs in sets)
+    status["availableReplicas"] = sum(rs.available for rs in sets)
+    status["HPAReplicas"] = status["replicas"]
+    status["selector"] = format_selector(inputs.selector)
+    generation = (inputs.raw.get("metadata") or {}).get("generation")
+    status["observedGeneration"] = str(generation) if generation is not None else ""
+    now = inputs.now
+    conditions: list[Obj] = cond.remove_condition(status.get("conditions"), cond.INVALID_SPEC)
+    requeue: float | None = None
+    timed_out_now = False
+
+    aborted = bool(status.get("abort"))
+    paused = inputs.paused_by_spec or bool(status.get("pauseConditions"))
+    complete = (
+        new is not None
+        and status.get("stableRS") == new.pod_hash
+        and status["updatedReplicas"] == inputs.replicas
+        and status["availableReplicas"] >= inputs.replicas
+        and status["replicas"] == inputs.replicas
+    )
+    rs_name = new.name if new else ""
+    revision = new.revision if new else 0
+    progressing = cond.get_condition(conditions, cond.PROGRESSING)
+
+    def progress(state: str, reason: str, message: str) -> list[Obj]:
+        return cond.set_condition(conditions, cond.new_condition(cond.PROGRESSING, state, reason, message, now), now)
+
+    if aborted:
+        conditions = progress(
+            cond.FALSE, cond.ROLLOUT_ABORTED_REASON, cond.ROLLOUT_ABORTED_MESSAGE.format(revision=revision)
+        )
+    elif paused:
+        conditions = progress(cond.UNKNOWN, cond.ROLLOUT_PAUSED_REASON, cond.ROLLOUT_PAUSED_MESSAGE)
+    elif complete:
+        conditions = progress(
+            cond.TRUE, cond.NEW_RS_AVAILABLE_REASON, cond.REPLICA_SET_COMPLETED_MESSAGE.format(name=rs_name)
+        )
+    elif inputs.new_set_created:
+        conditions = progress(cond.TRUE, cond.NEW_REPLICA_SET_REASON, cond.NEW_REPLICA_SET_MESSAGE.format(name=rs_name))
+    elif (
+        progressing is None
+        or _is_progressing(old, status)
+        or progressing.get("reason") in (cond.ROLLOUT_PAUSED_REASON, cond.ROLLOUT_ABORTED_REASON)
+    ):
+        conditions = cond.set_progress_condition(
+            conditions,
+            cond.new_condition(
+                cond.PROGRESSING,
+                cond.TRUE,
+                cond.REPLICA_SET_UPDATED_REASON,
+                cond.REPLICA_SET_PROGRESSING_MESSAGE.format(name=rs_name),
+                now,
+            ),
+            now,
+        )
+        requeue = float(inputs.progress_deadline_seconds) + 0.5
+    elif cond.is_progress_deadline_exceeded(progressing, inputs.progress_deadline_seconds, now):
+        if progressing.get("reason") != cond.TIMED_OUT_REASON:
+            timed_out_now = True
+        conditions = progress(
+            cond.FALSE, cond.TIMED_OUT_REASON, cond.REPLICA_SET_TIMED_OUT_MESSAGE.format(name=rs_name)
+        )
+        if inputs.progress_deadline_abort:
+            status["abort"] = True
+            status["abortedAt"] = status.get("abortedAt") or format_timestamp(now)
+            conditions = cond.set_condition(
+                conditions,
+                cond.new_condition(
+                    cond.PROGRESSING,
+                    cond.FALSE,
+                    cond.ROLLOUT_ABORTED_REASON,
+                    cond.ROLLOUT_ABORTED_MESSAGE.format(revision=revision),
+                    now,
+                ),
+                now,
+            )
+    else:
+        requeue = _seconds_to_deadline(progressing, inputs.progress_deadline_seconds, now)
+
+    available = status["availableReplicas"] >= inputs.replicas - inputs.max_unavailable
+    conditions = cond.set_condition(
+        conditions,
+        cond.new_condition(
+            cond.AVAILABLE,
+            cond.TRUE if available else cond.FALSE,
+            cond.AVAILABLE_REASON,
+            cond.AVAILABLE_MESSAGE if available else cond.NOT_AVAILABLE_MESSAGE,
+            now,
+        ),
+        now,
+    )
+    if paused or cond.get_condition(conditions, cond.PAUSED) is not None:
+        conditions = cond.set_condition(
+            conditions,
+            cond.new_condition(
+                cond.PAUSED,
+                cond.TRUE if paused else cond.FALSE,
+                cond.ROLLOUT_PAUSED_REASON if paused else cond.ROLLOUT_RESUMED_REASON,
+                cond.ROLLOUT_PAUSED_MESSAGE if paused else cond.ROLLOUT_RESUMED_MESSAGE,
+                now,
+            ),
+            now,
+        )
+    conditions = cond.set_condition(
+        conditions,
+        cond.new_condition(
+            cond.COMPLETED,
+            cond.TRUE if complete else cond.FALSE,
+            cond.ROLLOUT_COMPLETED_REASON if complete else cond.ROLLOUT_NOT_COMPLETED_REASON,
+            cond.ROLLOUT_COMPLETED_REASON
+            if complete
+            else cond.ROLLOUT_NOT_COMPLETED_MESSAGE.format(revision=revision, pod_hash=new.pod_hash if new else ""),
+            now,
+        ),
+        now,
+    )
+    status["conditions"] = conditions
+    phase, message = calculate_phase(read_phase_inputs(inputs.raw, status))
+    healthy = phase == HEALTHY
+    status["conditions"] = cond.set_condition(
+        conditions,
+        cond.new_condition(
+            cond.HEALTHY,
+            cond.TRUE if healthy else cond.FALSE,
+            cond.ROLLOUT_HEALTHY_REASON,
+            cond.ROLLOUT_HEALTHY_MESSAGE if healthy else cond.ROLLOUT_NOT_HEALTHY_MESSAGE,
+            now,
+        ),
+        now,
+    )
+    status["phase"] = phase
+    if message:
+        status["message"] = message
+    else:
+        status.pop("message", None)
+    return StatusResult(status, requeue, timed_out_now)
+
+
+def invalid_spec_status(raw: Mapping[str, Any], message: str, now: datetime) -> Obj:
+    """The status of a Rollout whose spec cannot be carried out: InvalidSpec, Degraded, nothing else touched."""
+    status = dict(raw.get("status") or {})
+    existing = cond.get_condition(status.get("conditions"), cond.INVALID_SPEC)
+    conditions = list(status.get("conditions") or [])
+    if existing is None or existing.get("message") != message:
+        conditions = [
+            *cond.remove_condition(conditions, cond.INVALID_SPEC),
+            cond.new_condition(cond.INVALID_SPEC, cond.TRUE, cond.INVALID_SPEC_REASON, message, now),
+        ]
+    status["conditions"] = conditions
+    status["phase"] = "Degraded"
+    status["message"] = f"{cond.INVALID_SPEC}: {message}"
+    generation = (raw.get("metadata") or {}).get("generation")
+    status["observedGeneration"] = str(generation) if generation is not None else ""
+    return status
+
+
+def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> Obj | None:
+    """The merge patch turning `old` into `new` (removed keys become null), or None when nothing changed."""
+    patch: Obj = {}
+    for key, value in new.items():
+        if old.get(key) != value:
+            patch[key] = value
+    for key in old:
+        if key not in new:
+            patch[key] = None
+    return patch or None
+
+
+def format_selector(selector: Mapping[str, Any]) -> str:
+    """A label selector as text (`app=web,tier in (a,b)`), as `metav1.FormatLabelSelector` writes it."""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for term in selector.get("matchExpressions") or []:
+        key, operator, values = term.get("key"), term.get("operator"), term.get("values") or []
+        if operator == "In":
+            parts.append(f"{key} in ({','.join(sorted(values))})")
+        elif operator == "NotIn":
+            parts.append(f"{key} notin ({','.join(sorted(values))})")
+        elif operator == "Exists":
+            parts.append(str(key))
+        elif operator == "DoesNotExist":
+            parts.append(f"!{key}")
+    return ",".join(parts)
+
+
+def _is_progressing(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Progress since the last status (upstream's rule): counts moved, or the step or stable version moved."""
+    old_others = int(old.get("replicas") or 0) - int(old.get("updatedReplicas") or 0)
+    new_others = int(new.get("replicas") or 0) - int(new.get("updatedReplicas") or 0)
+    return (
+        new.get("updatedReplicas") != old.get("updatedReplicas")
+        or new_others < old_others
+        or int(new.get("readyReplicas") or 0) > int(old.get("readyReplicas") or 0)
+        or int(new.get("availableReplicas") or 0) > int(old.get("availableReplicas") or 0)
+        or new.get("currentStepIndex") != old.get("currentStepIndex")
+        or new.get("stableRS") != old.get("stableRS")
+        or new.get("currentPodHash") != old.get("currentPodHash")
+    )
+
+
+def _seconds_to_deadline(progressing: Mapping[str, Any] | None, deadline: int, now: datetime) -> float | None:
+    if progressing is None or progressing.get("status") != "True":
+        return None
+    updated = progressing.get("lastUpdateTime")
+    if not updated:
+        return None
+    parsed = cond.parse_time(updated)
+    if parsed is None:
+        return None
+    remaining = parsed + timedelta(seconds=deadline) - now
+    return max(remaining.total_seconds(), 0.0) + 0.5
