@@ -66,6 +66,7 @@ from ramp.manager.wiring import (
     rollout_workload_keys,
     route_events,
 )
+from ramp.rollout import metrics as rollout_metrics
 
 log = logging.getLogger("ramp.manager")
 _T = TypeVar("_T")
@@ -113,6 +114,7 @@ class Manager:
         )
         self.informers: Informers | None = None
         self.controllers: dict[str, Controller] = {}
+        rollout_metrics.COLLECTOR.source = lambda: self.informers.rollouts if self.informers else None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self, stop: asyncio.Event) -> int:

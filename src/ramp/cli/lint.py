@@ -1,0 +1,82 @@
+"""`lint -f FILE`: check Rollout, AnalysisTemplate, ... manifests before applying them.
+
+Every YAML (or JSON) document of the file whose apiVersion is argoproj.io is read with `ramp.api.parse_object`
+(the schema, each bad field named), checked for fields Ramp does not know (typos; upstream's lint rejects
+unknown fields too) and, for Rollouts, checked with the controller's own `ramp.rollout.validation`. Other kinds
+(Services, Ingresses) are skipped. Problems print as `FILE: Kind "name": field.path: what is wrong`; exit 1 if
+there is any, else `✔ FILE is valid`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from ramp.api import GROUP, ManifestError, Problem, Rollout, parse_object, unknown_fields
+from ramp.cli.kubeargs import fail
+from ramp.rollout.validation import validate_rollout
+
+
+def lint_document(document: Mapping[str, Any]) -> list[Problem]:
+    """The problems of one argoproj.io object (empty when it is valid)."""
+    try:
+        obj = parse_object(document)
+    except ManifestError as error:
+        return list(error.problems)
+    problems = [Problem(path, "unknown field (a typo, or not supported)") for path in unknown_fields(obj)]
+    if isinstance(obj, Rollout):
+        problems += validate_rollout(obj)
+    return problems
+
+
+def describe_document(document: Mapping[str, Any]) -> str:
+    """`Rollout "web"` for messages."""
+    name = (document.get("metadata") or {}).get("name") or (document.get("metadata") or {}).get("generateName")
+    kind = document.get("kind") or "object"
+    return f'{kind} "{name}"' if name else str(kind)
+
+
+def is_argoproj(document: Mapping[str, Any]) -> bool:
+    return str(document.get("apiVersion", "")).split("/")[0] == GROUP
+
+
+def lint_text(text: str) -> list[str]:
+    """Every problem of a manifest file's text, one line each (without the file name)."""
+    try:
+        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except yaml.YAMLError as error:
+        return [f"not valid YAML: {error}".replace("\n", " ")]
+    lines: list[str] = []
+    checked = 0
+    for index, document in enumerate(documents):
+        if not isinstance(document, Mapping):
+            lines.append(f"document {index + 1}: must be an object (a mapping of keys to values)")
+            continue
+        if not is_argoproj(document):
+            continue
+        checked += 1
+        lines += [f"{describe_document(document)}: {problem}" for problem in lint_document(document)]
+    if not checked and not lines:
+        lines.append(f"no {GROUP} object (Rollout, AnalysisTemplate, ...) found")
+    return lines
+
+
+def lint(
+    filename: Annotated[str, typer.Option("--filename", "-f", help="File to lint.", show_default=False)],
+) -> None:
+    """Lint and validate Rollouts (and other argoproj.io objects) in a file."""
+    path = Path(filename)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        fail(f"{filename}: cannot read: {error.strerror}")
+    problems = lint_text(text)
+    for line in problems:
+        typer.echo(f"{filename}: {line}")
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"✔ {filename} is valid")
