@@ -33,6 +33,14 @@ def test_demo_brings_up_crds_and_a_controller_holding_the_lease(cluster: Cluster
         # And it says how to reach what it started
         assert "export KUBECONFIG=" in output
         assert "/healthz" in output
+        # And the sample canary Rollout is deployed and Healthy, with the commands to release a new version
+        wait_until(
+            lambda: cluster.get("rollout", "demo", "ramp-demo").get("status", {}).get("phase") == "Healthy",
+            60,
+            "the sample rollout to be Healthy",
+        )
+        assert "kubectl ramp set image demo app=nginx:1.28 -n ramp-demo" in output
+        assert "kubectl ramp promote demo -n ramp-demo" in output
     finally:
         # When Ctrl-C is pressed, Then it stops the controller, which gives the Lease back
         demo.send_signal(signal.SIGINT)

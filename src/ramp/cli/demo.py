@@ -28,6 +28,37 @@ from ramp.localcluster.cluster import ClusterError, LocalCluster
 CONTROLLER_NAMESPACE = "argo-rollouts"
 LEASE = "argo-rollouts-controller-lock"
 CRD_PLURALS = ("rollouts", "analysistemplates", "clusteranalysistemplates", "analysisruns", "experiments")
+DEMO_NAMESPACE = "ramp-demo"
+DEMO_ROLLOUT = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: demo
+spec:
+  replicas: 5
+  revisionHistoryLimit: 3
+  selector:
+    matchLabels: {app: demo}
+  template:
+    metadata:
+      labels: {app: demo}
+    spec:
+      containers:
+        - name: app
+          image: nginx:1.27
+          ports: [{containerPort: 80}]
+  strategy:
+    canary:
+      steps:
+        - setWeight: 20
+        - pause: {}
+        - setWeight: 40
+        - pause: {duration: 10s}
+        - setWeight: 60
+        - pause: {duration: 10s}
+        - setWeight: 80
+        - pause: {duration: 10s}
+"""
 # No wrapping: the paths and commands printed must stay copyable when the output is piped.
 out = Console(soft_wrap=True)
 
@@ -49,6 +80,14 @@ def install_crds(cluster: LocalCluster) -> None:
     cluster.run_kubectl("wait", "--for=condition=Established", *names, "--timeout=60s")
     if not cluster.run_kubectl("get", "namespace", CONTROLLER_NAMESPACE, check=False):
         cluster.run_kubectl("create", "namespace", CONTROLLER_NAMESPACE)
+
+
+def apply_sample_rollout(cluster: LocalCluster) -> None:
+    """The sample canary Rollout `ramp-demo/demo` (kept as the user left it when it already exists)."""
+    if not cluster.run_kubectl("get", "namespace", DEMO_NAMESPACE, check=False):
+        cluster.run_kubectl("create", "namespace", DEMO_NAMESPACE)
+    if not cluster.run_kubectl("get", "rollout", "demo", "-n", DEMO_NAMESPACE, check=False):
+        cluster.run_kubectl("apply", "-n", DEMO_NAMESPACE, "-f", "-", stdin=DEMO_ROLLOUT)
 
 
 def _lease_holder(cluster: LocalCluster) -> str:
@@ -130,6 +169,8 @@ def demo(
         holder = _wait_for_leader(cluster, controller, log)
         kubectl = cluster.paths.bin / "kubectl"
         out.print(f"[green]✔[/green] controller running, holding Lease {CONTROLLER_NAMESPACE}/{LEASE} as {holder}")
+        apply_sample_rollout(cluster)
+        out.print(f"[green]✔[/green] sample canary Rollout {DEMO_NAMESPACE}/demo (5 pods; 20% → 40% → 60% → 80%)")
         out.print()
         out.print("[bold]What is running[/bold]")
         components = ", ".join(cluster.status().running)
@@ -141,8 +182,17 @@ def demo(
         out.print()
         out.print("[bold]Use it[/bold]")
         out.print(f"  export KUBECONFIG={kubeconfig}")
-        out.print(f"  export PATH={kubectl.parent}:$PATH      # the kubectl built with the cluster")
+        plugin = Path(sys.executable).parent
+        out.print(f"  export PATH={kubectl.parent}:{plugin}:$PATH   # the cluster's kubectl, and kubectl-ramp")
         out.print("  kubectl get rollouts,analysisruns,experiments -A")
+        out.print()
+        out.print("[bold]Try a canary release[/bold]")
+        ns = f"-n {DEMO_NAMESPACE}"
+        out.print(f"  kubectl ramp get rollout demo {ns} -w            # watch it (another terminal)")
+        out.print(f"  kubectl ramp set image demo app=nginx:1.28 {ns}  # start a release: 20% and pause")
+        out.print(f"  kubectl ramp promote demo {ns}                   # go on: 40%, 60%, 80% (10s each), 100%")
+        out.print(f"  kubectl ramp abort demo {ns}                     # or back to the stable version")
+        out.print(f"  kubectl ramp retry rollout demo {ns}             # and try again")
         out.print()
         out.print("Press Ctrl-C to stop.", style="dim")
         out.print("demo ready", style="dim")

@@ -80,8 +80,10 @@ async def reconcile_restart(
             f"Rollout restarted: every pod created after {format_timestamp(restart_at)}",
         )
         return RestartState(restarted_at=format_timestamp(restart_at))
-    deleting = sum(1 for pod in pods if pod["metadata"].get("deletionTimestamp"))
-    budget = max(limits.max_unavailable, 1) - deleting
+    # Count from the pods just listed, not the ReplicaSets' cached status, which lags behind evictions.
+    ready = sum(1 for pod in pods if not pod["metadata"].get("deletionTimestamp") and is_pod_ready(pod))
+    unavailable = max(sum(rs.replicas for rs in active) - ready, 0)
+    budget = max(limits.max_unavailable, 1) - unavailable
     for pod in old[: max(budget, 0)]:
         name = pod["metadata"]["name"]
         eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace}}
@@ -97,3 +99,11 @@ async def reconcile_restart(
             snapshot.raw, "RestartingPod", f"Restarting pod {name}: created before {format_timestamp(restart_at)}"
         )
     return RestartState(requeue_after=RECHECK_SECONDS)
+
+
+def is_pod_ready(pod: dict[str, object]) -> bool:
+    status = pod.get("status")
+    conditions = status.get("conditions") if isinstance(status, dict) else None
+    return any(
+        isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True" for c in conditions or []
+    )
