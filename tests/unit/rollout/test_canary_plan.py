@@ -1,0 +1,166 @@
+"""The canary decision (`plan_canary`) on snapshots built by hand: steps, pauses, abort, promotion."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ramp.api import format_timestamp, parse_rollout
+from ramp.core.hashing import compute_steps_hash
+from ramp.rollout.canary import plan_canary
+from ramp.rollout.replicasets import ReplicaSetView
+from ramp.rollout.snapshot import Snapshot
+
+NOW = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
+STEPS = [{"setWeight": 25}, {"pause": {}}, {"setWeight": 50}, {"pause": {"duration": "10s"}}]
+
+
+def rollout(status: dict[str, Any] | None = None, steps: list[dict[str, Any]] | None = None, **spec: Any) -> dict:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {"name": "web", "namespace": "ns", "uid": "u1", "generation": 2, "resourceVersion": "10"},
+        "spec": {
+            "replicas": 4,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "a", "image": "x"}]}},
+            "strategy": {"canary": {"steps": STEPS if steps is None else steps}},
+            **spec,
+        },
+        "status": status or {},
+    }
+
+
+def replica_set(pod_hash: str, revision: int, replicas: int, available: int | None = None) -> ReplicaSetView:
+    available = replicas if available is None else available
+    return ReplicaSetView.of(
+        {
+            "metadata": {
+                "name": f"web-{pod_hash}",
+                "labels": {"rollouts-pod-template-hash": pod_hash},
+                "annotations": {"rollout.argoproj.io/revision": str(revision)},
+                "creationTimestamp": f"2026-05-01T1{revision}:00:00Z",
+            },
+            "spec": {"replicas": replicas},
+            "status": {"replicas": replicas, "readyReplicas": available, "availableReplicas": available},
+        }
+    )
+
+
+def snapshot(raw: dict, sets: list[ReplicaSetView], new: ReplicaSetView, now: datetime = NOW) -> Snapshot:
+    return Snapshot(raw, parse_rollout(raw), raw["spec"]["template"], raw["spec"]["selector"], sets, new, now)
+
+
+def mid_rollout(index: int, **status: Any) -> dict[str, Any]:
+    return {
+        "stableRS": "old",
+        "currentPodHash": "new",
+        "currentStepHash": compute_steps_hash(STEPS),
+        "currentStepIndex": index,
+        **status,
+    }
+
+
+def test_first_deploy_skips_the_steps_and_makes_the_template_stable() -> None:
+    new = replica_set("new", 1, 0)
+    plan = plan_canary(snapshot(rollout(), [new], new))
+    assert plan.status["stableRS"] == "new"
+    assert plan.status["currentStepIndex"] == len(STEPS)
+    assert plan.scales == {"web-new": 4}
+    assert "RolloutCompleted" in [e.reason for e in plan.events]
+
+
+def test_a_new_template_restarts_the_steps_at_the_first_weight() -> None:
+    old, new = replica_set("old", 1, 4), replica_set("new", 2, 0)
+    status = {"stableRS": "old", "currentPodHash": "old", "currentStepIndex": 4, "abort": True}
+    plan = plan_canary(snapshot(rollout(status), [old, new], new))
+    assert plan.status["currentStepIndex"] == 0
+    assert plan.status["currentPodHash"] == "new"
+    assert plan.status["abort"] is False
+    assert plan.weight == 25
+    # one pod of surge (25% of 4 rounds up) for the canary; one stable pod may go (maxUnavailable 1)
+    assert plan.scales == {"web-new": 1, "web-old": 3}
+    assert "RolloutUpdated" in [e.reason for e in plan.events]
+
+
+def test_setting_the_stable_template_back_skips_the_steps() -> None:
+    stable, canary = replica_set("old", 1, 3), replica_set("new", 2, 1)
+    status = {**mid_rollout(1), "currentPodHash": "new"}
+    plan = plan_canary(snapshot(rollout(status), [stable, canary], stable))
+    assert plan.status["currentStepIndex"] == len(STEPS)
+    assert plan.weight == 100
+    assert "SkipSteps" in [e.reason for e in plan.events]
+
+
+def test_a_reached_weight_completes_the_step_and_the_pause_step_adds_its_condition() -> None:
+    stable, new = replica_set("old", 1, 3), replica_set("new", 2, 1)
+    plan = plan_canary(snapshot(rollout(mid_rollout(0)), [stable, new], new))
+    assert plan.status["currentStepIndex"] == 1
+    assert not plan.scales
+    paused = plan_canary(snapshot(rollout(plan.status), [stable, new], new))
+    assert [c["reason"] for c in paused.status["pauseConditions"]] == ["CanaryPauseStep"]
+    assert paused.status["controllerPause"] is True
+    assert paused.status["currentStepIndex"] == 1
+
+
+def test_removing_the_pause_condition_is_a_promote() -> None:
+    stable, new = replica_set("old", 1, 3), replica_set("new", 2, 1)
+    status = mid_rollout(1, controllerPause=True)  # the condition was removed by `promote`
+    plan = plan_canary(snapshot(rollout(status), [stable, new], new))
+    assert plan.status["currentStepIndex"] == 2
+    assert plan.status["controllerPause"] is False
+    assert "pauseConditions" not in plan.status
+
+
+@pytest.mark.parametrize(("elapsed", "done"), [(3, False), (11, True)], ids=["before the duration", "after it"])
+def test_a_timed_pause_ends_by_itself(elapsed: int, done: bool) -> None:
+    stable, new = replica_set("old", 1, 2), replica_set("new", 2, 2)
+    started = format_timestamp(NOW - timedelta(seconds=elapsed))
+    status = mid_rollout(3, controllerPause=True, pauseConditions=[{"reason": "CanaryPauseStep", "startTime": started}])
+    plan = plan_canary(snapshot(rollout(status), [stable, new], new))
+    assert plan.status["currentStepIndex"] == (4 if done else 3)
+    if not done:
+        assert plan.requeue_after == pytest.approx(10 - elapsed)
+
+
+def test_abort_sends_the_weight_to_zero_and_resets_the_step() -> None:
+    stable, new = replica_set("old", 1, 2), replica_set("new", 2, 2)
+    plan = plan_canary(snapshot(rollout(mid_rollout(3, abort=True)), [stable, new], new))
+    assert plan.weight == 0
+    assert plan.status["currentStepIndex"] == 0
+    assert plan.status["abortedAt"] == format_timestamp(NOW)
+    # the stable grows into the surge pod, the canary shrinks by what maxUnavailable allows
+    assert plan.scales == {"web-old": 3, "web-new": 1}
+    assert [e.reason for e in plan.events] == ["RolloutAborted"]
+
+
+def test_promote_full_goes_to_the_end_and_promotes_once_all_pods_are_available() -> None:
+    stable, new = replica_set("old", 1, 0, 0), replica_set("new", 2, 4)
+    plan = plan_canary(snapshot(rollout(mid_rollout(1, promoteFull=True)), [stable, new], new))
+    assert plan.status["stableRS"] == "new"
+    assert plan.status["currentStepIndex"] == len(STEPS)
+    assert "promoteFull" not in plan.status
+
+
+def test_spec_paused_holds_the_step() -> None:
+    stable, new = replica_set("old", 1, 3), replica_set("new", 2, 1)
+    plan = plan_canary(snapshot(rollout(mid_rollout(0), paused=True), [stable, new], new))
+    assert plan.status["currentStepIndex"] == 0
+
+
+def test_without_steps_the_new_set_becomes_stable_when_every_pod_is_available() -> None:
+    old, new = replica_set("old", 1, 0, 0), replica_set("new", 2, 4)
+    status = {"stableRS": "old", "currentPodHash": "new", "currentStepHash": compute_steps_hash([])}
+    plan = plan_canary(snapshot(rollout(status, steps=[]), [old, new], new))
+    assert plan.status["stableRS"] == "new"
+    assert "currentStepIndex" not in plan.status
+
+
+def test_an_analysis_step_waits() -> None:
+    steps = [{"analysis": {"templates": [{"templateName": "t"}]}}]
+    stable, new = replica_set("old", 1, 4), replica_set("new", 2, 0)
+    status = {"stableRS": "old", "currentPodHash": "new", "currentStepHash": compute_steps_hash(steps)}
+    plan = plan_canary(snapshot(rollout({**status, "currentStepIndex": 0}, steps=steps), [stable, new], new))
+    assert plan.status["currentStepIndex"] == 0
