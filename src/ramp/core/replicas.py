@@ -122,8 +122,8 @@ def approximate_weighted_counts(replicas: int, weight: int, max_surge: int) -> C
 
     Candidates are the floor and the ceiling of `replicas * weight / 100` canary pods, out of a total of `replicas`
     or, when `max_surge > 0`, `replicas + 1`. The candidate whose canary share is closest to `weight` wins; on a tie
-    the larger canary wins, then the smaller total. A weight of 1-99 never leaves either side with 0 pods, except
-    with 1 replica and no surge (where there is no room for two pods).
+    the total without the surge pod wins, then the larger canary. A weight of 1-99 never leaves either side with 0
+    pods, except with 1 replica and no surge (where there is no room for two pods).
 
     >>> approximate_weighted_counts(10, 20, 1)
     CanaryCounts(canary=2, stable=8)

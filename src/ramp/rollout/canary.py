@@ -166,9 +166,11 @@ def _reset_on_change(snapshot: Snapshot, status: Obj, events: list[Event]) -> No
     if template_changed and not first:
         events.append(Event("Normal", "RolloutUpdated", f"Rollout updated to revision {new.revision}"))
     stable_hash = status.get("stableRS")
-    if template_changed and stable_hash and stable_hash == new.pod_hash and count:
+    if stable_hash and stable_hash == new.pod_hash and count:
+        # The stable template again (a rollback), or new steps for a rollout that is fully promoted.
         status["currentStepIndex"] = count
-        events.append(Event("Normal", "SkipSteps", "Rollback to stable ReplicaSets"))
+        if template_changed:
+            events.append(Event("Normal", "SkipSteps", "Rollback to stable ReplicaSets"))
     elif template_changed and count and _is_within_rollback_window(snapshot):
         status["currentStepIndex"] = count
         events.append(Event("Normal", "SkipSteps", "Rollback within the rollback window"))

@@ -443,3 +443,11 @@ def test_routed_counts_stay_within_replicas(replicas: int, weight: int, min_pods
     canary, stable = calculate_routed_canary_counts(replicas, weight, min_pods or None, dynamic)
     assert 0 <= canary <= replicas and 0 <= stable <= replicas
     assert (canary == 0) == (weight == 0 or replicas == 0)
+
+
+def test_docstring_examples_hold() -> None:
+    import doctest
+
+    import ramp.core.replicas
+
+    assert doctest.testmod(ramp.core.replicas).failed == 0
