@@ -50,6 +50,8 @@ crds: venv
 bench: venv cluster-up
 	$(BIN)/python bench/cluster_up.py
 	$(BIN)/python bench/controller_startup.py --rollouts 1000
+	$(BIN)/python bench/rollouts_update.py --rollouts 100
+	$(BIN)/python bench/rollouts_update.py --rollouts 500
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache

@@ -109,7 +109,7 @@ class RolloutReconciler:
             requeues.append(restart_state.requeue_after)
         await self._scale(snapshot, plan.scales)
         await self._clean_up_history(snapshot)
-        await self._sync_revision_annotation(raw, snapshot.new)
+        version = await self._sync_revision_annotation(raw, snapshot.new)
         wl_requeue = await workload.scale_down(self.client, self.recorder, raw, snapshot, found, plan.status)
         if wl_requeue is not None:
             requeues.append(wl_requeue)
@@ -132,11 +132,13 @@ class RolloutReconciler:
         )
         if result.requeue_after is not None:
             requeues.append(result.requeue_after)
-        for event in plan.events:
-            self.recorder.record(raw, event.type, event.reason, event.message)
-        if result.timed_out_now:
-            self.recorder.warning(raw, "ProgressDeadlineExceeded", f"Rollout {snapshot.name} has timed out progressing")
-        await self._write_status(raw, result.status)
+        if await self._write_status(raw, result.status, version):
+            # Only once the status that goes with them is written: a conflict means deciding again.
+            for event in plan.events:
+                self.recorder.record(raw, event.type, event.reason, event.message)
+            if result.timed_out_now:
+                message = f"Rollout {snapshot.name} has timed out progressing"
+                self.recorder.warning(raw, "ProgressDeadlineExceeded", message)
         return Result.after(min(requeues)) if requeues else Result()
 
     # -- ReplicaSets -----------------------------------------------------------------------------------
@@ -225,14 +227,28 @@ class RolloutReconciler:
                     raise
             self.informers.replica_sets.forget(f"{namespace}/{rs.name}")
 
-    async def _sync_revision_annotation(self, raw: Mapping[str, Any], new: ReplicaSetView) -> None:
+    async def _sync_revision_annotation(self, raw: Mapping[str, Any], new: ReplicaSetView) -> str | None:
+        """Annotate the Rollout with its current revision; returns the resourceVersion after the write (the
+        status patch that follows must be guarded by it, not by the one the snapshot was read at)."""
         annotations = raw["metadata"].get("annotations") or {}
         wanted = str(new.revision)
         if annotations.get(REVISION_ANNOTATION) == wanted:
-            return
-        patch = {"metadata": {"annotations": {REVISION_ANNOTATION: wanted}}}
-        updated = await self.client.patch(ROLLOUTS, raw["metadata"]["name"], patch, raw["metadata"]["namespace"])
+            return None
+        # Guarded too: a Rollout changed since the snapshot must be decided again, not annotated.
+        patch = {
+            "metadata": {
+                "resourceVersion": raw["metadata"].get("resourceVersion"),
+                "annotations": {REVISION_ANNOTATION: wanted},
+            }
+        }
+        try:
+            updated = await self.client.patch(ROLLOUTS, raw["metadata"]["name"], patch, raw["metadata"]["namespace"])
+        except ApiError as err:
+            if err.is_conflict:
+                return None  # the status patch will conflict too, and the newer version is reconciled next
+            raise
         self.informers.rollouts.observe(updated)
+        return str(updated["metadata"]["resourceVersion"])
 
     # -- status ----------------------------------------------------------------------------------------
 
@@ -244,23 +260,28 @@ class RolloutReconciler:
         await self._write_status(raw, status)
         return Result()
 
-    async def _write_status(self, raw: Mapping[str, Any], status: Mapping[str, Any]) -> None:
+    async def _write_status(
+        self, raw: Mapping[str, Any], status: Mapping[str, Any], version: str | None = None
+    ) -> bool:
+        """Write the status if it changed; False when the Rollout had changed meanwhile (nothing written)."""
         patch = status_patch(raw.get("status") or {}, status)
-        if patch is not None:
-            await self._patch_status(raw, patch)
+        if patch is None:
+            return True
+        return await self._patch_status(raw, patch, version)
 
-    async def _patch_status(self, raw: Mapping[str, Any], patch: Mapping[str, Any]) -> None:
+    async def _patch_status(self, raw: Mapping[str, Any], patch: Mapping[str, Any], version: str | None = None) -> bool:
         meta = raw["metadata"]
-        body = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": patch}
+        body = {"metadata": {"resourceVersion": version or meta.get("resourceVersion")}, "status": patch}
         try:
             updated = await self.client.patch(ROLLOUTS, meta["name"], body, meta["namespace"], subresource="status")
         except ApiError as err:
             if err.is_conflict:
                 # Decided from an old version: the watch brings the new one and another reconcile.
                 log.debug("status conflict; will reconcile the newer version", extra={"rollout": object_key(raw)})
-                return
+                return False
             raise
         self.informers.rollouts.observe(updated)
+        return True
 
     def _announce(self, key: str, raw: Mapping[str, Any]) -> None:
         uid = str(raw["metadata"].get("uid", ""))
