@@ -15,6 +15,7 @@ import pytest
 
 from ramp.localcluster.build import BuildProgress
 from ramp.localcluster.cluster import LocalCluster
+from tests.e2e.gates import gates_fixture
 from tests.e2e.harness import Cluster, ControllerProcess, build_dir, controller_args, free_port, ramp_command
 
 CONTROLLER_NAMESPACE = "argo-rollouts"
@@ -77,3 +78,6 @@ def start_controller(cluster: Cluster, request: pytest.FixtureRequest) -> Iterat
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
+
+
+__all__ = ["gates_fixture"]  # the `gates` fixture (tests/e2e/gates.py) for every scenario

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ramp.api import format_timestamp, parse_duration
+from ramp.api import format_timestamp, pause_seconds
 from ramp.core.hashing import compute_steps_hash
 from ramp.core.replicas import (
     ReplicaSetCounts,
@@ -183,10 +183,11 @@ def _is_within_rollback_window(snapshot: Snapshot) -> bool:
         return False
     stable = snapshot.stable
     new = snapshot.new
-    if stable is None or new.revision == 0 or new.revision >= stable.revision:
+    if stable is None or not new.created or new.created >= stable.created:
         return False
-    newer = sorted({rs.revision for rs in snapshot.sets if rs.revision < stable.revision}, reverse=True)
-    return new.revision in newer[: window.revisions]
+    # By creation time, as upstream: revision numbers move when an old ReplicaSet is used again.
+    before_stable = sorted((rs.created for rs in snapshot.sets if rs.created < stable.created), reverse=True)
+    return new.created in before_stable[: window.revisions]
 
 
 def _calculate_scales(
@@ -262,12 +263,12 @@ def _is_pause_completed(snapshot: Snapshot, step: Mapping[str, Any], status: Obj
         status["controllerPause"] = True
         plan.events.append(Event("Normal", "RolloutPaused", f"Rollout is paused ({CANARY_PAUSE})"))
         if duration is not None:
-            plan.requeue_in(parse_duration(duration).total_seconds())
+            plan.requeue_in(float(pause_seconds(duration)))
         return False
     if duration is None:
         return False
     started = datetime.fromisoformat(str(condition["startTime"]))
-    remaining = started + parse_duration(duration) - snapshot.now
+    remaining = started + timedelta(seconds=pause_seconds(duration)) - snapshot.now
     if remaining <= timedelta(0):
         return True
     plan.requeue_in(remaining.total_seconds())

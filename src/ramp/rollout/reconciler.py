@@ -28,6 +28,7 @@ from ramp.rollout import restart, workload
 from ramp.rollout.canary import limits_of, plan_canary
 from ramp.rollout.replicasets import (
     REVISION_ANNOTATION,
+    WORKLOAD_GENERATION_ANNOTATION,
     ReplicaSetView,
     build_replica_set,
     is_owned_by,
@@ -91,8 +92,7 @@ class RolloutReconciler:
         new, created = await self._ensure_new_set(raw, rollout, found.template, found.selector, sets, found)
         if new is None:
             return Result.after(1.0)  # a name collision was recorded; the status change brings us back
-        if created:
-            sets = [*sets, new]
+        sets = [*(rs for rs in sets if rs.name != new.name), new]
         snapshot = Snapshot(raw, rollout, found.template, found.selector, sets, new, now)
         return await self._carry_out(snapshot, created, found)
 
@@ -109,7 +109,7 @@ class RolloutReconciler:
             requeues.append(restart_state.requeue_after)
         await self._scale(snapshot, plan.scales)
         await self._clean_up_history(snapshot)
-        version = await self._sync_revision_annotation(raw, snapshot.new)
+        version = await self._sync_annotations(raw, snapshot.new, found.generation)
         wl_requeue = await workload.scale_down(self.client, self.recorder, raw, snapshot, found, plan.status)
         if wl_requeue is not None:
             requeues.append(wl_requeue)
@@ -136,6 +136,11 @@ class RolloutReconciler:
             # Only once the status that goes with them is written: a conflict means deciding again.
             for event in plan.events:
                 self.recorder.record(raw, event.type, event.reason, event.message)
+            if result.resumed_now:
+                self.recorder.normal(raw, "RolloutResumed", "Rollout is resumed")
+            if result.aborted_now:
+                message = f"Rollout aborted update to revision {snapshot.new.revision}: progress deadline exceeded"
+                self.recorder.warning(raw, "RolloutAborted", message)
             if result.timed_out_now:
                 message = f"Rollout {snapshot.name} has timed out progressing"
                 self.recorder.warning(raw, "ProgressDeadlineExceeded", message)
@@ -165,7 +170,12 @@ class RolloutReconciler:
         matching = [rs for rs in sorted(sets, key=lambda r: r.created) if is_same_pod_template(rs.template, template)]
         min_ready = rollout.spec.effective_min_ready_seconds
         if matching:
-            return matching[0], False
+            found_set = matching[0]
+            newest = max((rs.revision for rs in sets if rs.name != found_set.name), default=0)
+            if found_set.revision <= newest:
+                # Back to an earlier template (undo, rollback): it becomes the newest revision, as upstream.
+                found_set = await self._set_revision(raw, found_set, newest + 1)
+            return found_set, False
         status = raw.get("status") or {}
         collisions = status.get("collisionCount")
         pod_hash = compute_pod_template_hash(template, collisions)
@@ -191,6 +201,12 @@ class RolloutReconciler:
         view = ReplicaSetView.of(created)
         self.recorder.normal(raw, "NewReplicaSetCreated", f"Created ReplicaSet {view.name} (revision {revision})")
         return view, True
+
+    async def _set_revision(self, raw: Mapping[str, Any], rs: ReplicaSetView, revision: int) -> ReplicaSetView:
+        patch = {"metadata": {"annotations": {REVISION_ANNOTATION: str(revision)}}}
+        updated = await self.client.patch(REPLICA_SETS, rs.name, patch, raw["metadata"]["namespace"])
+        self.informers.replica_sets.observe(updated)
+        return ReplicaSetView.of(updated)
 
     async def _scale(self, snapshot: Snapshot, scales: Mapping[str, int]) -> None:
         # Scale-downs first: they free the room scale-ups were computed to use.
@@ -227,20 +243,21 @@ class RolloutReconciler:
                     raise
             self.informers.replica_sets.forget(f"{namespace}/{rs.name}")
 
-    async def _sync_revision_annotation(self, raw: Mapping[str, Any], new: ReplicaSetView) -> str | None:
-        """Annotate the Rollout with its current revision; returns the resourceVersion after the write (the
-        status patch that follows must be guarded by it, not by the one the snapshot was read at)."""
+    async def _sync_annotations(
+        self, raw: Mapping[str, Any], new: ReplicaSetView, workload_generation: int | None
+    ) -> str | None:
+        """Annotate the Rollout with its current revision (and the generation of its workload, as upstream);
+        returns the resourceVersion after the write (the status patch that follows must be guarded by it, not
+        by the one the snapshot was read at)."""
         annotations = raw["metadata"].get("annotations") or {}
-        wanted = str(new.revision)
-        if annotations.get(REVISION_ANNOTATION) == wanted:
+        wanted = {REVISION_ANNOTATION: str(new.revision)}
+        if workload_generation is not None:
+            wanted[WORKLOAD_GENERATION_ANNOTATION] = str(workload_generation)
+        changed = {key: value for key, value in wanted.items() if annotations.get(key) != value}
+        if not changed:
             return None
         # Guarded too: a Rollout changed since the snapshot must be decided again, not annotated.
-        patch = {
-            "metadata": {
-                "resourceVersion": raw["metadata"].get("resourceVersion"),
-                "annotations": {REVISION_ANNOTATION: wanted},
-            }
-        }
+        patch = {"metadata": {"resourceVersion": raw["metadata"].get("resourceVersion"), "annotations": changed}}
         try:
             updated = await self.client.patch(ROLLOUTS, raw["metadata"]["name"], patch, raw["metadata"]["namespace"])
         except ApiError as err:

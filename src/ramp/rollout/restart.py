@@ -104,6 +104,4 @@ async def reconcile_restart(
 def is_pod_ready(pod: dict[str, object]) -> bool:
     status = pod.get("status")
     conditions = status.get("conditions") if isinstance(status, dict) else None
-    return any(
-        isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True" for c in conditions or []
-    )
+    return any(isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True" for c in conditions or [])

@@ -42,6 +42,8 @@ class StatusResult:
     status: Obj
     requeue_after: float | None
     timed_out_now: bool
+    aborted_now: bool = False
+    resumed_now: bool = False
 
 
 def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
@@ -62,6 +64,8 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
     conditions: list[Obj] = cond.remove_condition(status.get("conditions"), cond.INVALID_SPEC)
     requeue: float | None = None
     timed_out_now = False
+    aborted_now = False
+    resumed_now = False
 
     aborted = bool(status.get("abort"))
     paused = inputs.paused_by_spec or bool(status.get("pauseConditions"))
@@ -85,6 +89,11 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
         )
     elif paused:
         conditions = progress(cond.UNKNOWN, cond.ROLLOUT_PAUSED_REASON, cond.ROLLOUT_PAUSED_MESSAGE)
+    elif progressing is not None and progressing.get("reason") == cond.ROLLOUT_PAUSED_REASON:
+        # Unpaused (promote, or spec.paused cleared): say so once; progress is judged from here on.
+        resumed_now = True
+        conditions = progress(cond.UNKNOWN, cond.ROLLOUT_RESUMED_REASON, cond.ROLLOUT_RESUMED_MESSAGE)
+        requeue = float(inputs.progress_deadline_seconds) + 0.5
     elif complete:
         conditions = progress(
             cond.TRUE, cond.NEW_RS_AVAILABLE_REASON, cond.REPLICA_SET_COMPLETED_MESSAGE.format(name=rs_name)
@@ -94,7 +103,7 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
     elif (
         progressing is None
         or _is_progressing(old, status)
-        or progressing.get("reason") in (cond.ROLLOUT_PAUSED_REASON, cond.ROLLOUT_ABORTED_REASON)
+        or progressing.get("reason") == cond.ROLLOUT_ABORTED_REASON
     ):
         conditions = cond.set_progress_condition(
             conditions,
@@ -115,6 +124,7 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
             cond.FALSE, cond.TIMED_OUT_REASON, cond.REPLICA_SET_TIMED_OUT_MESSAGE.format(name=rs_name)
         )
         if inputs.progress_deadline_abort:
+            aborted_now = not status.get("abort")
             status["abort"] = True
             status["abortedAt"] = status.get("abortedAt") or format_timestamp(now)
             conditions = cond.set_condition(
@@ -149,8 +159,9 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
             cond.new_condition(
                 cond.PAUSED,
                 cond.TRUE if paused else cond.FALSE,
-                cond.ROLLOUT_PAUSED_REASON if paused else cond.ROLLOUT_RESUMED_REASON,
-                cond.ROLLOUT_PAUSED_MESSAGE if paused else cond.ROLLOUT_RESUMED_MESSAGE,
+                # Upstream keeps this reason and message whether paused or not; the status tells.
+                cond.ROLLOUT_PAUSED_REASON,
+                cond.ROLLOUT_PAUSED_MESSAGE,
                 now,
             ),
             now,
@@ -160,10 +171,9 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
         cond.new_condition(
             cond.COMPLETED,
             cond.TRUE if complete else cond.FALSE,
-            cond.ROLLOUT_COMPLETED_REASON if complete else cond.ROLLOUT_NOT_COMPLETED_REASON,
-            cond.ROLLOUT_COMPLETED_REASON
-            if complete
-            else cond.ROLLOUT_NOT_COMPLETED_MESSAGE.format(revision=revision, pod_hash=new.pod_hash if new else ""),
+            # Upstream uses this reason and message for both statuses.
+            cond.ROLLOUT_COMPLETED_REASON,
+            cond.ROLLOUT_COMPLETED_REASON,
             now,
         ),
         now,
@@ -187,7 +197,7 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
         status["message"] = message
     else:
         status.pop("message", None)
-    return StatusResult(status, requeue, timed_out_now)
+    return StatusResult(status, requeue, timed_out_now, aborted_now, resumed_now)
 
 
 def invalid_spec_status(raw: Mapping[str, Any], message: str, now: datetime) -> Obj:
