@@ -101,9 +101,7 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
     elif inputs.new_set_created:
         conditions = progress(cond.TRUE, cond.NEW_REPLICA_SET_REASON, cond.NEW_REPLICA_SET_MESSAGE.format(name=rs_name))
     elif (
-        progressing is None
-        or _is_progressing(old, status)
-        or progressing.get("reason") == cond.ROLLOUT_ABORTED_REASON
+        progressing is None or _is_progressing(old, status) or progressing.get("reason") == cond.ROLLOUT_ABORTED_REASON
     ):
         conditions = cond.set_progress_condition(
             conditions,
