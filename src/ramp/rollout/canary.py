@@ -69,6 +69,9 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
     """Decide one reconcile of a canary Rollout (no traffic routing)."""
     status: Obj = {k: v for k, v in snapshot.status.items() if k not in ("conditions", "phase", "message")}
     status["conditions"] = list(snapshot.status.get("conditions") or [])
+    # Upstream's status structs serialize even when empty: clients see `canary: {}` and `blueGreen: {}`.
+    status.setdefault("canary", {})
+    status.setdefault("blueGreen", {})
     steps = snapshot.steps
     count = len(steps)
     now = snapshot.now
