@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from ramp.cli.demo import install_crds
 from ramp.localcluster.cluster import LocalCluster
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -87,6 +88,8 @@ def main() -> None:
     parser.add_argument("--rollouts", type=int, default=1000)
     options = parser.parse_args()
     cluster = LocalCluster()
+    cluster.up()
+    install_crds(cluster)  # a cluster just (re)created has none
     instance = f"bench-{uuid.uuid4().hex[:6]}"
     namespace = instance
     cluster.run_kubectl("create", "namespace", namespace)

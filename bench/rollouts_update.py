@@ -55,6 +55,7 @@ from typing import Any
 
 import httpx
 
+from ramp.cli.demo import install_crds
 from ramp.kube.client import KubeClient
 from ramp.kube.config import load_config
 from ramp.kube.errors import ApiError
@@ -685,6 +686,7 @@ def main() -> None:
             print(f"cluster: {step.step} {step.line}", file=sys.stderr)
 
     cluster.up(progress, nodes=nodes)
+    install_crds(cluster)  # a cluster just (re)created has none
     namespace = f"bench-update-{uuid.uuid4().hex[:6]}"
     cluster.run_kubectl("create", "namespace", namespace)
     log_path = cluster.paths.logs / f"bench-rollouts-update-{options.rollouts}.log"

@@ -285,8 +285,24 @@ class LocalCluster:
                 {"name": "etcd", "extraArgs": [{"key": "unsafe-no-fsync", "value": "true"}]},
                 # Alone in the cluster, they need no leader election; with it they exit when kube-apiserver
                 # is away longer than their renew deadline (tests restart it on purpose).
-                {"name": "kube-controller-manager", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
-                {"name": "kube-scheduler", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
+                # Their default client limit (20 requests/s) is what throttles hundreds of rollouts updating at
+                # once (bench/rollouts_update.py); production clusters at that scale raise it too.
+                {
+                    "name": "kube-controller-manager",
+                    "extraArgs": [
+                        {"key": "leader-elect", "value": "false"},
+                        {"key": "kube-api-qps", "value": "100"},
+                        {"key": "kube-api-burst", "value": "200"},
+                    ],
+                },
+                {
+                    "name": "kube-scheduler",
+                    "extraArgs": [
+                        {"key": "leader-elect", "value": "false"},
+                        {"key": "kube-api-qps", "value": "100"},
+                        {"key": "kube-api-burst", "value": "200"},
+                    ],
+                },
             ],
         }
         return config

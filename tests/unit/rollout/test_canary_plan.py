@@ -164,3 +164,19 @@ def test_an_analysis_step_waits() -> None:
     status = {"stableRS": "old", "currentPodHash": "new", "currentStepHash": compute_steps_hash(steps)}
     plan = plan_canary(snapshot(rollout({**status, "currentStepIndex": 0}, steps=steps), [stable, new], new))
     assert plan.status["currentStepIndex"] == 0
+
+
+@pytest.mark.parametrize(("window", "skips"), [(1, False), (2, True)], ids=["outside the window", "inside it"])
+def test_rolling_back_within_the_rollback_window_skips_the_steps(window: int, skips: bool) -> None:
+    # revisions by creation: v1 (hash a), v2 (hash b), v3 (hash c, stable); the template goes back to v1
+    v1, v2, v3 = replica_set("a", 1, 0), replica_set("b", 2, 0), replica_set("c", 3, 4)
+    status = {
+        "stableRS": "c",
+        "currentPodHash": "c",
+        "currentStepHash": compute_steps_hash(STEPS),
+        "currentStepIndex": 4,
+    }
+    raw = rollout(status, rollbackWindow={"revisions": window})
+    plan = plan_canary(snapshot(raw, [v1, v2, v3], v1))
+    assert (plan.status["currentStepIndex"] == len(STEPS)) is skips
+    assert ("SkipSteps" in [e.reason for e in plan.events]) is skips
