@@ -43,7 +43,9 @@ def test_rolling_update_stays_within_surge_and_unavailable_bounds(
     unavailable = _resolve(max_unavailable, round_up=False)
     # Given a Healthy canary Rollout with no steps
     canary = {"maxSurge": max_surge, "maxUnavailable": max_unavailable}
-    s.given_rollout("web", image=OLD, replicas=REPLICAS, canary=canary)
+    # minReadySeconds stretches the update over several seconds (kwok pods are Ready at once), so that the
+    # sampler sees every wave of it.
+    s.given_rollout("web", image=OLD, replicas=REPLICAS, canary=canary, spec={"minReadySeconds": 2})
     s.then_phase("web", "Healthy")
     s.then_ready_images("app=web", {OLD: REPLICAS})
 
@@ -75,7 +77,7 @@ def test_rolling_update_stays_within_surge_and_unavailable_bounds(
         s.then_ready_images("app=web", {NEW: REPLICAS})
         rollout = s.then_phase("web", "Healthy")
     # And at every sample the pods stayed within replicas+maxSurge and replicas-maxUnavailable
-    samples.assert_clean(minimum=5)
+    samples.assert_clean(minimum=10)
     status = rollout["status"]
     assert status["stableRS"] == status["currentPodHash"]
     assert (status["replicas"], status["updatedReplicas"], status["availableReplicas"]) == (REPLICAS,) * 3

@@ -211,7 +211,12 @@ def _calculate_scales(
     scales[new.name] = canary_count
     if stable is not None:
         scales[stable.name] = stable_count
-    return {name: count for name, count in scales.items() if count != _spec(snapshot.sets, name)}
+    changes = {name: count for name, count in scales.items() if count != _spec(snapshot.sets, name)}
+    if any(rs.status_replicas > rs.replicas for rs in snapshot.sets):
+        # A ReplicaSet scaled down earlier still has the pods it is removing. The room for a scale-up was
+        # computed from sizes, so growing now could briefly run more pods than replicas + maxSurge; wait for them.
+        changes = {name: count for name, count in changes.items() if count < _spec(snapshot.sets, name)}
+    return changes
 
 
 def _spec(sets: Sequence[ReplicaSetView], name: str) -> int:

@@ -180,3 +180,24 @@ def test_rolling_back_within_the_rollback_window_skips_the_steps(window: int, sk
     plan = plan_canary(snapshot(raw, [v1, v2, v3], v1))
     assert (plan.status["currentStepIndex"] == len(STEPS)) is skips
     assert ("SkipSteps" in [e.reason for e in plan.events]) is skips
+
+
+def test_scale_ups_wait_while_a_scaled_down_replica_set_still_has_its_pods() -> None:
+    # the old ReplicaSet was just scaled 4 → 3 but still runs 4 pods: no new pod may start before one has gone
+    old = ReplicaSetView.of(
+        {
+            "metadata": {
+                "name": "web-old",
+                "labels": {"rollouts-pod-template-hash": "old"},
+                "annotations": {"rollout.argoproj.io/revision": "1"},
+            },
+            "spec": {"replicas": 3},
+            "status": {"replicas": 4, "readyReplicas": 4, "availableReplicas": 4},
+        }
+    )
+    new = replica_set("new", 2, 1)
+    status = {"stableRS": "old", "currentPodHash": "new", "currentStepHash": compute_steps_hash([])}
+    plan = plan_canary(snapshot(rollout(status, steps=[]), [old, new], new))
+    assert "web-new" not in plan.scales  # scale-downs within maxUnavailable may go on
+    drained = replica_set("old", 1, 3)
+    assert plan_canary(snapshot(rollout(status, steps=[]), [drained, new], new)).scales["web-new"] == 2
