@@ -37,6 +37,8 @@ WARNING = "Warning"
 
 # client-go's broadcaster buffers 1000 events and its correlator remembers 4096.
 _QUEUE_SIZE = 1000
+DROP_REPORT_INTERVAL = 10.0
+"""Seconds between two warnings about dropped events (each says how many)."""
 _CACHE_SIZE = 4096
 
 
@@ -77,6 +79,8 @@ class EventRecorder:
         self._clock = clock
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue(maxsize=_QUEUE_SIZE)
         self._written: OrderedDict[tuple[str, ...], _Written] = OrderedDict()
+        self._dropped = 0
+        self._last_drop_report = -DROP_REPORT_INTERVAL
 
     def normal(self, obj: Mapping[str, Any], reason: str, message: str) -> None:
         self.record(obj, NORMAL, reason, message)
@@ -102,7 +106,19 @@ class EventRecorder:
         try:
             self._queue.put_nowait(_Pending(involved, event_type, reason, message, self._clock()))
         except asyncio.QueueFull:
-            log.warning("event dropped: too many events waiting to be written", extra={"event_reason": reason})
+            self._report_drop()
+
+    def _report_drop(self) -> None:
+        # One warning per interval with the count, not one per event: a burst drops thousands.
+        self._dropped += 1
+        now = time.monotonic()
+        if now - self._last_drop_report >= DROP_REPORT_INTERVAL:
+            log.warning(
+                "events dropped: too many waiting to be written",
+                extra={"dropped": self._dropped, "queue_size": _QUEUE_SIZE},
+            )
+            self._dropped = 0
+            self._last_drop_report = now
 
     async def run(self) -> None:
         """Write queued events until cancelled."""
