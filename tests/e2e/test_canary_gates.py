@@ -247,3 +247,30 @@ def _restarted(rollout: dict) -> bool:
     """status.restartedAt records spec.restartAt once every pod is newer than it."""
     wanted, done = rollout["spec"].get("restartAt"), rollout.get("status", {}).get("restartedAt")
     return bool(wanted and done) and _time(done) == _time(wanted)
+
+
+def test_pause_holds_a_timed_step_until_promote(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], gates: Gates
+) -> None:
+    _start(start_controller, namespace)
+    s = Scenario(cluster, namespace)
+    # Given a canary on a 3-second pause between 25% and 75%
+    steps = [{"setWeight": 25}, {"pause": {"duration": "3s"}}, {"setWeight": 75}]
+    s.given_rollout("web", image=OLD, replicas=4, canary={"steps": steps})
+    s.then_phase("web", "Healthy")
+    gates.set_image("web", "app", NEW)
+    s.then_replica_sets("web", {OLD: 3, NEW: 1})
+    # When it is paused by hand during the timed pause
+    gates.pause("web")
+    # Then it reports "manually paused" and stays at 25% well past the pause's duration
+    paused = s.then_phase("web", "Paused")
+    assert paused["status"]["message"] == "manually paused"
+    s.then_condition("web", "Paused", "RolloutPaused", status="True")
+    time.sleep(6)
+    assert s.status("web")["currentStepIndex"] <= 1
+    s.then_replica_sets("web", {OLD: 3, NEW: 1})
+    # When it is promoted, Then it goes on to the end
+    gates.promote("web")
+    done = s.then_phase("web", "Healthy")
+    assert done["spec"].get("paused") in (None, False)
+    s.then_ready_images("app=web", {NEW: 4})
