@@ -293,6 +293,10 @@ class LocalCluster:
                         {"key": "leader-elect", "value": "false"},
                         {"key": "kube-api-qps", "value": "100"},
                         {"key": "kube-api-burst", "value": "200"},
+                        # v1.36's new (beta) check that its cache has seen its own last write fails ReplicaSet
+                        # syncs under load and backs them off exponentially: a ReplicaSet's status then lags
+                        # its pods by minutes (seen in bench/rollouts_update.py). Off, as before v1.36.
+                        {"key": "feature-gates", "value": "StaleControllerConsistencyReplicaSet=false"},
                     ],
                 },
                 {
