@@ -11,32 +11,9 @@ from typing import Any
 
 from ramp.kube.client import JSON, KubeClient
 from ramp.kube.resources import REPLICA_SETS
+from ramp.kube.selectors import format_label_selector
 
 REVISION_ANNOTATION = "rollout.argoproj.io/revision"
-
-
-def label_selector_query(selector: Mapping[str, Any] | None) -> str:
-    """A `metav1.LabelSelector` as the `labelSelector` query text of a list call.
-
-    >>> label_selector_query({"matchLabels": {"app": "web"},
-    ...                       "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a", "b"]}]})
-    'app=web,tier in (a,b)'
-    """
-    if not selector:
-        return ""
-    parts = [f"{key}={value}" for key, value in sorted((selector.get("matchLabels") or {}).items())]
-    for expression in selector.get("matchExpressions") or []:
-        key, operator = expression.get("key", ""), expression.get("operator", "")
-        values = ",".join(expression.get("values") or [])
-        if operator == "In":
-            parts.append(f"{key} in ({values})")
-        elif operator == "NotIn":
-            parts.append(f"{key} notin ({values})")
-        elif operator == "Exists":
-            parts.append(key)
-        elif operator == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts)
 
 
 def is_controlled_by(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:
@@ -58,6 +35,6 @@ def revision_of(obj: Mapping[str, Any]) -> int | None:
 async def list_owned_replica_sets(client: KubeClient, rollout: Mapping[str, Any]) -> list[JSON]:
     """The ReplicaSets the Rollout controls, found through its pod selector."""
     meta = rollout.get("metadata") or {}
-    selector = label_selector_query((rollout.get("spec") or {}).get("selector"))
+    selector = format_label_selector((rollout.get("spec") or {}).get("selector"))
     listed = await client.list(REPLICA_SETS, meta.get("namespace"), label_selector=selector or None)
     return [rs for rs in listed.get("items") or [] if is_controlled_by(rs, rollout)]

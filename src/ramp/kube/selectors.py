@@ -14,6 +14,9 @@ its cache, which the instance id has already filtered.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 INSTANCE_ID_LABEL = "argo-rollouts.argoproj.io/controller-instance-id"
 ROLLOUT_POD_TEMPLATE_HASH_LABEL = "rollouts-pod-template-hash"
 
@@ -38,3 +41,20 @@ def rollout_replica_sets_selector() -> str:
     'rollouts-pod-template-hash'
     """
     return ROLLOUT_POD_TEMPLATE_HASH_LABEL
+
+
+def format_label_selector(selector: Mapping[str, Any] | None) -> str:
+    """A label selector as text (`app=web,tier in (a,b)`), as `metav1.FormatLabelSelector` writes it."""
+    selector = selector or {}
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for term in selector.get("matchExpressions") or []:
+        key, operator, values = term.get("key"), term.get("operator"), term.get("values") or []
+        if operator == "In":
+            parts.append(f"{key} in ({','.join(sorted(values))})")
+        elif operator == "NotIn":
+            parts.append(f"{key} notin ({','.join(sorted(values))})")
+        elif operator == "Exists":
+            parts.append(str(key))
+        elif operator == "DoesNotExist":
+            parts.append(f"!{key}")
+    return ",".join(parts)

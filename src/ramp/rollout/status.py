@@ -17,6 +17,7 @@ from typing import Any
 from ramp.api import format_timestamp
 from ramp.core import conditions as cond
 from ramp.core.phase import HEALTHY, calculate_phase, read_phase_inputs
+from ramp.kube.selectors import format_label_selector
 from ramp.rollout.replicasets import ReplicaSetView
 
 Obj = dict[str, Any]
@@ -57,7 +58,7 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
     status["readyReplicas"] = sum(rs.ready for rs in sets)
     status["availableReplicas"] = sum(rs.available for rs in sets)
     status["HPAReplicas"] = status["replicas"]
-    status["selector"] = format_selector(inputs.selector)
+    status["selector"] = format_label_selector(inputs.selector)
     generation = (inputs.raw.get("metadata") or {}).get("generation")
     status["observedGeneration"] = str(generation) if generation is not None else ""
     now = inputs.now
@@ -226,22 +227,6 @@ def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> Obj | None:
         if key not in new:
             patch[key] = None
     return patch or None
-
-
-def format_selector(selector: Mapping[str, Any]) -> str:
-    """A label selector as text (`app=web,tier in (a,b)`), as `metav1.FormatLabelSelector` writes it."""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for term in selector.get("matchExpressions") or []:
-        key, operator, values = term.get("key"), term.get("operator"), term.get("values") or []
-        if operator == "In":
-            parts.append(f"{key} in ({','.join(sorted(values))})")
-        elif operator == "NotIn":
-            parts.append(f"{key} notin ({','.join(sorted(values))})")
-        elif operator == "Exists":
-            parts.append(str(key))
-        elif operator == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts)
 
 
 def _is_progressing(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 from ramp.kube.client import JSON, KubeClient
 from ramp.kube.errors import ApiError
 from ramp.kube.resources import ANALYSIS_RUNS, EXPERIMENTS, PODS, REPLICA_SETS, ROLLOUTS
+from ramp.kube.selectors import format_label_selector
 from ramp.views.models import RolloutView
 from ramp.views.tree import build_rollout_view
 
@@ -34,20 +35,10 @@ class RolloutObjects:
     experiments: list[JSON]
 
 
-def match_labels_query(selector: Mapping[str, Any] | None) -> str | None:
-    """`matchLabels` as list-call selector text (matchExpressions are left to the ownership filter).
-
-    >>> match_labels_query({"matchLabels": {"app": "web", "tier": "front"}})
-    'app=web,tier=front'
-    """
-    labels = (selector or {}).get("matchLabels") or {}
-    return ",".join(f"{key}={value}" for key, value in sorted(labels.items())) or None
-
-
 async def fetch_rollout_objects(client: KubeClient, namespace: str, name: str) -> RolloutObjects:
     """The Rollout `name` and the objects that may belong to it (read concurrently)."""
     rollout = await client.get(ROLLOUTS, name, namespace)
-    selector = match_labels_query((rollout.get("spec") or {}).get("selector"))
+    selector = format_label_selector((rollout.get("spec") or {}).get("selector")) or None
     replica_sets, pods, runs, experiments = await asyncio.gather(
         client.list(REPLICA_SETS, namespace, label_selector=selector),
         client.list(PODS, namespace, label_selector=selector),

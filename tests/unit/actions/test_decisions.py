@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from ramp.actions import ActionError, plan_promotion
-from ramp.actions.ownership import label_selector_query
 from ramp.actions.set_image import with_images
 from ramp.actions.undo import choose_revision, is_derivative, template_without_hash
+from ramp.kube.selectors import format_label_selector as label_selector_query
 
 STEPS = [{"setWeight": 20}, {"pause": {}}, {"setWeight": 60}]
 PAUSE = [{"reason": "CanaryPauseStep", "startTime": "2026-01-01T00:00:00Z"}]
