@@ -145,7 +145,7 @@ def main() -> None:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
     finally:
-        cluster.run_kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+        cluster.run_kubectl("delete", "namespace", namespace, "--timeout=10m", check=False)
     n = options.rollouts
     print(f"controller start with {n} rollouts (python {sys.version.split()[0]}, {os.cpu_count()} cpus)")
     print(f"  lease acquired          {marks['leader']:.2f}s")

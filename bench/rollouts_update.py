@@ -713,7 +713,7 @@ def main() -> None:
         if options.keep:
             print(f"kept namespace {namespace}")
         else:
-            cluster.run_kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+            cluster.run_kubectl("delete", "namespace", namespace, "--timeout=10m", check=False)
     report(results, options, log_path, nodes)
 
 

@@ -19,6 +19,8 @@ from tests.e2e.gates import gates_fixture
 from tests.e2e.harness import Cluster, ControllerProcess, build_dir, controller_args, free_port, ramp_command
 
 CONTROLLER_NAMESPACE = "argo-rollouts"
+# Every test's namespace is named after the test; the benchmarks' start with "bench-".
+LEFTOVER_PREFIXES = ("test-", "bench-")
 
 
 def _report(update: BuildProgress) -> None:
@@ -31,6 +33,7 @@ def cluster() -> Cluster:
     local = LocalCluster()
     kubeconfig = local.up(_report)
     handle = Cluster(local, kubeconfig)
+    handle.sweep_namespaces(LEFTOVER_PREFIXES)
     crds = subprocess.run([*ramp_command(), "crds"], capture_output=True, text=True, check=True).stdout
     handle.apply(crds, server_side=True)
     for crd in ("rollouts", "analysistemplates", "clusteranalysistemplates", "analysisruns", "experiments"):

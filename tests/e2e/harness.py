@@ -101,6 +101,30 @@ class Cluster:
         )
         return name
 
+    def sweep_namespaces(self, prefixes: tuple[str, ...], timeout: float = 600) -> list[str]:
+        """Delete namespaces that earlier runs left behind and wait until they are gone.
+
+        Their pods are deleted by kwok; a run that starts while it still works through thousands of them
+        (a benchmark's, say) would see its own pods wait behind them.
+        """
+        names = [n.split("/", 1)[-1] for n in self.kubectl("get", "namespaces", "-o", "name").split()]
+        leftovers = [name for name in names if name.startswith(prefixes)]
+        if leftovers:
+            print(f"deleting {len(leftovers)} namespaces left by earlier runs", file=sys.stderr)
+            self.kubectl("delete", "namespace", *leftovers, "--wait=false", check=False)
+            wait_until(
+                lambda: (
+                    not any(
+                        n.split("/", 1)[-1] in leftovers
+                        for n in self.kubectl("get", "namespaces", "-o", "name").split()
+                    )
+                ),
+                timeout,
+                f"namespaces left by earlier runs to be deleted ({len(leftovers)})",
+                interval=2,
+            )
+        return leftovers
+
     def events(self, namespace: str, name: str | None = None) -> list[dict[str, Any]]:
         events = self.list("events", namespace)
         if name is not None:

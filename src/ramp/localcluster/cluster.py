@@ -297,6 +297,10 @@ class LocalCluster:
                         # syncs under load and backs them off exponentially: a ReplicaSet's status then lags
                         # its pods by minutes (seen in bench/rollouts_update.py). Off, as before v1.36.
                         {"key": "feature-gates", "value": "StaleControllerConsistencyReplicaSet=false"},
+                        # kwok renews the nodes' Leases; when it falls behind on a loaded machine (thousands of
+                        # pods to delete after a benchmark, say) the node lifecycle controller marks every pod
+                        # Ready=False, and kwok never sets them Ready again. Simulated nodes do not fail.
+                        {"key": "controllers", "value": "*,-node-lifecycle-controller"},
                     ],
                 },
                 {
