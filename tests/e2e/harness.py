@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -101,14 +102,24 @@ class Cluster:
         )
         return name
 
-    def sweep_namespaces(self, prefixes: tuple[str, ...], timeout: float = 600) -> list[str]:
+    def sweep_namespaces(self, prefixes: tuple[str, ...], older_than: float = 900, timeout: float = 600) -> list[str]:
         """Delete namespaces that earlier runs left behind and wait until they are gone.
 
         Their pods are deleted by kwok; a run that starts while it still works through thousands of them
-        (a benchmark's, say) would see its own pods wait behind them.
+        (a benchmark's, say) would see its own pods wait behind them. Namespaces younger than `older_than`
+        seconds and still active may belong to a run going on now, and are left alone.
         """
-        names = [n.split("/", 1)[-1] for n in self.kubectl("get", "namespaces", "-o", "name").split()]
-        leftovers = [name for name in names if name.startswith(prefixes)]
+        now = datetime.now(UTC)
+
+        def is_leftover(namespace: dict[str, Any]) -> bool:
+            meta = namespace["metadata"]
+            if not str(meta["name"]).startswith(prefixes):
+                return False
+            created = datetime.fromisoformat(str(meta["creationTimestamp"]).replace("Z", "+00:00"))
+            terminating = namespace.get("status", {}).get("phase") == "Terminating"
+            return terminating or (now - created).total_seconds() > older_than
+
+        leftovers = [str(n["metadata"]["name"]) for n in self.list("namespaces") if is_leftover(n)]
         if leftovers:
             print(f"deleting {len(leftovers)} namespaces left by earlier runs", file=sys.stderr)
             self.kubectl("delete", "namespace", *leftovers, "--wait=false", check=False)
