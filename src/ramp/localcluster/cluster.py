@@ -299,8 +299,10 @@ class LocalCluster:
                         {"key": "feature-gates", "value": "StaleControllerConsistencyReplicaSet=false"},
                         # kwok renews the nodes' Leases; when it falls behind on a loaded machine (thousands of
                         # pods to delete after a benchmark, say) the node lifecycle controller marks every pod
-                        # Ready=False, and kwok never sets them Ready again. Simulated nodes do not fail.
-                        {"key": "controllers", "value": "*,-node-lifecycle-controller"},
+                        # Ready=False, and kwok never sets them Ready again. Simulated nodes do not fail, so
+                        # allow an hour rather than kwok's 3m20s. (The controller itself stays: it lifts the
+                        # not-ready taint new nodes start with.)
+                        {"key": "node-monitor-grace-period", "value": "1h"},
                     ],
                 },
                 {
