@@ -7,7 +7,7 @@ import sys
 import typer
 
 from ramp import __version__
-from ramp.cli import cluster, get, rollouts
+from ramp.cli import analysis, cluster, get, rollouts
 from ramp.cli.controller import controller
 from ramp.cli.crds import crds
 from ramp.cli.demo import demo
@@ -39,6 +39,7 @@ app.command("controller")(controller)
 app.command("crds")(crds)
 rollouts.register(app)
 get.register(app)
+analysis.register(app)
 app.command("status")(status)
 app.command("lint")(lint)
 

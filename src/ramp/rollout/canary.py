@@ -26,6 +26,16 @@ from ramp.core.replicas import (
     resolve_surge_limits,
 )
 from ramp.core.steps import calculate_set_weight, current_step, describe_step, step_kind
+from ramp.rollout.analysis import (
+    BACKGROUND_RUN_STATUS,
+    INCONCLUSIVE_PAUSE,
+    STEP_RUN_STATUS,
+    AnalysisInputs,
+    AnalysisPlan,
+    RunRequest,
+    plan_analysis,
+    run_status,
+)
 from ramp.rollout.replicasets import ReplicaSetView
 from ramp.rollout.snapshot import Snapshot
 
@@ -51,6 +61,16 @@ class CanaryPlan:
     requeue_after: float | None = None
     weight: int = 100
     promoted: bool = False
+    analysis: AnalysisPlan = field(default_factory=AnalysisPlan)
+    abort_message: str | None = None
+    """Why the rollout aborted in this reconcile (a failed analysis), for the condition and the event."""
+
+    def record_created_run(self, request: RunRequest, run: Mapping[str, Any]) -> None:
+        """A run the reconciler created for `request` becomes the current one in the status."""
+        key = STEP_RUN_STATUS if request.kind == "Step" else BACKGROUND_RUN_STATUS
+        canary = dict(self.status.get("canary") or {})
+        canary[key] = run_status(run)
+        self.status["canary"] = canary
 
     def requeue_in(self, seconds: float) -> None:
         seconds = max(seconds, 0.05)
@@ -89,6 +109,9 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
         stable = new
         plan.promoted = True
 
+    plan.analysis = _plan_analysis(snapshot, status, stable_hash, initial=plan.promoted)
+    _apply_analysis(plan, status, now)
+
     aborted = bool(status.get("abort"))
     if aborted:
         if count:
@@ -97,7 +120,10 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
         status["controllerPause"] = False
         if not status.get("abortedAt"):
             status["abortedAt"] = format_timestamp(now)
-            events.append(Event("Warning", "RolloutAborted", f"Rollout aborted update to revision {new.revision}"))
+            message = f"Rollout aborted update to revision {new.revision}"
+            if plan.abort_message:
+                message = f"{message}: {plan.abort_message}"
+            events.append(Event("Warning", "RolloutAborted", message))
         status.pop("promoteFull", None)
     else:
         status.pop("abortedAt", None)
@@ -138,6 +164,66 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
         if not _pause_pending(steps, status):
             status["controllerPause"] = False
     return plan
+
+
+def _plan_analysis(snapshot: Snapshot, status: Obj, stable_hash: str, *, initial: bool) -> AnalysisPlan:
+    new = snapshot.new
+    spec = snapshot.rollout.spec
+    cancel_all = initial or bool(status.get("abort")) or bool(status.get("promoteFull")) or stable_hash == new.pod_hash
+    return plan_analysis(
+        AnalysisInputs(
+            rollout_name=snapshot.name,
+            revision=new.revision,
+            pod_hash=new.pod_hash,
+            steps=snapshot.steps,
+            background=snapshot.background_analysis,
+            status=status,
+            previous=snapshot.status,
+            runs=snapshot.runs,
+            live_hashes={rs.pod_hash: bool(rs.raw["metadata"].get("deletionTimestamp")) for rs in snapshot.sets},
+            successful_limit=spec.effective_successful_run_history_limit,
+            unsuccessful_limit=spec.effective_unsuccessful_run_history_limit,
+            cancel_all=cancel_all,
+        )
+    )
+
+
+def _apply_analysis(plan: CanaryPlan, status: Obj, now: datetime) -> None:
+    """The runs' verdicts on the status: which runs are current, an abort, an inconclusive pause."""
+    analysis = plan.analysis
+    canary = dict(status.get("canary") or {})
+    previous = dict(canary)
+    for key, run in ((STEP_RUN_STATUS, analysis.step_run), (BACKGROUND_RUN_STATUS, analysis.background_run)):
+        shown = run_status(run)
+        if shown is None:
+            canary.pop(key, None)
+        else:
+            canary[key] = shown
+            _announce_run_phase(plan, previous.get(key), shown, "Step" if key == STEP_RUN_STATUS else "Background")
+    status["canary"] = canary
+    if analysis.abort_message and not status.get("abort"):
+        status["abort"] = True
+        plan.abort_message = analysis.abort_message
+    elif analysis.pause_inconclusive and _pause_condition(status, INCONCLUSIVE_PAUSE) is None:
+        status.setdefault("pauseConditions", []).append(
+            {"reason": INCONCLUSIVE_PAUSE, "startTime": format_timestamp(now)}
+        )
+        status["controllerPause"] = True
+        plan.events.append(Event("Normal", "RolloutPaused", f"Rollout is paused ({INCONCLUSIVE_PAUSE})"))
+
+
+def _announce_run_phase(plan: CanaryPlan, before: Any, now_shown: Mapping[str, Any], kind: str) -> None:
+    """Upstream's `AnalysisRun<Phase>` event when a current run's phase changes."""
+    phase = str(now_shown.get("status") or "")
+    if not phase:
+        return
+    previous = before if isinstance(before, Mapping) else None
+    if previous is not None and (previous.get("name") != now_shown["name"] or previous.get("status") == phase):
+        return
+    prior = str(previous.get("status") or "") if previous is not None else "NoPreviousStatus"
+    message = f"{kind} Analysis Run '{now_shown['name']}' Status New: '{phase}' Previous: '{prior}'"
+    event_type = "Warning" if phase in ("Failed", "Error") else "Normal"
+    plan.events.append(Event(event_type, f"AnalysisRun{phase}", message))
 
 
 def _reset_on_change(snapshot: Snapshot, status: Obj, events: list[Event]) -> None:
@@ -241,7 +327,9 @@ def _is_step_completed(
             status["controllerPause"] = False
             return True
         return False
-    # analysis and experiment steps wait for their runs (the analysis and experiment controllers).
+    if kind == "analysis":
+        return plan.analysis.is_step_successful
+    # experiment steps wait for their Experiments (issue: traffic and experiments).
     return kind in IMMEDIATE_STEPS
 
 

@@ -24,8 +24,8 @@ from ramp.kube.errors import ApiError
 from ramp.kube.events import EventRecorder
 from ramp.kube.reconcile import Result
 from ramp.kube.resources import REPLICA_SETS, ROLLOUTS, object_key
-from ramp.rollout import restart, workload
-from ramp.rollout.canary import limits_of, plan_canary
+from ramp.rollout import analysisruns, restart, workload
+from ramp.rollout.canary import CanaryPlan, limits_of, plan_canary
 from ramp.rollout.replicasets import (
     REVISION_ANNOTATION,
     WORKLOAD_GENERATION_ANNOTATION,
@@ -64,6 +64,7 @@ class RolloutReconciler:
         self.recorder = recorder
         self._announced: dict[str, str] = {}
         informers.replica_sets.add_index(OWNER_INDEX, index_by_owner)
+        informers.analysis_runs.add_index(analysisruns.OWNER_INDEX, index_by_owner)
 
     async def reconcile(self, key: str) -> Result:
         raw = self.informers.rollouts.get(key)
@@ -88,17 +89,25 @@ class RolloutReconciler:
         problems = validate_rollout(rollout, found.template)
         if problems or found.template is None:
             return await self._write_invalid(raw, "; ".join(str(p) for p in problems), now)
+        missing = self._missing_templates(raw)
+        if missing:
+            return await self._write_invalid(raw, missing, now)
         sets = self._owned_sets(raw)
         new, created = await self._ensure_new_set(raw, rollout, found.template, found.selector, sets, found)
         if new is None:
             return Result.after(1.0)  # a name collision was recorded; the status change brings us back
         sets = [*(rs for rs in sets if rs.name != new.name), new]
-        snapshot = Snapshot(raw, rollout, found.template, found.selector, sets, new, now)
+        runs = analysisruns.owned_runs(self.informers, raw)
+        snapshot = Snapshot(raw, rollout, found.template, found.selector, sets, new, now, runs)
         return await self._carry_out(snapshot, created, found)
 
     async def _carry_out(self, snapshot: Snapshot, created: bool, found: workload.Workload) -> Result:
         raw = snapshot.raw
         plan = plan_canary(snapshot)
+        try:
+            await self._carry_out_analysis(snapshot, plan)
+        except analysisruns.RunCreationError as err:
+            return await self._write_invalid(raw, str(err), snapshot.now)
         requeues: list[float] = []
         if plan.requeue_after is not None:
             requeues.append(plan.requeue_after)
@@ -122,6 +131,7 @@ class RolloutReconciler:
                 new=snapshot.new,
                 replicas=snapshot.replicas,
                 max_unavailable=limits.max_unavailable,
+                abort_message=plan.abort_message,
                 progress_deadline_seconds=snapshot.rollout.spec.effective_progress_deadline_seconds,
                 progress_deadline_abort=bool(snapshot.rollout.spec.progress_deadline_abort),
                 paused_by_spec=bool(snapshot.rollout.spec.paused),
@@ -145,6 +155,55 @@ class RolloutReconciler:
                 message = f"Rollout {snapshot.name} has timed out progressing"
                 self.recorder.warning(raw, "ProgressDeadlineExceeded", message)
         return Result.after(min(requeues)) if requeues else Result()
+
+    # -- AnalysisRuns ----------------------------------------------------------------------------------
+
+    def _missing_templates(self, raw: Mapping[str, Any]) -> str | None:
+        """A message naming each referenced analysis template that does not exist (as upstream's InvalidSpec)."""
+        canary = ((raw.get("spec") or {}).get("strategy") or {}).get("canary") or {}
+        namespace = str(raw["metadata"]["namespace"])
+        references: list[tuple[str, Any]] = []
+        if canary.get("analysis"):
+            references.append(("spec.strategy.canary.analysis", canary["analysis"]))
+        for index, step in enumerate(canary.get("steps") or []):
+            if isinstance(step, Mapping) and step.get("analysis"):
+                references.append((f"spec.strategy.canary.steps[{index}].analysis", step["analysis"]))
+        problems = []
+        for path, analysis in references:
+            try:
+                analysisruns.find_templates(self.informers, namespace, analysis.get("templates") or [])
+            except analysisruns.RunCreationError as err:
+                problems.append(f"{path}.templates: {err}; create it or fix templateName")
+        return "; ".join(problems) or None
+
+    async def _carry_out_analysis(self, snapshot: Snapshot, plan: CanaryPlan) -> None:
+        """Create, cancel and delete the runs the plan asks for; created runs become current in the status."""
+        raw = snapshot.raw
+        namespace = str(raw["metadata"]["namespace"])
+        decided = plan.analysis
+        stable_hash = snapshot.stable_hash or snapshot.new.pod_hash
+        built = [
+            (
+                request,
+                analysisruns.build_rollout_run(
+                    self.informers, raw, request, snapshot.new.revision, stable_hash, snapshot.new.pod_hash
+                ),
+            )
+            for request in decided.create
+        ]
+        created_names: set[str] = set()
+        for request, body in built:
+            run = await analysisruns.create_run(self.client, self.informers, body)
+            created_names.add(str(run["metadata"]["name"]))
+            plan.record_created_run(request, run)
+            log.info("created AnalysisRun", extra={"rollout": object_key(raw), "analysisrun": run["metadata"]["name"]})
+        # Never cancel or delete a run just created (or found) under a collision-counted name.
+        await analysisruns.terminate_runs(
+            self.client, self.informers, namespace, [n for n in decided.terminate if n not in created_names]
+        )
+        await analysisruns.delete_runs(
+            self.client, self.informers, namespace, [n for n in decided.delete if n not in created_names]
+        )
 
     # -- ReplicaSets -----------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ decisions in `ramp.rollout.canary` and `ramp.rollout.status`, which never fetch 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,8 @@ class Snapshot:
     sets: Sequence[ReplicaSetView]
     new: ReplicaSetView
     now: datetime
+    runs: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    """The AnalysisRuns the Rollout controls."""
 
     @property
     def status(self) -> Mapping[str, Any]:
@@ -53,6 +55,12 @@ class Snapshot:
         """ReplicaSets that are neither the new one nor the stable one."""
         stable = self.stable
         return [rs for rs in self.sets if rs.name != self.new.name and (stable is None or rs.name != stable.name)]
+
+    @property
+    def background_analysis(self) -> Mapping[str, Any] | None:
+        canary = ((self.raw.get("spec") or {}).get("strategy") or {}).get("canary") or {}
+        found = canary.get("analysis")
+        return found if isinstance(found, Mapping) else None
 
     @property
     def steps(self) -> list[dict[str, Any]]:

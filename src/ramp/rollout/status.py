@@ -36,6 +36,8 @@ class StatusInputs:
     selector: Mapping[str, Any]
     now: datetime
     new_set_created: bool = False
+    abort_message: str | None = None
+    """Why the rollout aborted in this reconcile (a failed analysis), appended to the aborted message."""
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,16 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
         return cond.set_condition(conditions, cond.new_condition(cond.PROGRESSING, state, reason, message, now), now)
 
     if aborted:
-        conditions = progress(
-            cond.FALSE, cond.ROLLOUT_ABORTED_REASON, cond.ROLLOUT_ABORTED_MESSAGE.format(revision=revision)
-        )
+        message = cond.ROLLOUT_ABORTED_MESSAGE.format(revision=revision)
+        if inputs.abort_message:
+            message = f"{message}: {inputs.abort_message}"
+        elif (
+            progressing is not None
+            and progressing.get("reason") == cond.ROLLOUT_ABORTED_REASON
+            and str(progressing.get("message") or "").startswith(f"{message}: ")
+        ):
+            message = str(progressing["message"])  # keep saying why (upstream forgets it on the next reconcile)
+        conditions = progress(cond.FALSE, cond.ROLLOUT_ABORTED_REASON, message)
     elif paused:
         conditions = progress(cond.UNKNOWN, cond.ROLLOUT_PAUSED_REASON, cond.ROLLOUT_PAUSED_MESSAGE)
     elif progressing is not None and progressing.get("reason") == cond.ROLLOUT_PAUSED_REASON:

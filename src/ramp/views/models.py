@@ -2,8 +2,8 @@
 
 `RolloutView` is what `get rollout` shows: the summary (phase, strategy, step, weights, images, replica counts)
 and the tree of revisions, newest first, each holding its ReplicaSets (with their pods), Experiments and
-AnalysisRuns. Times are creation timestamps, not ages, so two views of an unchanged rollout compare equal;
-`ramp.views.text` turns them into ages at render time. Built by `ramp.views.tree`.
+AnalysisRuns (with their measured metrics). Times are creation timestamps, not ages, so two views of an unchanged
+rollout compare equal; `ramp.views.text` turns them into ages at render time. Built by `ramp.views.tree`.
 """
 
 from __future__ import annotations
@@ -45,6 +45,24 @@ class ReplicaSetView:
 
 
 @dataclass(frozen=True)
+class MetricView:
+    """One metric of an AnalysisRun as measured so far (from `status.metricResults`)."""
+
+    name: str
+    phase: str
+    icon: str
+    successful: int = 0
+    failed: int = 0
+    inconclusive: int = 0
+    error: int = 0
+    last_value: str = ""
+    """The value of the newest measurement that has one; empty before the first."""
+    measured: datetime | None = None
+    """When that measurement started."""
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
 class AnalysisRunView:
     name: str
     revision: int
@@ -55,6 +73,8 @@ class AnalysisRunView:
     failed: int = 0
     inconclusive: int = 0
     error: int = 0
+    metrics: tuple[MetricView, ...] = ()
+    """The metrics that have measurements, in the order of the run's results."""
 
 
 @dataclass(frozen=True)

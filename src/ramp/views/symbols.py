@@ -21,6 +21,7 @@ ICON_REPLICA_SET = "⧉"
 ICON_POD = "□"
 ICON_EXPERIMENT = "Σ"
 ICON_ANALYSIS_RUN = "\u03b1"  # Greek alpha
+ICON_METRIC = "◦"  # Ramp's own: upstream's tree has no metric rows
 
 TAG_STABLE = "stable"
 TAG_CANARY = "canary"

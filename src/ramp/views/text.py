@@ -19,11 +19,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from ramp.views.models import ImageView, ReplicaSetView, RevisionView, RolloutView
+from ramp.views.models import ImageView, MetricView, ReplicaSetView, RevisionView, RolloutView
 from ramp.views.symbols import (
     ICON_ANALYSIS_RUN,
     ICON_BAD,
     ICON_EXPERIMENT,
+    ICON_METRIC,
     ICON_OK,
     ICON_POD,
     ICON_PROGRESSING,
@@ -60,6 +61,7 @@ _COLORS = {
 }
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _LABEL_WIDTH = 17
+_VALUE_WIDTH = 40
 
 
 def format_age(seconds: float) -> str:
@@ -182,14 +184,49 @@ def _revision_rows(revision: RevisionView, prefix: str, indent: str, now: dateti
         rows[-1] += [_age(exp.created, now), ""]
     for run in revision.analysis_runs:
         position += 1
-        child_prefix, _ = _branch(position == children, indent)
-        counts = [(ICON_OK, run.successful), (ICON_BAD, run.failed), (ICON_UNKNOWN, run.inconclusive)]
-        counts.append((ICON_WARNING, run.error))
-        info = ",".join(f"{p.paint(icon)} {n}" for icon, n in counts if n > 0)
+        child_prefix, child_indent = _branch(position == children, indent)
+        info = _counts(run.successful, run.failed, run.inconclusive, run.error, p)
         name = p.paint(run.name, run.phase)
         rows.append([f"{child_prefix}{ICON_ANALYSIS_RUN} {name}", "AnalysisRun", f"{p.paint(run.icon)} {run.phase}"])
         rows[-1] += [_age(run.created, now), info]
+        for index, metric in enumerate(run.metrics):
+            metric_prefix, _ = _branch(index == len(run.metrics) - 1, child_indent)
+            rows.append(_metric_row(metric, metric_prefix, now, p))
     return rows
+
+
+def _counts(successful: int, failed: int, inconclusive: int, error: int, p: _Painter) -> str:
+    """`✔ 3,✖ 1`: upstream's INFO for a run, the non-zero counts only."""
+    counts = [(ICON_OK, successful), (ICON_BAD, failed), (ICON_UNKNOWN, inconclusive), (ICON_WARNING, error)]
+    return ",".join(f"{p.paint(icon)} {n}" for icon, n in counts if n > 0)
+
+
+def _metric_row(metric: MetricView, prefix: str, now: datetime, p: _Painter) -> list[str]:
+    """A measured metric under its run: its phase, counts, and last value (AGE: since that measurement)."""
+    info = [_counts(metric.successful, metric.failed, metric.inconclusive, metric.error, p)]
+    if metric.last_value:
+        info.append(f"last:{shorten_value(metric.last_value)}")
+    if metric.dry_run:
+        info.append("dry-run")
+    status = f"{p.paint(metric.icon)} {metric.phase}" if metric.phase else ""
+    age = _age(metric.measured, now)
+    return [
+        f"{prefix}{ICON_METRIC} {p.paint(metric.name, metric.phase)}",
+        "Metric",
+        status,
+        age,
+        ",".join(filter(None, info)),
+    ]
+
+
+def shorten_value(value: str, limit: int = _VALUE_WIDTH) -> str:
+    """A measurement value on one line, cut to `limit` characters (web and job values can be long).
+
+    >>> shorten_value("[0.99]"), shorten_value('{"a":\\n 1}'), shorten_value("x" * 50, 8)
+    ('[0.99]', '{"a": 1}', 'xxxxxxx…')
+    """
+    flat = " ".join(value.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _visible_width(text: str) -> int:

@@ -3,7 +3,8 @@ AnalysisRuns and Experiments of its namespace.
 
 Pure: objects in, a frozen view out; `ramp.views.fetch` reads the objects, `ramp.views.text` renders the view.
 Follows upstream's `get rollout`: only objects owned by the Rollout (ReplicaSets, runs, experiments) or by its
-ReplicaSets (pods) are shown; revisions come from the `rollout.argoproj.io/revision` annotation; ReplicaSets
+ReplicaSets (pods) are shown; revisions come from the `rollout.argoproj.io/revision` annotation (for a run
+without one, from its pod-template-hash label); runs list their measured metrics with the last value; ReplicaSets
 are marked stable/canary (canary strategy) or stable/active/preview (blue-green) by their pod-template hash.
 """
 
@@ -17,6 +18,7 @@ from ramp.core.phase import client_phase
 from ramp.views.models import (
     AnalysisRunView,
     ExperimentView,
+    MetricView,
     PodView,
     ReplicaSetView,
     RevisionView,
@@ -163,20 +165,48 @@ def build_replica_set_view(rollout: JSON, rs: JSON, pods: Sequence[JSON]) -> Rep
     )
 
 
-def build_analysis_run_view(run: JSON) -> AnalysisRunView:
+def build_metric_view(result: JSON) -> MetricView:
+    """A metric's counts and the value of its newest measurement that has one (upstream shows counts only)."""
+    measured = [m for m in result.get("measurements") or [] if m.get("value") not in (None, "")]
+    last = measured[-1] if measured else {}
+    phase = str(result.get("phase") or "")
+    started = last.get("startedAt")
+    return MetricView(
+        name=str(result.get("name") or ""),
+        phase=phase,
+        icon=analysis_icon(phase),
+        successful=int(result.get("successful") or 0),
+        failed=int(result.get("failed") or 0),
+        inconclusive=int(result.get("inconclusive") or 0),
+        error=int(result.get("error") or 0),
+        last_value=str(last.get("value") or ""),
+        measured=parse_created({"metadata": {"creationTimestamp": started}}) if started else None,
+        dry_run=bool(result.get("dryRun")),
+    )
+
+
+def build_analysis_run_view(run: JSON, revision_by_hash: Mapping[str, int] | None = None) -> AnalysisRunView:
+    """The run's phase, totals and measured metrics. Its revision is the revision annotation (upstream's rule);
+    a run without one, such as one made by hand with `create analysisrun`, takes the revision of the ReplicaSet
+    whose pod-template hash its `rollouts-pod-template-hash` label names."""
     status = run.get("status") or {}
+    results = status.get("metricResults") or []
     totals = {"successful": 0, "failed": 0, "inconclusive": 0, "error": 0}
-    for result in status.get("metricResults") or []:
+    for result in results:
         for field in totals:
             totals[field] += int(result.get(field) or 0)
     phase = str(status.get("phase") or "")
+    revision = parse_revision(run)
+    if not revision and revision_by_hash:
+        revision = revision_by_hash.get(str((_meta(run).get("labels") or {}).get(POD_TEMPLATE_HASH_LABEL, "")), 0)
     return AnalysisRunView(
         name=str(_meta(run).get("name", "")),
-        revision=parse_revision(run),
+        revision=revision,
         phase=phase,
         icon=analysis_icon(phase),
         created=parse_created(run),
         **totals,
+        metrics=tuple(build_metric_view(result) for result in results if result.get("measurements")),
     )
 
 
@@ -209,8 +239,13 @@ def build_rollout_view(
         (build_replica_set_view(rollout, rs, pods) for rs in replica_sets if is_owned_by(rs, uid)),
         key=lambda rs: (-rs.revision, rs.name),
     )
+    revision_by_hash = {
+        str((_meta(rs).get("labels") or {}).get(POD_TEMPLATE_HASH_LABEL)): parse_revision(rs)
+        for rs in replica_sets
+        if is_owned_by(rs, uid)
+    }
     run_views = sorted(
-        (build_analysis_run_view(run) for run in analysis_runs if is_owned_by(run, uid)),
+        (build_analysis_run_view(run, revision_by_hash) for run in analysis_runs if is_owned_by(run, uid)),
         key=lambda run: (-run.revision, _created_key(run.created)),
     )
     experiment_views = sorted(
