@@ -52,6 +52,7 @@ bench: venv cluster-up
 	$(BIN)/python bench/controller_startup.py --rollouts 1000
 	$(BIN)/python bench/rollouts_update.py --rollouts 100
 	$(BIN)/python bench/rollouts_update.py --rollouts 500
+	$(BIN)/python bench/analysis_runs.py --runs 200 --count 10
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
