@@ -1,0 +1,319 @@
+"""Turns a `syntax` tree into a tree of Python closures, one per node, so a condition parsed once runs fast.
+
+Each closure takes a `scope.Scope`. Problems a closure meets at run time become `errors.ExpressionError` with the
+column of its node; a missing value (unknown name, index out of range, field of nil) becomes
+`errors.MissingValueError`, which `default(x, fallback)`, `isNil(x)` and `x ?? fallback` read as nil.
+Unknown functions and wrong argument counts are found here, before anything runs.
+
+Works with `operators` (binary operations), `functions` (plain builtins), `predicates` (builtins with closures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final, NoReturn
+
+from ramp.analysis.expression import syntax
+from ramp.analysis.expression.errors import (
+    ExpressionError,
+    MissingOperandError,
+    MissingValueError,
+    OperationError,
+)
+from ramp.analysis.expression.functions import FUNCTIONS
+from ramp.analysis.expression.operators import BINARY_OPERATIONS, compile_pattern, fetch, negate, slice_value
+from ramp.analysis.expression.predicates import PREDICATE_BUILTINS
+from ramp.analysis.expression.scope import Evaluate, Scope
+from ramp.analysis.expression.values import are_equal, is_number, name_type
+
+_LENIENT_FUNCTIONS: Final = {"default": 2, "isNil": 1}
+
+
+class _ChainBreak(Exception):
+    """A `?.` met nil: the enclosing `syntax.Chain` gives nil."""
+
+
+def compile_tree(node: syntax.Node, source: str) -> Evaluate:
+    return _Compiler(source).compile(node, frozenset())
+
+
+class _Compiler:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, message: str, column: int) -> NoReturn:
+        raise ExpressionError(message, column, self.source)
+
+    def guard(self, operation: Callable[[Scope], Any], column: int) -> Evaluate:
+        """`operation` with its OperationErrors turned into ExpressionErrors at `column`."""
+        source = self.source
+
+        def run(scope: Scope) -> Any:
+            try:
+                return operation(scope)
+            except MissingOperandError as error:
+                raise MissingValueError(error.message, column, source) from None
+            except OperationError as error:
+                raise ExpressionError(error.message, column, source) from None
+
+        return run
+
+    def compile(self, node: syntax.Node, bound: frozenset[str]) -> Evaluate:
+        method: Callable[[Any, frozenset[str]], Evaluate] = getattr(self, "compile_" + type(node).__name__.lower())
+        return method(node, bound)
+
+    def compile_literal(self, node: syntax.Literal, bound: frozenset[str]) -> Evaluate:
+        value = node.value
+        return lambda scope: value
+
+    def compile_identifier(self, node: syntax.Identifier, bound: frozenset[str]) -> Evaluate:
+        name, column, source = node.name, node.column, self.source
+        if name in bound:
+            return lambda scope: scope.variables[name]
+
+        def read(scope: Scope) -> Any:
+            try:
+                return scope.env[name]
+            except KeyError:
+                raise MissingValueError(f"unknown name {name}", column, source) from None
+
+        return read
+
+    def compile_pointer(self, node: syntax.Pointer, bound: frozenset[str]) -> Evaluate:
+        if node.name == "":
+            return lambda scope: scope.element
+        if node.name == "index":
+            return lambda scope: scope.index
+        self.fail(f"unknown pointer #{node.name}", node.column)
+
+    def compile_arrayliteral(self, node: syntax.ArrayLiteral, bound: frozenset[str]) -> Evaluate:
+        items = [self.compile(item, bound) for item in node.items]
+        return lambda scope: [item(scope) for item in items]
+
+    def compile_mapliteral(self, node: syntax.MapLiteral, bound: frozenset[str]) -> Evaluate:
+        pairs = [(self.compile(key, bound), self.compile(value, bound), key.column) for key, value in node.pairs]
+        source = self.source
+
+        def build(scope: Scope) -> dict[str, Any]:
+            built: dict[str, Any] = {}
+            for key, value, column in pairs:
+                name = key(scope)
+                if not isinstance(name, str):
+                    raise ExpressionError(f"a map key must be a string, got {name_type(name)}", column, source)
+                built[name] = value(scope)
+            return built
+
+        return build
+
+    def compile_unary(self, node: syntax.Unary, bound: frozenset[str]) -> Evaluate:
+        operand = self.compile(node.operand, bound)
+        column, source = node.column, self.source
+        if node.operator in ("!", "not"):
+
+            def invert(scope: Scope) -> bool:
+                value = operand(scope)
+                if value is True or value is False:
+                    return not value
+                raise ExpressionError(
+                    f"invalid operation: {node.operator} (mismatched type {name_type(value)})", column, source
+                )
+
+            return invert
+        if node.operator == "-":
+            if isinstance(node.operand, syntax.Literal) and is_number(node.operand.value):
+                constant = -node.operand.value
+                return lambda scope: constant
+            return self.guard(lambda scope: negate(operand(scope)), column)
+
+        def keep(scope: Scope) -> Any:
+            value = operand(scope)
+            if is_number(value):
+                return value
+            raise ExpressionError(f"invalid operation: + (mismatched type {name_type(value)})", column, source)
+
+        return keep
+
+    def compile_binary(self, node: syntax.Binary, bound: frozenset[str]) -> Evaluate:
+        left, right = self.compile(node.left, bound), self.compile(node.right, bound)
+        operator, column, source = node.operator, node.column, self.source
+        if operator in ("&&", "and", "||", "or"):
+            return self.compile_logic(node, left, right)
+        if operator == "==":
+            return lambda scope: are_equal(left(scope), right(scope))
+        if operator == "!=":
+            return lambda scope: not are_equal(left(scope), right(scope))
+        if operator == "??":
+
+            def coalesce(scope: Scope) -> Any:
+                try:
+                    value = left(scope)
+                except MissingValueError:
+                    value = None
+                return right(scope) if value is None else value
+
+            return coalesce
+        if operator == "matches" and isinstance(node.right, syntax.Literal) and isinstance(node.right.value, str):
+            try:
+                pattern = compile_pattern(node.right.value)
+            except OperationError as error:
+                self.fail(error.message, node.right.column)
+
+            def match(scope: Scope) -> bool:
+                text = left(scope)
+                if not isinstance(text, str):
+                    raise ExpressionError(
+                        f"invalid operation: matches (mismatched types {name_type(text)} and string)", column, source
+                    )
+                return pattern.search(text) is not None
+
+            return match
+        operation = BINARY_OPERATIONS[operator]
+
+        def run(scope: Scope) -> Any:
+            try:
+                return operation(left(scope), right(scope))
+            except MissingOperandError as error:
+                raise MissingValueError(error.message, column, source) from None
+            except OperationError as error:
+                raise ExpressionError(error.message, column, source) from None
+
+        return run
+
+    def compile_logic(self, node: syntax.Binary, left: Evaluate, right: Evaluate) -> Evaluate:
+        """`&&` and `||`: short-circuit, and both sides must be bools (expr-lang refuses `1 && true`)."""
+        operator, column, source = node.operator, node.column, self.source
+        deciding = node.operator in ("||", "or")
+
+        def require_bool(value: Any, side: str) -> NoReturn:
+            raise ExpressionError(
+                f"invalid operation: {operator} needs bools, got {name_type(value)} on the {side}", column, source
+            )
+
+        def decide(scope: Scope) -> bool:
+            first = left(scope)
+            if first is deciding:
+                return first is True
+            if first is not (not deciding):
+                require_bool(first, "left")
+            second = right(scope)
+            if second is True or second is False:
+                return second is True
+            require_bool(second, "right")
+
+        return decide
+
+    def compile_conditional(self, node: syntax.Conditional, bound: frozenset[str]) -> Evaluate:
+        condition = self.compile(node.condition, bound)
+        then, otherwise = self.compile(node.then, bound), self.compile(node.otherwise, bound)
+        column, source = node.column, self.source
+
+        def choose(scope: Scope) -> Any:
+            decision = condition(scope)
+            if decision is True:
+                return then(scope)
+            if decision is False:
+                return otherwise(scope)
+            raise ExpressionError(f"the condition of ?: must be a bool, got {name_type(decision)}", column, source)
+
+        return choose
+
+    def compile_member(self, node: syntax.Member, bound: frozenset[str]) -> Evaluate:
+        target, key = self.compile(node.target, bound), self.compile(node.key, bound)
+        optional = node.optional
+        field = node.key.value if isinstance(node.key, syntax.Literal) and isinstance(node.key.value, str) else None
+
+        def read(scope: Scope) -> Any:
+            value = target(scope)
+            if value is None and optional:
+                raise _ChainBreak
+            # The hot path of `result.status`: a JSON object and a field name.
+            if field is not None and type(value) is dict:
+                return value.get(field)
+            return fetch(value, key(scope))
+
+        return self.guard(read, node.column)
+
+    def compile_slice(self, node: syntax.Slice, bound: frozenset[str]) -> Evaluate:
+        target = self.compile(node.target, bound)
+        start = None if node.start is None else self.compile(node.start, bound)
+        stop = None if node.stop is None else self.compile(node.stop, bound)
+
+        def cut(scope: Scope) -> Any:
+            value = target(scope)
+            first = None if start is None else start(scope)
+            last = None if stop is None else stop(scope)
+            return slice_value(value, first, last)
+
+        return self.guard(cut, node.column)
+
+    def compile_chain(self, node: syntax.Chain, bound: frozenset[str]) -> Evaluate:
+        inner = self.compile(node.inner, bound)
+
+        def follow(scope: Scope) -> Any:
+            try:
+                return inner(scope)
+            except _ChainBreak:
+                return None
+
+        return follow
+
+    def compile_predicate(self, node: syntax.Predicate, bound: frozenset[str]) -> Evaluate:
+        return self.compile(node.body, bound)
+
+    def compile_let(self, node: syntax.Let, bound: frozenset[str]) -> Evaluate:
+        value = self.compile(node.value, bound)
+        body = self.compile(node.body, bound | {node.name})
+        name = node.name
+        return lambda scope: body(scope.bind(name, value(scope)))
+
+    def compile_call(self, node: syntax.Call, bound: frozenset[str]) -> Evaluate:
+        name, count = node.name, len(node.arguments)
+        arguments = [self.compile(argument, bound) for argument in node.arguments]
+        if name in PREDICATE_BUILTINS:
+            builtin = PREDICATE_BUILTINS[name]
+            items = arguments[0]
+            closure = arguments[1] if count > 1 else None
+            return self.guard(lambda scope: builtin(items(scope), closure, scope), node.column)
+        if name in _LENIENT_FUNCTIONS:
+            if count != _LENIENT_FUNCTIONS[name]:
+                noun = "argument" if _LENIENT_FUNCTIONS[name] == 1 else "arguments"
+                self.fail(f"{name} expects {_LENIENT_FUNCTIONS[name]} {noun}, got {count}", node.column)
+            return self.compile_lenient(name, arguments)
+        function = FUNCTIONS.get(name)
+        if function is None:
+            self.fail(f"unknown function {name}", node.column)
+        if count < function.min_arguments or (function.max_arguments is not None and count > function.max_arguments):
+            expected = (
+                str(function.min_arguments)
+                if function.min_arguments == function.max_arguments
+                else f"{function.min_arguments} or more"
+                if function.max_arguments is None
+                else f"{function.min_arguments} to {function.max_arguments}"
+            )
+            noun = "argument" if expected == "1" else "arguments"
+            self.fail(f"{name} expects {expected} {noun}, got {count}", node.column)
+        run = function.run
+        if count == 1:
+            (only,) = arguments
+            return self.guard(lambda scope: run(only(scope)), node.column)
+        return self.guard(lambda scope: run(*[argument(scope) for argument in arguments]), node.column)
+
+    def compile_lenient(self, name: str, arguments: list[Evaluate]) -> Evaluate:
+        """`default(x, fallback)` and `isNil(x)`: an absent x (unknown name, missing index) counts as nil."""
+        subject = arguments[0]
+
+        def read_or_nil(scope: Scope) -> Any:
+            try:
+                return subject(scope)
+            except MissingValueError:
+                return None
+
+        if name == "isNil":
+            return lambda scope: read_or_nil(scope) is None
+        fallback = arguments[1]
+
+        def choose(scope: Scope) -> Any:
+            value = read_or_nil(scope)
+            return fallback(scope) if value is None else value
+
+        return choose
