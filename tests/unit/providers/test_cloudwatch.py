@@ -1,0 +1,192 @@
+"""The cloudWatch provider against a local stand-in for CloudWatch's Query API (recorded XML responses)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from ramp.analysis.expression import evaluate_condition
+from ramp.api.analysis import Metric
+from ramp.providers.base import EVALUATE, MeasurementContext, Reading
+from ramp.providers.cloudwatch import AwsAccess, CloudWatchProvider, read_aws_access, sign_request
+from tests.unit.providers.local_server import only_request, recorded_reply, serve_recorded
+
+NOW = datetime(2024, 1, 1, 0, 30, tzinfo=UTC)
+QUERIES = [
+    {"id": "rate", "expression": "errors / requests"},
+    {
+        "id": "errors",
+        "metricStat": {
+            "metric": {
+                "namespace": "app",
+                "metricName": "errors",
+                "dimensions": [{"name": "Service", "value": "checkout"}],
+            },
+            "period": 300,
+            "stat": "Sum",
+            "unit": "Count",
+        },
+        "returnData": False,
+    },
+]
+CONDITION = "len(result[0].Values) >= 2 and all(result[0].Values, {# <= 0.01})"
+
+
+def environment(url: str) -> dict[str, str]:
+    return {
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        "AWS_SESSION_TOKEN": "session-token",
+        "AWS_ENDPOINT_URL_CLOUDWATCH": url,
+        "HOME": "/root",
+    }
+
+
+async def measure(cloud_watch: Mapping[str, Any], variables: Mapping[str, str]) -> Reading:
+    metric = Metric.model_validate({"name": "rate", "provider": {"cloudWatch": dict(cloud_watch)}})
+    async with httpx.AsyncClient() as http:
+        context = MeasurementContext(metric=metric, namespace="shop", run_name="run", run_uid="uid", now=NOW, http=http)
+        return await CloudWatchProvider.from_environment(variables).measure(context)
+
+
+@pytest.mark.parametrize(
+    ("recording", "values", "value", "passes"),
+    [
+        ("get_metric_data.xml", [0.004, 0.0021], "[[0.004 0.0021] []]", True),
+        ("get_metric_data_failing.xml", [0.5, 1250000.0], "[[0.5 1.25e+06]]", False),
+    ],
+    ids=["low error rates pass", "high error rates fail"],
+)
+async def test_results_are_the_metric_data_results_with_aws_field_names(recording, values, value, passes):
+    with serve_recorded({"/": recorded_reply(f"cloudwatch/{recording}")}) as server:
+        reading = await measure({"interval": "30m", "metricDataQueries": QUERIES}, environment(server.url))
+    assert (reading.phase, reading.value) == (EVALUATE, value)
+    first = reading.result[0]
+    assert (first["Id"], first["Label"], first["StatusCode"], first["Values"]) == ("rate", "rate", "Complete", values)
+    assert first["Timestamps"][0] == datetime(2024, 1, 1, 0, 25, tzinfo=UTC)
+    assert evaluate_condition(CONDITION, reading.result) is passes
+
+
+async def test_the_request_is_a_signed_get_metric_data_call_over_the_interval():
+    with serve_recorded({"/": recorded_reply("cloudwatch/get_metric_data.xml")}) as server:
+        reading = await measure({"interval": "30m", "metricDataQueries": QUERIES}, environment(server.url))
+    assert reading.metadata == {
+        "messages": "[{Code:MaxQueryTimeRangeExceed Value:The query time range exceeds the limit}]"
+    }
+    request = only_request(server)
+    assert (request.method, request.path) == ("POST", "/")
+    assert request.form == {
+        "Action": "GetMetricData",
+        "Version": "2010-08-01",
+        "StartTime": "2024-01-01T00:00:00Z",
+        "EndTime": "2024-01-01T00:30:00Z",
+        "MetricDataQueries.member.1.Id": "rate",
+        "MetricDataQueries.member.1.Expression": "errors / requests",
+        "MetricDataQueries.member.2.Id": "errors",
+        "MetricDataQueries.member.2.MetricStat.Metric.Namespace": "app",
+        "MetricDataQueries.member.2.MetricStat.Metric.MetricName": "errors",
+        "MetricDataQueries.member.2.MetricStat.Metric.Dimensions.member.1.Name": "Service",
+        "MetricDataQueries.member.2.MetricStat.Metric.Dimensions.member.1.Value": "checkout",
+        "MetricDataQueries.member.2.MetricStat.Period": "300",
+        "MetricDataQueries.member.2.MetricStat.Stat": "Sum",
+        "MetricDataQueries.member.2.MetricStat.Unit": "Count",
+        "MetricDataQueries.member.2.ReturnData": "false",
+    }
+    assert request.headers["x-amz-security-token"] == "session-token"
+    assert request.headers["x-amz-date"] == "20240101T003000Z"
+    assert request.headers["authorization"].startswith(
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/monitoring/aws4_request, "
+        "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature="
+    )
+    # The signature covers the request exactly as it arrived (host, body), not only as it was built.
+    access = read_aws_access(environment(server.url))
+    resigned = sign_request(
+        "POST",
+        server.url + "/",
+        {"Content-Type": request.headers["content-type"]},
+        request.body,
+        access,
+        "monitoring",
+        NOW,
+    )
+    assert resigned["Authorization"] == request.headers["authorization"]
+
+
+def test_signing_matches_the_aws_signature_v4_test_suite():
+    access = AwsAccess("us-east-1", "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "", "")
+    signed = sign_request(
+        "GET", "https://example.amazonaws.com/", {}, b"", access, "service", datetime(2015, 8, 30, 12, 36, tzinfo=UTC)
+    )
+    assert signed["Authorization"] == (
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+    )
+
+
+async def test_an_empty_answer_is_an_empty_list_for_the_conditions():
+    with serve_recorded({"/": recorded_reply("cloudwatch/get_metric_data_empty.xml")}) as server:
+        reading = await measure({"metricDataQueries": QUERIES}, environment(server.url))
+    assert (reading.phase, reading.result, reading.value) == (EVALUATE, [], "[]")
+    assert only_request(server).form["StartTime"] == "2024-01-01T00:25:00Z"  # the default interval is 5m
+
+
+@pytest.mark.parametrize(
+    ("recording", "status", "message"),
+    [
+        ("error_validation.xml", 400, "CloudWatch answered HTTP 400 ValidationError: The value for parameter"),
+        ("malformed_value.xml", 200, "a value that is not a number: 'lots'"),
+        ("../datadog/v2_scalar.json", 200, "not XML"),
+    ],
+    ids=["validation error", "malformed value", "not xml"],
+)
+async def test_bad_answers_are_errors(recording, status, message):
+    with serve_recorded({"/": recorded_reply(f"cloudwatch/{recording}", status)}) as server:
+        reading = await measure({"metricDataQueries": QUERIES}, environment(server.url))
+    assert reading.phase == "Error"
+    assert message in (reading.message or "")
+
+
+@pytest.mark.parametrize(
+    ("variables", "endpoint"),
+    [
+        ({"AWS_REGION": "eu-west-1"}, "https://monitoring.eu-west-1.amazonaws.com"),
+        ({"AWS_DEFAULT_REGION": "cn-north-1"}, "https://monitoring.cn-north-1.amazonaws.com.cn"),
+        ({"AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://shared:4566"}, "http://shared:4566"),
+        (
+            {
+                "AWS_REGION": "eu-west-1",
+                "AWS_ENDPOINT_URL": "http://shared:4566",
+                "AWS_ENDPOINT_URL_CLOUDWATCH": "http://cloudwatch:4566",
+            },
+            "http://cloudwatch:4566",
+        ),
+    ],
+    ids=["regional", "china", "shared endpoint", "service endpoint wins"],
+)
+def test_endpoint_follows_the_aws_variables(variables, endpoint):
+    keys = {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}
+    assert read_aws_access({**keys, **variables}).endpoint == endpoint
+
+
+@pytest.mark.parametrize(
+    ("variables", "spec", "message"),
+    [
+        ({"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}, {}, "no AWS region"),
+        ({"AWS_REGION": "us-east-1"}, {}, "no AWS credentials"),
+        (
+            {"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"},
+            {"interval": "soon"},
+            "provider.cloudWatch.interval 'soon' is not a duration",
+        ),
+    ],
+    ids=["no region", "no keys", "bad interval"],
+)
+async def test_settings_that_cannot_be_sent_are_errors(variables, spec, message):
+    reading = await measure({"metricDataQueries": QUERIES, **spec}, variables)
+    assert reading.phase == "Error"
+    assert message in (reading.message or "")
