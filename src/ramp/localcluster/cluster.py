@@ -2,7 +2,8 @@
 
 `LocalCluster.up()` builds what is missing (`build`), then creates the cluster with kwokctl's binary runtime
 (127.0.0.1 only) or restarts one whose processes died with an earlier session. It is idempotent: a healthy
-cluster is left alone. kwok makes pods bound to its nodes Running/Ready and Job pods Succeeded.
+cluster is left alone. kwok makes pods bound to its nodes Running/Ready and Job pods Succeeded; Ramp's own
+Stages (`localcluster.stages`) let an annotated pod fail or run for a while first.
 Used by `ramp cluster ...` (cli/cluster.py), `ramp demo` and the e2e test fixtures.
 """
 
@@ -21,6 +22,7 @@ import yaml
 
 from ramp.localcluster.build import ProgressCallback, ensure_binaries
 from ramp.localcluster.paths import CachePaths, cache_paths
+from ramp.localcluster.stages import build_stages
 from ramp.localcluster.versions import KUBERNETES_VERSION
 
 CLUSTER_NAME = "ramp"
@@ -246,17 +248,36 @@ class LocalCluster:
     def _created_config(self) -> Path:
         return self.directory / "ramp-config.yaml"
 
+    @property
+    def _stages_file(self) -> Path:
+        """Ramp's kwok Stages, read by the kwok controller next to kwokctl's own configuration."""
+        return self.paths.kwok_workdir / f"{self.name}.stages.yaml"
+
+    def _recorded_settings(self, port: int | None) -> str:
+        """What `ramp-config.yaml` holds for these settings: the kwokctl configuration, then the Stages.
+
+        The Stages are part of it because the kwok controller reads them only when it starts: a cluster made
+        with other Stages is recreated, like one made with other component settings.
+        """
+        return yaml.safe_dump_all([self._config(port), *build_stages()], sort_keys=False)
+
     def _is_current_config(self, port: int | None) -> bool:
-        wanted = yaml.safe_dump(self._config(port), sort_keys=False)
+        wanted = self._recorded_settings(port)
         if port is None and self._created_config.exists():
             # A cluster created on a free port keeps it; only the rest of the settings must match.
-            recorded = yaml.safe_load(self._created_config.read_text()) or {}
-            recorded.get("options", {}).pop("kubeApiserverPort", None)
-            return yaml.safe_dump(recorded, sort_keys=False) == wanted
+            recorded = [doc for doc in yaml.safe_load_all(self._created_config.read_text()) if doc]
+            if recorded and isinstance(recorded[0], dict):
+                recorded[0].get("options", {}).pop("kubeApiserverPort", None)
+            return yaml.safe_dump_all(recorded, sort_keys=False) == wanted
         return self._created_config.exists() and self._created_config.read_text() == wanted
+
+    def _write_stages(self) -> None:
+        self.paths.kwok_workdir.mkdir(parents=True, exist_ok=True)
+        self._stages_file.write_text(yaml.safe_dump_all(build_stages(), sort_keys=False))
 
     def _write_config(self, port: int | None) -> Path:
         self.paths.kwok_workdir.mkdir(parents=True, exist_ok=True)
+        self._write_stages()
         path = self.paths.kwok_workdir / f"{self.name}.config.yaml"
         path.write_text(yaml.safe_dump(self._config(port), sort_keys=False))
         return path
@@ -313,6 +334,9 @@ class LocalCluster:
                         {"key": "kube-api-burst", "value": "200"},
                     ],
                 },
+                # Ramp's Stages (localcluster.stages) as a second config file: named in kwokctl's own file,
+                # any Stage would make kwokctl leave out all its default node and pod Stages.
+                {"name": "kwok-controller", "extraArgs": [{"key": "config", "value": str(self._stages_file)}]},
             ],
         }
         return config
@@ -325,7 +349,7 @@ class LocalCluster:
             )
         config = self._write_config(port)
         self._kwokctl("create", "cluster", "--config", str(config), "--kubeconfig", "", "--wait", "2m")
-        self._created_config.write_text(config.read_text())
+        self._created_config.write_text(self._recorded_settings(port))
         if not self.is_ready(wait_seconds=60):
             raise ClusterError(f"kube-apiserver did not become ready; see the logs in {self.directory / 'logs'}")
 
@@ -334,6 +358,8 @@ class LocalCluster:
         # A pid file may by now name an unrelated process: forget those before `kwokctl stop`, which would
         # signal them; stop then ends any component still alive, and start runs them all again.
         self._forget_stale_pids()
+        # The kwok controller reads Ramp's Stages from the cache on every start: bring them back if removed.
+        self._write_stages()
         self._kwokctl("stop", "cluster", check=False)
         self._kwokctl("start", "cluster", check=False)
 
