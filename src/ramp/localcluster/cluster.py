@@ -112,6 +112,7 @@ class LocalCluster:
                 return self.kubeconfig
             self._restart()
             if self.is_ready(wait_seconds=60):
+                self._release_node_leases()
                 self._ensure_nodes(nodes)
                 return self.kubeconfig
             # A cluster that does not come back (a half-deleted workdir, say) is recreated.
@@ -292,6 +293,10 @@ class LocalCluster:
             "kubectlBinary": str(bin_dir / "kubectl"),
             "etcdBinary": str(bin_dir / "etcd"),
             "kwokControllerBinary": str(bin_dir / "kwok"),
+            # kwokctl multiplies heartbeat settings by 5 by default: node Leases of 200 s, renewed every 50 s.
+            # After a restart kwok takes the nodes over only at a renewal; unscaled (40 s Leases) that is within
+            # 10 s (see `_release_node_leases`). Node status flaps cannot follow: kcm's grace period is an hour.
+            "heartbeatFactor": 1,
         }
         if port is not None:
             options["kubeApiserverPort"] = port
@@ -362,6 +367,12 @@ class LocalCluster:
         self._write_stages()
         self._kwokctl("stop", "cluster", check=False)
         self._kwokctl("start", "cluster", check=False)
+
+    def _release_node_leases(self) -> None:
+        # A restarted kwok controller has a new identity, and leaves alone the nodes whose Leases the old one
+        # still holds until they expire (200 s): their pods would stay Pending that long. The old controller
+        # is gone, so its Leases are released; the new one takes the nodes over at once.
+        self.run_kubectl("delete", "leases", "--all", "-n", "kube-node-lease", "--wait=false", check=False)
 
     def _forget_stale_pids(self) -> None:
         for pid_file in (self.directory / "pids").glob("*.pid"):
