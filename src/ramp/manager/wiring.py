@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
+from ramp.analysis.reconciler import DEFAULT_CONTROLLER_NAMESPACE, AnalysisRunReconciler
 from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
 from ramp.kube.events import EventRecorder
@@ -20,6 +24,7 @@ from ramp.kube.metrics import remove_object_series
 from ramp.kube.reconcile import Controller, Reconciler
 from ramp.kube.resources import object_key, split_key
 from ramp.manager.options import ManagerOptions
+from ramp.providers.registry import build_providers
 from ramp.rollout.reconciler import RolloutReconciler
 
 log = logging.getLogger("ramp.manager")
@@ -68,7 +73,24 @@ def build_rollout_reconciler(context: ControllerContext) -> Reconciler:
     return RolloutReconciler(context.client, context.informers, context.recorder)
 
 
-DEFAULT_RECONCILERS: Mapping[str, ReconcilerFactory] = {"rollouts": build_rollout_reconciler}
+def build_analysis_run_reconciler(context: ControllerContext) -> Reconciler:
+    """The AnalysisRun reconciler with every supported provider, configured from the controller's environment
+    (POD_NAMESPACE is the controller's namespace, as upstream), and one HTTP client shared by the providers."""
+    environment = dict(os.environ)
+    return AnalysisRunReconciler(
+        context.client,
+        context.informers,
+        context.recorder,
+        build_providers(environment),
+        httpx.AsyncClient(follow_redirects=True),
+        controller_namespace=environment.get("POD_NAMESPACE") or DEFAULT_CONTROLLER_NAMESPACE,
+    )
+
+
+DEFAULT_RECONCILERS: Mapping[str, ReconcilerFactory] = {
+    "rollouts": build_rollout_reconciler,
+    "analysisruns": build_analysis_run_reconciler,
+}
 
 
 def route_events(informers: Informers, controllers: Mapping[str, Controller]) -> None:

@@ -1,0 +1,67 @@
+"""Which provider measures a metric: a registry keyed by the metric's provider field, never an if-chain.
+
+Keys are what `ramp.api.providers.configured_providers` returns for a metric ("prometheus", "web", "job",
+"newRelic", "plugin/ramp/judge", ...). A metric whose provider has no entry (kayenta, skywalking, an unknown
+plugin) gets an Error measurement saying "provider X is not supported" from the analysis reconciler.
+
+`build_providers(environment)` makes the providers with the settings upstream reads from the controller's
+environment (a default Prometheus address, Datadog and AWS credentials); `PROVIDERS` is the same without them.
+Used by `ramp.analysis.reconciler` and `ramp.manager.wiring`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ramp.api.analysis import Metric
+from ramp.api.providers import configured_providers
+from ramp.providers.base import Provider
+from ramp.providers.cloudwatch import CloudWatchProvider
+from ramp.providers.datadog import DatadogProvider
+from ramp.providers.graphite import GraphiteProvider
+from ramp.providers.influxdb import InfluxdbProvider
+from ramp.providers.job import JobProvider
+from ramp.providers.judge import JudgeProvider
+from ramp.providers.newrelic import NewRelicProvider
+from ramp.providers.prometheus import PrometheusProvider
+from ramp.providers.wavefront import WavefrontProvider
+from ramp.providers.web import WebProvider
+
+
+def build_providers(environment: Mapping[str, str]) -> dict[str, Provider]:
+    """Every supported provider by its key, configured from the controller's `environment`."""
+    providers: list[Provider] = [
+        PrometheusProvider.from_environment(environment),
+        WebProvider(),
+        JobProvider(),
+        DatadogProvider.from_environment(environment),
+        NewRelicProvider(),
+        CloudWatchProvider.from_environment(environment),
+        GraphiteProvider(),
+        InfluxdbProvider(),
+        WavefrontProvider(),
+        JudgeProvider(),
+    ]
+    return {provider.key: provider for provider in providers}
+
+
+PROVIDERS: dict[str, Provider] = build_providers({})
+"""The supported providers with no environment settings."""
+
+
+def provider_key(metric: Metric) -> str | None:
+    """The metric's provider key ("prometheus", "plugin/<name>", ...); None when it names none."""
+    keys = configured_providers(metric.provider)
+    return keys[0] if keys else None
+
+
+def provider_for(metric: Metric, providers: Mapping[str, Provider] = PROVIDERS) -> Provider | None:
+    """The provider that measures `metric`, or None when its provider is not supported."""
+    key = provider_key(metric)
+    return providers.get(key) if key is not None else None
+
+
+def describe_unsupported(metric: Metric) -> str:
+    """The Error measurement's message for a metric no registered provider measures."""
+    key = provider_key(metric)
+    return f"provider {key} is not supported" if key else "no provider specified"
