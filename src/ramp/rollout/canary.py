@@ -28,11 +28,14 @@ from ramp.core.replicas import (
 from ramp.core.steps import calculate_set_weight, current_step, describe_step, step_kind
 from ramp.rollout.analysis import (
     BACKGROUND_RUN_STATUS,
+    COMPLETED,
     INCONCLUSIVE_PAUSE,
     STEP_RUN_STATUS,
     AnalysisInputs,
     AnalysisPlan,
     RunRequest,
+    name_of,
+    phase_of,
     plan_analysis,
     run_status,
 )
@@ -159,6 +162,7 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
             reason = "Full promotion requested" if full else f"Completed all {count} canary steps"
             _promote(status, new, count, events, reason)
             plan.promoted = True
+            _end_current_runs(plan, status)
     if not status.get("pauseConditions"):
         status.pop("pauseConditions", None)
         if not _pause_pending(steps, status):
@@ -210,6 +214,17 @@ def _apply_analysis(plan: CanaryPlan, status: Obj, now: datetime) -> None:
         )
         status["controllerPause"] = True
         plan.events.append(Event("Normal", "RolloutPaused", f"Rollout is paused ({INCONCLUSIVE_PAUSE})"))
+
+
+def _end_current_runs(plan: CanaryPlan, status: Obj) -> None:
+    """Promoted: the runs of this update are no longer current (a background run still going is cancelled)."""
+    canary = dict(status.get("canary") or {})
+    for key in (STEP_RUN_STATUS, BACKGROUND_RUN_STATUS):
+        canary.pop(key, None)
+    status["canary"] = canary
+    for run in (plan.analysis.step_run, plan.analysis.background_run):
+        if run is not None and phase_of(run) not in COMPLETED and not (run.get("spec") or {}).get("terminate"):
+            plan.analysis.terminate.append(name_of(run))
 
 
 def _announce_run_phase(plan: CanaryPlan, before: Any, now_shown: Mapping[str, Any], kind: str) -> None:

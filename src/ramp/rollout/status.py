@@ -230,7 +230,14 @@ def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> Obj | None:
     """The merge patch turning `old` into `new` (removed keys become null), or None when nothing changed."""
     patch: Obj = {}
     for key, value in new.items():
-        if old.get(key) != value:
+        before = old.get(key)
+        if before == value:
+            continue
+        if isinstance(value, Mapping) and isinstance(before, Mapping):
+            # Objects merge: a field dropped inside one (status.canary.currentStepAnalysisRunStatus, say)
+            # must be sent as null, or the merge keeps it.
+            patch[key] = status_patch(before, value) or {}
+        else:
             patch[key] = value
     for key in old:
         if key not in new:

@@ -144,3 +144,12 @@ def test_history_limits_keep_the_newest_runs_and_drop_runs_of_deleted_replica_se
         finished("gone", "Successful", "2026-01-01T00:00:04Z", pod_hash="deleted"),
     ]
     assert select_runs_to_delete(runs, {"abc": False}, 1, 1) == ["gone", "s1"]
+
+
+def test_the_status_patch_nulls_fields_dropped_inside_objects() -> None:
+    from ramp.rollout.status import status_patch
+
+    old = {"canary": {"currentStepAnalysisRunStatus": {"name": "r", "status": "Successful"}}, "phase": "Paused"}
+    new = {"canary": {}, "phase": "Healthy"}
+    assert status_patch(old, new) == {"canary": {"currentStepAnalysisRunStatus": None}, "phase": "Healthy"}
+    assert status_patch(new, new) is None
