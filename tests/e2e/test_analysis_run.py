@@ -196,3 +196,44 @@ def test_a_malformed_condition_errors_naming_the_column_and_ends_the_run_in_erro
     )
     assert run["status"]["runSummary"] == {"count": 1, "error": 1}
     s.then_event("malformed", "AnalysisRunError")
+
+
+def _job_run(name: str, *, fail: bool) -> str:
+    annotations = {"ramp.dev/simulate-duration": "2s"}
+    if fail:
+        annotations["ramp.dev/simulate"] = "fail"
+    job = {
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "metadata": {"annotations": annotations},
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "check", "image": "busybox:1.37"}]},
+            },
+        }
+    }
+    manifest = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisRun",
+        "metadata": {"name": name},
+        "spec": {"metrics": [{"name": "smoke", "provider": {"job": job}}]},
+    }
+    return json.dumps(manifest)
+
+
+@pytest.mark.parametrize(("fail", "phase"), [(False, "Successful"), (True, "Failed")], ids=["passes", "fails"])
+def test_a_job_metric_passes_or_fails_with_its_job(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], fail: bool, phase: str
+) -> None:
+    _start(start_controller, namespace)
+    s = Scenario(cluster, namespace)
+    # Given an AnalysisRun whose metric is a Job (its pod succeeds, or fails: the local cluster's simulate annotation)
+    s.given(_job_run("smoke", fail=fail))
+    # Then the run follows the Job: Successful when it completes, Failed when it fails
+    run = _then_run(s, "smoke", phase)
+    [measurement] = _measurements(run)
+    assert measurement["phase"] == phase
+    job_name = measurement["metadata"]["job-name"]
+    job = s.get("job", job_name)
+    assert job["metadata"]["ownerReferences"][0]["name"] == "smoke"
+    conditions = {c["type"]: c["status"] for c in job["status"].get("conditions") or []}
+    assert conditions.get("Failed" if fail else "Complete") == "True"
