@@ -26,7 +26,7 @@ from tests.backends.prometheus import PrometheusServer, format_openmetrics, star
 
 STEP_SECONDS = 15
 HISTORY_STEPS = 40  # ten minutes: the judge's five-minute window lies well inside it
-HISTORY_END = int(datetime.now(UTC).timestamp())
+HISTORY_END = int(datetime.now(UTC).timestamp()) - 120  # judged later than it ends, as a slow run would
 SAMPLES_PER_SIDE = 21  # a 5m window at 15s, both ends included
 
 BASELINE_ERRORS = 0.01
@@ -116,7 +116,9 @@ async def judge(
         namespace="default",
         run_name="run",
         run_uid="uid",
-        now=datetime.now(UTC),
+        # Judged at the end of the recorded history, not at the wall clock: the module may be imported minutes
+        # before its tests run, and Prometheus would fill the gap by repeating the last samples.
+        now=datetime.fromtimestamp(HISTORY_END, UTC),
         http=http,
         run=run or {},
     )
