@@ -124,6 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--count", type=int, default=10)
+    parser.add_argument("--qps", type=float, default=40.0, help="the controller's --qps (each measurement is a write)")
     options = parser.parse_args()
     cluster = LocalCluster()
     cluster.up(lambda update: None)
@@ -144,6 +145,10 @@ def main() -> None:
         "--namespace",
         namespace,
         "--leader-elect=false",
+        "--qps",
+        str(options.qps),
+        "--burst",
+        str(int(options.qps * 2)),
         "--healthzPort",
         str(healthz),
         "--metricsport",
@@ -184,7 +189,7 @@ def main() -> None:
     measurements = sum(len(times) for times in endpoint.arrivals.values())
     n = options.runs
     machine = f"python {sys.version.split()[0]}, {os.cpu_count()} cpus"
-    print(f"{n} AnalysisRuns x {options.count} measurements at 1s ({machine})")
+    print(f"{n} AnalysisRuns x {options.count} measurements at 1s, controller --qps {options.qps:g} ({machine})")
     print(f"  phases at the end       {dict(phases)}")
     print(f"  all finished in         {elapsed:.1f}s (ideal ~{options.count - 1}s plus start-up)")
     print(
