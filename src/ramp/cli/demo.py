@@ -1,14 +1,16 @@
 """`ramp demo` (what `make demo` runs): the local cluster, Ramp's CRDs and the controller, ready to use.
 
 Brings the cluster up (building it on first use, with progress), installs the CRDs generated from the
-models, starts `ramp controller` as a child process, waits until it holds the Lease, and says what is
-running and how to reach it. Ctrl-C stops what it started: the controller always, the cluster only if the
+models, starts `ramp controller` and `ramp dashboard` (`ramp.cli.dashboard`) as child processes, waits until the
+controller holds the Lease, and says what is running and how to reach it (the dashboard's URL and token
+included). Ctrl-C stops what it started: the controller and the dashboard always, the cluster only if the
 demo had to start it (its state stays, so the next start takes seconds).
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import socket
 import subprocess
@@ -108,9 +110,22 @@ def _wait_for_leader(cluster: LocalCluster, controller: subprocess.Popen[bytes],
     raise ClusterError(f"the controller did not take the Lease within 60s; its log: {log}")
 
 
+def _start_dashboard(kubeconfig: Path, port: int, logs: Path) -> tuple[str, str, subprocess.Popen[bytes]]:
+    """`ramp dashboard` for the demo namespace on 127.0.0.1: (its URL, its token, the process)."""
+    token = secrets.token_urlsafe(24)
+    command = [sys.executable, "-m", "ramp.cli.main", "dashboard", "--kubeconfig", str(kubeconfig)]
+    command += ["-n", DEMO_NAMESPACE, "--port", str(port), "--token", token]
+    with (logs / "demo-dashboard.log").open("wb") as sink:
+        process = subprocess.Popen(
+            command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    return f"http://127.0.0.1:{port}", token, process
+
+
 def demo(
     healthz_port: int = typer.Option(8080, "--healthzPort", help="Controller health port (another if taken)."),
     metrics_port: int = typer.Option(8090, "--metricsport", help="Controller metrics port (another if taken)."),
+    dashboard_port: int = typer.Option(3100, "--dashboard-port", help="Dashboard port (another if taken)."),
 ) -> None:
     """Bring up the local cluster with Ramp's CRDs and controller; Ctrl-C stops what it started."""
     cluster = LocalCluster()
@@ -149,8 +164,16 @@ def demo(
             command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
 
+    dashboard_url, token, dashboard = _start_dashboard(kubeconfig, _free_port(dashboard_port), cluster.paths.logs)
+
     def stop(signum: int = 0, frame: FrameType | None = None) -> None:
         out.print("\nstopping ...")
+        if dashboard.poll() is None:
+            dashboard.terminate()
+            try:
+                dashboard.wait(10)
+            except subprocess.TimeoutExpired:
+                dashboard.kill()
         if controller.poll() is None:
             controller.send_signal(signal.SIGTERM)
             try:
@@ -179,6 +202,10 @@ def demo(
             f"  controller       health http://127.0.0.1:{healthz}/healthz   metrics http://127.0.0.1:{metrics}/metrics"
         )
         out.print(f"  controller log   {log}")
+        if dashboard.poll() is not None:
+            out.print(f"[red]the dashboard exited with {dashboard.returncode}[/red]; its log: {cluster.paths.logs}")
+        out.print(f"  dashboard        {dashboard_url}/?token={token}#/ns/{DEMO_NAMESPACE}")
+        out.print(f"  dashboard token  {token}")
         out.print()
         out.print("[bold]Use it[/bold]")
         out.print(f"  export KUBECONFIG={kubeconfig}")
@@ -204,6 +231,7 @@ def demo(
         stop()
     except ClusterError as problem:
         out.print(f"[red]error:[/red] {problem}")
-        if controller.poll() is None:
-            controller.terminate()
+        for child in (controller, dashboard):
+            if child.poll() is None:
+                child.terminate()
         raise typer.Exit(1) from problem

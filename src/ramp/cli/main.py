@@ -10,6 +10,7 @@ from ramp import __version__
 from ramp.cli import analysis, cluster, get, rollouts
 from ramp.cli.controller import controller
 from ramp.cli.crds import crds
+from ramp.cli.dashboard import dashboard
 from ramp.cli.demo import demo
 from ramp.cli.lint import lint
 from ramp.cli.status import status
@@ -42,6 +43,7 @@ get.register(app)
 analysis.register(app)
 app.command("status")(status)
 app.command("lint")(lint)
+app.command("dashboard")(dashboard)
 
 
 _TRUE, _FALSE = ("1", "t", "true", "yes"), ("0", "f", "false", "no")
