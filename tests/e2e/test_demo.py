@@ -41,6 +41,20 @@ def test_demo_brings_up_crds_and_a_controller_holding_the_lease(cluster: Cluster
         )
         assert "kubectl ramp set image demo app=nginx:1.28 -n ramp-demo" in output
         assert "kubectl ramp promote demo -n ramp-demo" in output
+        # And the dashboard runs, at the URL printed with its token, showing the sample rollout
+        import re
+
+        import httpx
+
+        found = re.search(r"dashboard\s+(http://127\.0\.0\.1:\d+)/\?token=(\S+?)#", output)
+        assert found, output
+        url, token = found.groups()
+        listed = httpx.get(
+            f"{url}/api/v1/namespaces/ramp-demo/rollouts", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        assert listed.status_code == 200, listed.text
+        assert "demo" in listed.text
+        assert httpx.get(f"{url}/api/v1/namespaces/ramp-demo/rollouts", timeout=10).status_code == 401
     finally:
         # When Ctrl-C is pressed, Then it stops the controller, which gives the Lease back
         demo.send_signal(signal.SIGINT)
