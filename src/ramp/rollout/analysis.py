@@ -8,7 +8,11 @@ it on failure. Runs are cancelled (`spec.terminate`) when the rollout is aborted
 `--full`, rolled back fast, or first deployed; runs of other revisions are cancelled and kept within the history
 limits while their ReplicaSet exists. Run names are `<rollout>-<pod hash>-<revision>[-<step index>]`.
 
-Pure: `ramp.rollout.canary` calls `plan_analysis`; `ramp.rollout.analysisruns` creates, terminates and deletes.
+Blue-green's pre- and post-promotion runs (`<rollout>-<hash>-<revision>-pre|-post`, rollout-type PrePromotion /
+PostPromotion) are decided one at a time by `plan_promotion_run`.
+
+Pure: `ramp.rollout.canary` calls `plan_analysis`, `ramp.rollout.bluegreen` calls `plan_promotion_run`;
+`ramp.rollout.analysisruns` creates, terminates and deletes.
 """
 
 from __future__ import annotations
@@ -251,3 +255,86 @@ def select_runs_to_delete(
             else:
                 doomed.append(name_of(run))
     return doomed
+
+
+# -- blue-green: pre- and post-promotion analysis ------------------------------------------------------------
+
+PRE_PROMOTION_TYPE = "PrePromotion"
+POST_PROMOTION_TYPE = "PostPromotion"
+PRE_RUN_STATUS = "prePromotionAnalysisRunStatus"
+POST_RUN_STATUS = "postPromotionAnalysisRunStatus"
+
+
+@dataclass(frozen=True)
+class PromotionRunInputs:
+    """One of a blue-green rollout's promotion analyses. `wanted`: the run should exist now (the preview is
+    ready, or the active Service has just switched); `skipped`: this update needs none (first deploy, a fast
+    rollback, promote --full, already promoted), so a running one is cancelled and none is shown."""
+
+    kind: str
+    analysis: Mapping[str, Any] | None
+    rollout_name: str
+    revision: int
+    pod_hash: str
+    shown: Any
+    """The run as status.blueGreen shows it (name, status), or None."""
+    previous: Mapping[str, Any]
+    runs: Sequence[Mapping[str, Any]]
+    wanted: bool
+    skipped: bool
+    aborted: bool
+
+
+@dataclass
+class PromotionRunPlan:
+    run: Mapping[str, Any] | None = None
+    create: RunRequest | None = None
+    terminate: list[str] = field(default_factory=list)
+    abort_message: str | None = None
+    pause_inconclusive: bool = False
+
+    @property
+    def is_successful(self) -> bool:
+        return phase_of(self.run) == "Successful"
+
+
+def plan_promotion_run(inputs: PromotionRunInputs) -> PromotionRunPlan:
+    """Decide a pre- or post-promotion run (upstream's reconcilePre/PostPromotionAnalysisRun): created once
+    wanted, named `<rollout>-<hash>-<revision>-pre|-post`; Failed or Error aborts, Inconclusive pauses; an abort
+    cancels it (still shown, as the reason); a new one after a retry."""
+    plan = PromotionRunPlan()
+    by_name = {name_of(run): run for run in inputs.runs}
+    current = _current(by_name, inputs.shown)
+    if (
+        current is not None
+        and ((current.get("metadata") or {}).get("labels") or {}).get(POD_HASH_LABEL) != inputs.pod_hash
+    ):
+        current = None  # a run of an earlier update
+    holder = AnalysisPlan()
+    analysis = inputs.analysis
+    if inputs.skipped or not analysis or not analysis.get("templates"):
+        _cancel(holder, current)
+        plan.terminate = holder.terminate
+        if current is not None and phase_of(current) in COMPLETED:
+            plan.run = current  # the verdict of this update stays shown after the promotion it allowed
+        return plan
+    if inputs.aborted:
+        _cancel(holder, current)
+        plan.terminate = holder.terminate
+        plan.run = current
+        return plan
+    if not inputs.wanted and current is None:
+        return plan
+    if _needs_new_run(current, inputs.previous):
+        suffix = "pre" if inputs.kind == PRE_PROMOTION_TYPE else "post"
+        labels = {POD_HASH_LABEL: inputs.pod_hash, TYPE_LABEL: inputs.kind}
+        name = run_name(inputs.rollout_name, inputs.pod_hash, inputs.revision, suffix)
+        plan.create = RunRequest(inputs.kind, analysis, name, labels)
+        return plan
+    reacted = AnalysisPlan()
+    stage = "pre-promotion" if inputs.kind == PRE_PROMOTION_TYPE else "post-promotion"
+    _react_to_phase(reacted, current, f"Blue/green {stage} analysis phase error/failed")  # upstream's words
+    plan.abort_message = reacted.abort_message
+    plan.pause_inconclusive = reacted.pause_inconclusive
+    plan.run = current
+    return plan

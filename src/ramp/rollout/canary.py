@@ -94,7 +94,7 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
     status["conditions"] = list(snapshot.status.get("conditions") or [])
     # Upstream's status structs serialize even when empty: clients see `canary: {}` and `blueGreen: {}`.
     status.setdefault("canary", {})
-    status.setdefault("blueGreen", {})
+    status["blueGreen"] = {}  # empty for canary, also after a switch from blue-green (upstream rebuilds it)
     steps = snapshot.steps
     count = len(steps)
     now = snapshot.now

@@ -2,14 +2,17 @@
 
 One reconcile: parse and validate the Rollout (an invalid spec only sets InvalidSpec); find or create the
 ReplicaSet of the current template (matching templates, not names, so ReplicaSets made by Argo Rollouts are
-kept); let `ramp.rollout.canary` decide sizes and status; restart pods (`ramp.rollout.restart`); scale; clean
-up old ReplicaSets beyond revisionHistoryLimit; scale a referenced Deployment down (`ramp.rollout.workload`);
-then write the status in one merge patch, guarded by the resourceVersion it was decided from. Every write is
-put back into the informer cache at once, so the next reconcile never decides from the version it replaced.
+kept); let `ramp.rollout.canary` or `ramp.rollout.bluegreen` decide sizes and status; restart pods
+(`ramp.rollout.restart`); for blue-green, switch the Services' selectors (`ramp.rollout.services`) and annotate
+scale-down deadlines; scale; clean up old ReplicaSets beyond revisionHistoryLimit; scale a referenced Deployment
+down (`ramp.rollout.workload`); then write the status in one merge patch, guarded by the resourceVersion it was
+decided from. Every write is put back into the informer cache at once, so the next reconcile never decides from
+the version it replaced.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -23,17 +26,22 @@ from ramp.kube.client import KubeClient
 from ramp.kube.errors import ApiError
 from ramp.kube.events import EventRecorder
 from ramp.kube.reconcile import Result
-from ramp.kube.resources import REPLICA_SETS, ROLLOUTS, object_key
-from ramp.rollout import analysisruns, restart, workload
+from ramp.kube.resources import PODS, REPLICA_SETS, ROLLOUTS, object_key
+from ramp.rollout import analysisruns, bluegreen, restart, services, workload
+from ramp.rollout.bluegreen import BlueGreenPlan, plan_blue_green
 from ramp.rollout.canary import CanaryPlan, limits_of, plan_canary
 from ramp.rollout.replicasets import (
+    EPHEMERAL_METADATA_ANNOTATION,
+    HASH_LABEL,
     REVISION_ANNOTATION,
     WORKLOAD_GENERATION_ANNOTATION,
     ReplicaSetView,
     build_replica_set,
     is_owned_by,
     next_revision,
+    remove_injected_anti_affinity,
     scale_patch,
+    template_for_new_set,
 )
 from ramp.rollout.snapshot import Snapshot
 from ramp.rollout.status import StatusInputs, complete_status, invalid_spec_status, status_patch
@@ -42,6 +50,11 @@ from ramp.rollout.validation import validate_rollout
 log = logging.getLogger("ramp.rollout")
 Obj = dict[str, Any]
 OWNER_INDEX = "rollout-owner"
+
+
+def _is_blue_green(rollout: Rollout) -> bool:
+    strategy = rollout.spec.strategy
+    return strategy is not None and strategy.blue_green is not None and strategy.canary is None
 
 
 def index_by_owner(rs: Obj) -> list[str]:
@@ -55,8 +68,8 @@ def index_by_owner(rs: Obj) -> list[str]:
 
 
 class RolloutReconciler:
-    """Reconciles Rollouts (canary; blue-green comes with its own module). Adds the ReplicaSet owner index it
-    reads, so build it before the informers start."""
+    """Reconciles Rollouts (canary in `ramp.rollout.canary`, blue-green in `ramp.rollout.bluegreen`). Adds the
+    ReplicaSet owner index it reads, so build it before the informers start."""
 
     def __init__(self, client: KubeClient, informers: Informers, recorder: EventRecorder) -> None:
         self.client = client
@@ -79,17 +92,13 @@ class RolloutReconciler:
             rollout = parse_rollout(raw)
         except ManifestError as err:
             return await self._write_invalid(raw, "; ".join(str(p) for p in err.problems), now)
-        strategy = rollout.spec.strategy
-        if strategy is not None and strategy.blue_green is not None and strategy.canary is None:
-            log.debug("blue-green rollouts are not reconciled yet", extra={"rollout": key})
-            return Result()
         found = workload.resolve(raw, rollout, self.informers.deployments)
         if found.problem is not None:
             return await self._write_invalid(raw, found.problem, now)
         problems = validate_rollout(rollout, found.template)
         if problems or found.template is None:
             return await self._write_invalid(raw, "; ".join(str(p) for p in problems), now)
-        missing = self._missing_templates(raw)
+        missing = self._missing_templates(raw) or self._missing_services(raw)
         if missing:
             return await self._write_invalid(raw, missing, now)
         sets = self._owned_sets(raw)
@@ -98,12 +107,15 @@ class RolloutReconciler:
             return Result.after(1.0)  # a name collision was recorded; the status change brings us back
         sets = [*(rs for rs in sets if rs.name != new.name), new]
         runs = analysisruns.owned_runs(self.informers, raw)
-        snapshot = Snapshot(raw, rollout, found.template, found.selector, sets, new, now, runs)
+        services = self._referenced_services(raw)
+        snapshot = Snapshot(raw, rollout, found.template, found.selector, sets, new, now, runs, services)
         return await self._carry_out(snapshot, created, found)
 
     async def _carry_out(self, snapshot: Snapshot, created: bool, found: workload.Workload) -> Result:
         raw = snapshot.raw
-        plan = plan_canary(snapshot)
+        is_blue_green = _is_blue_green(snapshot.rollout)
+        plan: CanaryPlan | BlueGreenPlan = plan_blue_green(snapshot) if is_blue_green else plan_canary(snapshot)
+        limits = bluegreen.limits_of(snapshot) if is_blue_green else limits_of(snapshot)
         try:
             await self._carry_out_analysis(snapshot, plan)
         except analysisruns.RunCreationError as err:
@@ -111,18 +123,21 @@ class RolloutReconciler:
         requeues: list[float] = []
         if plan.requeue_after is not None:
             requeues.append(plan.requeue_after)
-        restart_state = await restart.reconcile_restart(self.client, self.recorder, snapshot, limits_of(snapshot))
+        restart_state = await restart.reconcile_restart(self.client, self.recorder, snapshot, limits)
         if restart_state.restarted_at:
             plan.status["restartedAt"] = restart_state.restarted_at
         if restart_state.requeue_after is not None:
             requeues.append(restart_state.requeue_after)
+        if isinstance(plan, BlueGreenPlan):
+            await self._switch_services(snapshot, plan)
+            await self._annotate_deadlines(snapshot, plan.deadlines)
+            await self._sync_pod_metadata(snapshot, plan.pod_metadata)
         await self._scale(snapshot, plan.scales)
         await self._clean_up_history(snapshot)
         version = await self._sync_annotations(raw, snapshot.new, found.generation)
         wl_requeue = await workload.scale_down(self.client, self.recorder, raw, snapshot, found, plan.status)
         if wl_requeue is not None:
             requeues.append(wl_requeue)
-        limits = limits_of(snapshot)
         result = complete_status(
             plan.status,
             StatusInputs(
@@ -138,6 +153,7 @@ class RolloutReconciler:
                 selector=snapshot.selector,
                 now=snapshot.now,
                 new_set_created=created,
+                blue_green=is_blue_green,
             ),
         )
         if result.requeue_after is not None:
@@ -160,9 +176,14 @@ class RolloutReconciler:
 
     def _missing_templates(self, raw: Mapping[str, Any]) -> str | None:
         """A message naming each referenced analysis template that does not exist (as upstream's InvalidSpec)."""
-        canary = ((raw.get("spec") or {}).get("strategy") or {}).get("canary") or {}
+        strategy = (raw.get("spec") or {}).get("strategy") or {}
+        canary = strategy.get("canary") or {}
+        blue_green = strategy.get("blueGreen") or {}
         namespace = str(raw["metadata"]["namespace"])
         references: list[tuple[str, Any]] = []
+        for field_name in ("prePromotionAnalysis", "postPromotionAnalysis"):
+            if blue_green.get(field_name):
+                references.append((f"spec.strategy.blueGreen.{field_name}", blue_green[field_name]))
         if canary.get("analysis"):
             references.append(("spec.strategy.canary.analysis", canary["analysis"]))
         for index, step in enumerate(canary.get("steps") or []):
@@ -176,7 +197,7 @@ class RolloutReconciler:
                 problems.append(f"{path}.templates: {err}; create it or fix templateName")
         return "; ".join(problems) or None
 
-    async def _carry_out_analysis(self, snapshot: Snapshot, plan: CanaryPlan) -> None:
+    async def _carry_out_analysis(self, snapshot: Snapshot, plan: CanaryPlan | BlueGreenPlan) -> None:
         """Create, cancel and delete the runs the plan asks for; created runs become current in the status."""
         raw = snapshot.raw
         namespace = str(raw["metadata"]["namespace"])
@@ -205,6 +226,107 @@ class RolloutReconciler:
             self.client, self.informers, namespace, [n for n in decided.delete if n not in created_names]
         )
 
+    # -- Services (blue-green) -----------------------------------------------------------------------------
+
+    def _referenced_services(self, raw: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+        blue_green = ((raw.get("spec") or {}).get("strategy") or {}).get("blueGreen") or {}
+        namespace = str(raw["metadata"]["namespace"])
+        found: dict[str, Mapping[str, Any]] = {}
+        for key in ("activeService", "previewService"):
+            service = services.find_service(self.informers, namespace, blue_green.get(key))
+            if service is not None:
+                found[str(blue_green[key])] = service
+        return found
+
+    def _missing_services(self, raw: Mapping[str, Any]) -> str | None:
+        """A message naming each referenced Service that does not exist or is another Rollout's (upstream's
+        InvalidSpec); nothing is written then."""
+        blue_green = ((raw.get("spec") or {}).get("strategy") or {}).get("blueGreen")
+        if not isinstance(blue_green, Mapping):
+            return None
+        found = self._referenced_services(raw)
+        name = str(raw["metadata"]["name"])
+        problems = []
+        for key in ("activeService", "previewService"):
+            wanted = blue_green.get(key)
+            if not wanted:
+                continue
+            service = found.get(str(wanted))
+            if service is None:
+                problems.append(
+                    f'spec.strategy.blueGreen.{key}: Service "{wanted}" not found; create it or fix the name'
+                )
+                continue
+            owner = services.managing_rollout(service)
+            if owner is not None and owner != name:
+                problems.append(
+                    f'spec.strategy.blueGreen.{key}: Service "{wanted}" is managed by Rollout "{owner}"; use another'
+                )
+        return "; ".join(problems) or None
+
+    async def _switch_services(self, snapshot: Snapshot, plan: BlueGreenPlan) -> None:
+        """Preview first, then active: the plan only ever points the active Service at fully available pods."""
+        bg = bluegreen.strategy_of(snapshot)
+        for name, pod_hash in ((bg.preview_service, plan.preview_hash), (bg.active_service, plan.active_hash)):
+            service = snapshot.services.get(name or "")
+            if service is None or not pod_hash:
+                continue
+            if await services.switch_selector(self.client, self.informers, service, snapshot.name, pod_hash):
+                self.recorder.normal(
+                    snapshot.raw,
+                    "SwitchService",
+                    f"Switched selector for service '{name}' from '{services.selected_hash(service)}' to '{pod_hash}'",
+                )
+
+    async def _annotate_deadlines(self, snapshot: Snapshot, deadlines: Mapping[str, str | None]) -> None:
+        by_name = {rs.name: rs for rs in snapshot.sets}
+        namespace = snapshot.raw["metadata"]["namespace"]
+        for name, deadline in deadlines.items():
+            rs = by_name.get(name)
+            current = ((rs.raw.get("metadata") or {}).get("annotations") or {}) if rs is not None else {}
+            if rs is None or current.get(bluegreen.SCALE_DOWN_DEADLINE_ANNOTATION) == deadline:
+                continue
+            patch = {"metadata": {"annotations": {bluegreen.SCALE_DOWN_DEADLINE_ANNOTATION: deadline}}}
+            updated = await self.client.patch(REPLICA_SETS, name, patch, namespace)
+            self.informers.replica_sets.observe(updated)
+
+    async def _sync_pod_metadata(
+        self, snapshot: Snapshot, wanted_by_name: Mapping[str, Mapping[str, Mapping[str, str]]]
+    ) -> None:
+        """Put the wanted active/preview labels and annotations on a ReplicaSet's template and its running pods,
+        removing the ones injected before; the annotation records them so template matching ignores them."""
+        by_name = {rs.name: rs for rs in snapshot.sets}
+        namespace = str(snapshot.raw["metadata"]["namespace"])
+        for name, wanted in wanted_by_name.items():
+            rs = by_name.get(name)
+            if rs is None or rs.ephemeral_metadata == wanted:
+                continue
+            previous = rs.ephemeral_metadata
+            changes: dict[str, dict[str, str | None]] = {}
+            for kind in ("labels", "annotations"):
+                change: dict[str, str | None] = {
+                    k: None for k in previous.get(kind, {}) if k not in wanted.get(kind, {})
+                }
+                change.update(wanted.get(kind, {}))
+                if change:
+                    changes[kind] = change
+            record = json.dumps(wanted, sort_keys=True) if wanted else None
+            rs_patch = {
+                "metadata": {"annotations": {EPHEMERAL_METADATA_ANNOTATION: record}},
+                "spec": {"template": {"metadata": changes}},
+            }
+            updated = await self.client.patch(REPLICA_SETS, name, rs_patch, namespace)
+            self.informers.replica_sets.observe(updated)
+            pods = await self.client.list(PODS, namespace, label_selector=f"{HASH_LABEL}={rs.pod_hash}")
+            for pod in pods.get("items") or []:
+                if pod["metadata"].get("deletionTimestamp"):
+                    continue
+                try:
+                    await self.client.patch(PODS, pod["metadata"]["name"], {"metadata": changes}, namespace)
+                except ApiError as err:
+                    if not err.is_not_found:
+                        raise
+
     # -- ReplicaSets -----------------------------------------------------------------------------------
 
     def _owned_sets(self, raw: Mapping[str, Any]) -> list[ReplicaSetView]:
@@ -226,7 +348,11 @@ class RolloutReconciler:
     ) -> tuple[ReplicaSetView | None, bool]:
         """The ReplicaSet of the current template: found by comparing templates (oldest first, as upstream),
         else created as `<rollout>-<hash>`."""
-        matching = [rs for rs in sorted(sets, key=lambda r: r.created) if is_same_pod_template(rs.template, template)]
+        matching = [
+            rs
+            for rs in sorted(sets, key=lambda r: r.created)
+            if is_same_pod_template(remove_injected_anti_affinity(rs.template), template, rs.ephemeral_metadata)
+        ]
         min_ready = rollout.spec.effective_min_ready_seconds
         if matching:
             found_set = matching[0]
@@ -239,7 +365,15 @@ class RolloutReconciler:
         collisions = status.get("collisionCount")
         pod_hash = compute_pod_template_hash(template, collisions)
         revision = next_revision(sets)
-        body = build_replica_set(raw, template, selector, pod_hash, revision, min_ready, found.generation)
+        body = build_replica_set(
+            raw,
+            template_for_new_set(raw, template, sets),
+            selector,
+            pod_hash,
+            revision,
+            min_ready,
+            found.generation,
+        )
         namespace = raw["metadata"]["namespace"]
         try:
             created = await self.client.create(REPLICA_SETS, body, namespace)

@@ -1,8 +1,9 @@
 """What one reconcile of a Rollout knows: the Rollout, the pod template and selector in effect, its ReplicaSets
 sorted into new / stable / older, and the time.
 
-Built by `ramp.rollout.reconciler` from the informer caches (plus the workload of a `workloadRef`); read by the
-decisions in `ramp.rollout.canary` and `ramp.rollout.status`, which never fetch anything themselves.
+Built by `ramp.rollout.reconciler` from the informer caches (plus the workload of a `workloadRef` and the Services
+of a blue-green Rollout); read by the decisions in `ramp.rollout.canary`, `ramp.rollout.bluegreen` and
+`ramp.rollout.status`, which never fetch anything themselves.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Snapshot:
     now: datetime
     runs: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     """The AnalysisRuns the Rollout controls."""
+    services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """The Services a blue-green Rollout names (active, preview), by name, as cached."""
 
     @property
     def status(self) -> Mapping[str, Any]:

@@ -36,6 +36,9 @@ class StatusInputs:
     selector: Mapping[str, Any]
     now: datetime
     new_set_created: bool = False
+    blue_green: bool = False
+    """Blue-green: availableReplicas counts the new pods only, completion needs the active Service on them, and
+    HPAReplicas / selector describe the active ReplicaSet (upstream's syncRolloutStatusBlueGreen)."""
     abort_message: str | None = None
     """Why the rollout aborted in this reconcile (a failed analysis), appended to the aborted message."""
 
@@ -61,6 +64,13 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
     status["availableReplicas"] = sum(rs.available for rs in sets)
     status["HPAReplicas"] = status["replicas"]
     status["selector"] = format_label_selector(inputs.selector)
+    active_selector = str((status.get("blueGreen") or {}).get("activeSelector") or "")
+    active = next((rs for rs in sets if active_selector and rs.pod_hash == active_selector), None)
+    if inputs.blue_green:
+        status["availableReplicas"] = new.available if new else 0
+        if active is not None:
+            status["HPAReplicas"] = active.status_replicas
+            status["selector"] = format_label_selector((active.raw.get("spec") or {}).get("selector") or {})
     generation = (inputs.raw.get("metadata") or {}).get("generation")
     status["observedGeneration"] = str(generation) if generation is not None else ""
     now = inputs.now
@@ -77,7 +87,8 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
         and status.get("stableRS") == new.pod_hash
         and status["updatedReplicas"] == inputs.replicas
         and status["availableReplicas"] >= inputs.replicas
-        and status["replicas"] == inputs.replicas
+        and (status["replicas"] == inputs.replicas or inputs.blue_green)
+        and (not inputs.blue_green or active_selector == new.pod_hash)
     )
     rs_name = new.name if new else ""
     revision = new.revision if new else 0
@@ -149,7 +160,9 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
     else:
         requeue = _seconds_to_deadline(progressing, inputs.progress_deadline_seconds, now)
 
-    available = status["availableReplicas"] >= inputs.replicas - inputs.max_unavailable
+    # Blue-green serves from the active ReplicaSet, whatever the new one (say, aborted and scaled down) has.
+    serving = active.available if inputs.blue_green and active is not None else status["availableReplicas"]
+    available = serving >= inputs.replicas - inputs.max_unavailable
     conditions = cond.set_condition(
         conditions,
         cond.new_condition(

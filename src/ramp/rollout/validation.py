@@ -99,6 +99,9 @@ def _check_strategy(rollout: Rollout) -> list[Problem]:
     strategy = rollout.spec.strategy
     if strategy is None or (strategy.canary is None and strategy.blue_green is None):
         return [Problem("spec.strategy", "required: set canary or blueGreen")]
+    blue_green = strategy.blue_green
+    if blue_green is not None and strategy.canary is None:
+        return _check_blue_green(rollout)
     canary = strategy.canary
     if canary is None:
         return []
@@ -135,4 +138,26 @@ def _check_strategy(rollout: Rollout) -> list[Problem]:
                         f"{route.name!r} is not in spec.strategy.canary.trafficRouting.managedRoutes; add it there",
                     )
                 )
+    return problems
+
+
+def _check_blue_green(rollout: Rollout) -> list[Problem]:
+    strategy = rollout.spec.strategy
+    blue_green = strategy.blue_green if strategy is not None else None
+    if blue_green is None:
+        return []
+    problems: list[Problem] = []
+    if not blue_green.active_service:
+        problems.append(Problem("spec.strategy.blueGreen.activeService", "required: the Service that serves traffic"))
+    elif blue_green.preview_service == blue_green.active_service:
+        problems.append(
+            Problem(
+                "spec.strategy.blueGreen.previewService",
+                "must differ from activeService (preview service and active service cannot be the same); "
+                "use two Services",
+            )
+        )
+    count = blue_green.preview_replica_count
+    if count is not None and count < 0:
+        problems.append(Problem("spec.strategy.blueGreen.previewReplicaCount", f"must be 0 or more, got {count}"))
     return problems
