@@ -11,6 +11,7 @@ one, skips the steps (a fast rollback).
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from ramp.kube.client import JSON, KubeClient
 from ramp.kube.resources import DEPLOYMENTS, REPLICA_SETS, ROLLOUTS, Resource
 
 POD_TEMPLATE_HASH_LABEL = "rollouts-pod-template-hash"
+EPHEMERAL_METADATA_ANNOTATION = "rollout.argoproj.io/ephemeral-metadata"
 _WORKLOADS: Mapping[str, Resource] = {"Deployment": DEPLOYMENTS, "ReplicaSet": REPLICA_SETS}
 
 
@@ -49,6 +51,30 @@ def template_without_hash(template: Mapping[str, Any]) -> JSON:
     if isinstance(labels, dict):
         labels.pop(POD_TEMPLATE_HASH_LABEL, None)
     return result
+
+
+def strip_injected_metadata(template: JSON, replica_set: Mapping[str, Any]) -> JSON:
+    """The template without the labels and annotations the controller injected into its pods (blue-green
+    active/preview metadata, recorded in the ReplicaSet's `rollout.argoproj.io/ephemeral-metadata`): they
+    belong to the ReplicaSet's role, not to the version, and must not come back into the Rollout."""
+    text = ((replica_set.get("metadata") or {}).get("annotations") or {}).get(EPHEMERAL_METADATA_ANNOTATION)
+    try:
+        injected = json.loads(str(text)) if text else {}
+    except ValueError:
+        injected = {}
+    if not isinstance(injected, dict):
+        return template
+    metadata = template.get("metadata") or {}
+    for field in ("labels", "annotations"):
+        names = injected.get(field)
+        present = metadata.get(field)
+        if isinstance(names, dict) and isinstance(present, dict):
+            for key, value in names.items():
+                if present.get(key) == value:
+                    present.pop(key)
+            if not present:
+                metadata.pop(field)
+    return template
 
 
 def is_derivative(wanted: Any, actual: Any) -> bool:
@@ -90,6 +116,7 @@ async def undo(client: KubeClient, namespace: str, name: str, *, to_revision: in
             raise ActionError(f'Rollout "{name}" has no earlier revision to go back to')
         revision, replica_set = chosen
         template = template_without_hash((replica_set.get("spec") or {}).get("template") or {})
+        template = strip_injected_metadata(template, replica_set)
         current = template_without_hash((rollout.get("spec") or {}).get("template") or {})
         if (rollout.get("spec") or {}).get("template") and is_derivative(current, template):
             return UndoResult(revision, changed=False)

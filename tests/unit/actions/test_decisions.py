@@ -124,3 +124,20 @@ def test_label_selector_query():
     assert label_selector_query({"matchLabels": {"b": "2", "a": "1"}}) == "a=1,b=2"
     expressions = [{"key": "x", "operator": "Exists"}, {"key": "y", "operator": "NotIn", "values": ["1"]}]
     assert label_selector_query({"matchExpressions": expressions}) == "x,y notin (1)"
+
+
+def test_undo_leaves_out_the_metadata_the_controller_injected_into_a_replica_sets_pods() -> None:
+    import json
+
+    from ramp.actions.undo import strip_injected_metadata
+
+    template = {"metadata": {"labels": {"app": "web", "role": "active"}, "annotations": {"note": "mine"}}}
+    replica_set = {
+        "metadata": {
+            "annotations": {"rollout.argoproj.io/ephemeral-metadata": json.dumps({"labels": {"role": "active"}})}
+        }
+    }
+    assert strip_injected_metadata(template, replica_set) == {
+        "metadata": {"labels": {"app": "web"}, "annotations": {"note": "mine"}}
+    }
+    assert strip_injected_metadata({"metadata": {}}, {"metadata": {}}) == {"metadata": {}}
