@@ -15,10 +15,7 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -26,6 +23,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from process import start_namespaced_controller, stop
 from ramp.cli.demo import install_crds
 from ramp.kube.client import KubeClient
 from ramp.kube.config import load_config
@@ -62,12 +60,6 @@ class Endpoint:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _template(url: str) -> dict[str, Any]:
@@ -186,36 +178,11 @@ def main() -> None:
     namespace = f"bench-abort-{uuid.uuid4().hex[:6]}"
     cluster.run_kubectl("create", "namespace", namespace)
     log_path = cluster.paths.logs / "bench-abort-controller.log"
-    command = [
-        sys.executable,
-        "-m",
-        "ramp.cli.main",
-        "controller",
-        "--kubeconfig",
-        str(cluster.kubeconfig),
-        "--namespaced",
-        "--namespace",
-        namespace,
-        "--leader-elect=false",
-        "--healthzPort",
-        str(_free_port()),
-        "--metricsport",
-        str(_free_port()),
-    ]
-    with log_path.open("w") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    process, _ = start_namespaced_controller(cluster, namespace, log_path)
     try:
-        while "workers started" not in log_path.read_text():
-            if process.poll() is not None:
-                raise SystemExit(f"controller exited: {log_path.read_text()[-2000:]}")
-            time.sleep(0.1)
         trials = asyncio.run(_run(options, cluster, namespace, endpoint))
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         cluster.run_kubectl("delete", "namespace", namespace, "--timeout=10m", check=False)
     machine = f"python {sys.version.split()[0]}, {os.cpu_count()} cpus"
     print(f"from the first failing measurement, {len(trials)} trials ({machine}; the poll adds up to ~0.05s):")

@@ -14,26 +14,19 @@ import argparse
 import itertools
 import json
 import os
-import re
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections import Counter, defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
+from process import cpu_seconds, memory_mib, request_counts, start_namespaced_controller, stop
 from ramp.cli.demo import install_crds
 from ramp.localcluster.cluster import LocalCluster
-
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class Endpoint:
@@ -66,12 +59,6 @@ class Endpoint:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _run(index: int, url: str, count: int) -> dict[str, Any]:
     name = f"bench-{index:05d}"
     metric = {
@@ -87,27 +74,6 @@ def _run(index: int, url: str, count: int) -> dict[str, Any]:
         "metadata": {"name": name},
         "spec": {"metrics": [metric]},
     }
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def _memory_mib(pid: int) -> tuple[float, float]:
-    status = Path(f"/proc/{pid}/status").read_text()
-    rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    return rss / 1024, peak / 1024
-
-
-def _requests(port: int) -> Counter[str]:
-    verbs: Counter[str] = Counter()
-    for line in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text.splitlines():
-        if line.startswith("controller_clientset_k8s_request_total{"):
-            verb = re.search(r'verb="([^"]+)"', line).group(1)  # type: ignore[union-attr]
-            verbs[verb] += int(float(line.rsplit(" ", 1)[1]))
-    return verbs
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -132,37 +98,12 @@ def main() -> None:
     endpoint = Endpoint()
     namespace = f"bench-analysis-{uuid.uuid4().hex[:6]}"
     cluster.run_kubectl("create", "namespace", namespace)
-    healthz, metrics = _free_port(), _free_port()
     log_path = cluster.paths.logs / "bench-analysis-controller.log"
-    command = [
-        sys.executable,
-        "-m",
-        "ramp.cli.main",
-        "controller",
-        "--kubeconfig",
-        str(cluster.kubeconfig),
-        "--namespaced",
-        "--namespace",
-        namespace,
-        "--leader-elect=false",
-        "--qps",
-        str(options.qps),
-        "--burst",
-        str(int(options.qps * 2)),
-        "--healthzPort",
-        str(healthz),
-        "--metricsport",
-        str(metrics),
-    ]
-    with log_path.open("w") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    qps = ["--qps", str(options.qps), "--burst", str(int(options.qps * 2))]
+    process, metrics = start_namespaced_controller(cluster, namespace, log_path, *qps)
     try:
-        while "workers started" not in log_path.read_text():
-            if process.poll() is not None:
-                raise SystemExit(f"controller exited: {log_path.read_text()[-2000:]}")
-            time.sleep(0.1)
-        before = _requests(metrics)
-        cpu_before = _cpu_seconds(process.pid)
+        before = request_counts(metrics)
+        cpu_before = cpu_seconds(process.pid)
         started = time.monotonic()
         items = [_run(i, endpoint.url, options.count) for i in range(options.runs)]
         for start in range(0, len(items), 250):
@@ -176,14 +117,11 @@ def main() -> None:
                 break
             time.sleep(1)
         elapsed = time.monotonic() - started
-        cpu = _cpu_seconds(process.pid) - cpu_before
-        rss, peak = _memory_mib(process.pid)
-        requests = _requests(metrics) - before
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
+        cpu = cpu_seconds(process.pid) - cpu_before
+        rss, peak = memory_mib(process.pid)
+        requests = request_counts(metrics) - before
     finally:
-        if process.poll() is None:
-            process.kill()
+        stop(process)
         cluster.run_kubectl("delete", "namespace", namespace, "--timeout=10m", check=False)
     gaps = [later - earlier for times in endpoint.arrivals.values() for earlier, later in itertools.pairwise(times)]
     measurements = sum(len(times) for times in endpoint.arrivals.values())

@@ -12,29 +12,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections import Counter
-from pathlib import Path
 
 import httpx
 import yaml
 
+from process import cpu_seconds, free_port, memory_mib, request_counts
 from ramp.cli.demo import install_crds
 from ramp.localcluster.cluster import LocalCluster
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _rollout(index: int, instance: str) -> dict[str, object]:
@@ -55,27 +44,6 @@ def _rollout(index: int, instance: str) -> dict[str, object]:
     }
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def _memory_mib(pid: int) -> tuple[float, float]:
-    status = Path(f"/proc/{pid}/status").read_text()
-    rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    return rss / 1024, peak / 1024
-
-
-def _requests(port: int) -> Counter[str]:
-    verbs: Counter[str] = Counter()
-    for line in httpx.get(f"http://127.0.0.1:{port}/metrics").text.splitlines():
-        if line.startswith("controller_clientset_k8s_request_total{"):
-            verb = re.search(r'verb="([^"]+)"', line).group(1)  # type: ignore[union-attr]
-            verbs[verb] += int(float(line.rsplit(" ", 1)[1]))
-    return verbs
-
-
 def _reconciled(port: int, namespace: str) -> int:
     """Rollouts reconciled at least once: one `rollout_reconcile_count` series each."""
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
@@ -88,7 +56,7 @@ def main() -> None:
     parser.add_argument("--rollouts", type=int, default=1000)
     options = parser.parse_args()
     cluster = LocalCluster()
-    cluster.up()
+    cluster.up(lambda update: None)
     install_crds(cluster)  # a cluster just (re)created has none
     instance = f"bench-{uuid.uuid4().hex[:6]}"
     namespace = instance
@@ -104,7 +72,7 @@ def main() -> None:
                 "-",
                 stdin=yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}),
             )
-        healthz, metrics = _free_port(), _free_port()
+        healthz, metrics = free_port(), free_port()
         log_path = cluster.paths.logs / "bench-controller.log"
         command = [
             sys.executable,
@@ -133,15 +101,15 @@ def main() -> None:
             if process.poll() is not None:
                 raise SystemExit(f"controller exited: {text[-2000:]}")
             time.sleep(0.05)
-        rss_synced, _ = _memory_mib(process.pid)
+        rss_synced, _ = memory_mib(process.pid)
         while _reconciled(metrics, namespace) < options.rollouts:
             time.sleep(0.5)
         marks["reconciled"] = time.monotonic() - started
-        cpu_busy = _cpu_seconds(process.pid)
-        rss, peak = _memory_mib(process.pid)
-        requests = _requests(metrics)
+        cpu_busy = cpu_seconds(process.pid)
+        rss, peak = memory_mib(process.pid)
+        requests = request_counts(metrics)
         time.sleep(20)
-        cpu_idle = _cpu_seconds(process.pid) - cpu_busy
+        cpu_idle = cpu_seconds(process.pid) - cpu_busy
         process.send_signal(signal.SIGTERM)
         process.wait(30)
     finally:

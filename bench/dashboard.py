@@ -12,29 +12,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import yaml
 
+from process import free_port, memory_mib, stop
 from ramp.cli.demo import install_crds
 from ramp.localcluster.cluster import LocalCluster
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _rollout(index: int) -> dict[str, object]:
@@ -55,13 +47,6 @@ def _rollout(index: int) -> dict[str, object]:
     }
 
 
-def _memory_mib(pid: int) -> tuple[float, float]:
-    status = Path(f"/proc/{pid}/status").read_text()
-    rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    return rss / 1024, peak / 1024
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rollouts", type=int, default=500)
@@ -73,7 +58,7 @@ def main() -> None:
     namespace = f"bench-dashboard-{uuid.uuid4().hex[:6]}"
     cluster.run_kubectl("create", "namespace", namespace)
     token = secrets.token_urlsafe(16)
-    port = _free_port()
+    port = free_port()
     headers = {"Authorization": f"Bearer {token}"}
     url = f"http://127.0.0.1:{port}/api/v1/namespaces/{namespace}/rollouts"
     process = None
@@ -101,14 +86,10 @@ def main() -> None:
             httpx.get(url, headers=headers, timeout=60)
             warm.append(time.monotonic() - began)
         latencies = _measure_live_updates(url, token, namespace, cluster, options.changes)
-        rss, peak = _memory_mib(process.pid)
+        rss, peak = memory_mib(process.pid)
     finally:
         if process is not None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process, signal.SIGINT, 20)
         cluster.run_kubectl("delete", "namespace", namespace, "--timeout=10m", check=False)
     machine = f"python {sys.version.split()[0]}, {os.cpu_count()} cpus"
     print(f"dashboard with {options.rollouts} rollouts ({machine})")

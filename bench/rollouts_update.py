@@ -42,7 +42,6 @@ import math
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -55,6 +54,7 @@ from typing import Any
 
 import httpx
 
+from process import cpu_seconds, free_port, memory_mib
 from ramp.cli.demo import install_crds
 from ramp.kube.client import KubeClient
 from ramp.kube.config import load_config
@@ -63,7 +63,6 @@ from ramp.kube.resources import PODS, REPLICA_SETS, ROLLOUTS, Resource
 from ramp.localcluster.build import BuildProgress
 from ramp.localcluster.cluster import COMPONENTS, LocalCluster
 
-TICKS = os.sysconf("SC_CLK_TCK")
 PODS_PER_NODE = 110  # kwok's default node capacity
 REPLICAS = 2
 OLD_IMAGE, NEW_IMAGE = "nginx:1.27", "nginx:1.28"
@@ -71,12 +70,6 @@ HASH_LABEL = "rollouts-pod-template-hash"
 REQUESTS = "controller_clientset_k8s_request_total"
 CLUSTER_LOGS = ("kube-controller-manager", "kube-scheduler", "kube-apiserver")
 _LABELS = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _rollout(index: int) -> dict[str, Any]:
@@ -95,23 +88,6 @@ def _rollout(index: int) -> dict[str, Any]:
             "strategy": {"canary": {}},
         },
     }
-
-
-def _cpu_seconds(pid: int | None) -> float:
-    if pid is None:
-        return math.nan
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return math.nan
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def _memory_mib(pid: int) -> tuple[float, float]:
-    status = Path(f"/proc/{pid}/status").read_text()
-    rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    return rss / 1024, peak / 1024
 
 
 def _secure_port(pid: int | None) -> int | None:
@@ -444,7 +420,7 @@ def start_controller(
     options: argparse.Namespace, cluster: LocalCluster, namespace: str, log_path: Path
 ) -> tuple[subprocess.Popen[bytes], int]:
     """`ramp controller` for the namespace as its own process, once its workers run; and its metrics port."""
-    healthz, port = _free_port(), _free_port()
+    healthz, port = free_port(), free_port()
     command = [
         sys.executable,
         "-m",
@@ -510,7 +486,7 @@ async def run(
         component_logs = {name: cluster.directory / "logs" / f"{name}.log" for name in CLUSTER_LOGS}
         component_offsets = {name: _log_size(path) for name, path in component_logs.items()}
         pids = {"ramp controller": controller_pid} | {name: cluster.component_pid(name) for name in COMPONENTS}
-        cpu_before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         own_before = sum(os.times()[:2])
         ports = {name: _secure_port(pids[name]) for name in ("kube-controller-manager", "kube-scheduler")}
         components_before = {name: await asyncio.to_thread(_scrape_component, p) for name, p in ports.items()}
@@ -537,7 +513,7 @@ async def run(
             print(f"  timed out after {options.timeout:.0f}s", file=sys.stderr)
         # CPU over the update phase only (to the last Healthy), not the settling wait.
         end = results.all_healthy_at or time.monotonic()
-        cpu_after = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
         results.cpu = {name: cpu_after[name] - cpu_before[name] for name in pids}
         results.cpu["this benchmark"] = sum(os.times()[:2]) - own_before
         results.cpu["(update phase, wall)"] = end - results.update_start
@@ -701,7 +677,7 @@ def main() -> None:
         process, port = start_controller(options, cluster, namespace, log_path)
         try:
             results, log_offset = asyncio.run(run(options, cluster, namespace, log_path, process.pid, port))
-            results.rss = _memory_mib(process.pid)
+            results.rss = memory_mib(process.pid)
         finally:
             process.send_signal(signal.SIGTERM)
             try:

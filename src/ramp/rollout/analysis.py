@@ -21,7 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ramp.api.analysis_status import is_completed_phase
 from ramp.core.steps import current_step
+from ramp.rollout.pauses import BLUE_GREEN_PAUSE, CANARY_PAUSE, INCONCLUSIVE_PAUSE, has_pause
 
 Obj = dict[str, Any]
 
@@ -30,11 +32,8 @@ TYPE_LABEL = "rollout-type"
 STEP_INDEX_LABEL = "step-index"
 STEP_TYPE = "Step"
 BACKGROUND_TYPE = "Background"
-INCONCLUSIVE_PAUSE = "InconclusiveAnalysisRun"
-CANARY_PAUSE = "CanaryPauseStep"
 STEP_RUN_STATUS = "currentStepAnalysisRunStatus"
 BACKGROUND_RUN_STATUS = "currentBackgroundAnalysisRunStatus"
-COMPLETED = frozenset({"Successful", "Failed", "Error", "Inconclusive"})
 
 
 @dataclass(frozen=True)
@@ -90,6 +89,11 @@ def phase_of(run: Mapping[str, Any] | None) -> str:
     return str(((run or {}).get("status") or {}).get("phase") or "")
 
 
+def is_running(run: Mapping[str, Any]) -> bool:
+    """Not finished, and not asked to stop."""
+    return not is_completed_phase(phase_of(run)) and not (run.get("spec") or {}).get("terminate")
+
+
 def name_of(run: Mapping[str, Any]) -> str:
     return str(run["metadata"]["name"])
 
@@ -122,7 +126,7 @@ def _current(by_name: Mapping[str, Mapping[str, Any]], status: Any) -> Mapping[s
 
 
 def _cancel(plan: AnalysisPlan, run: Mapping[str, Any] | None) -> None:
-    if run is None or phase_of(run) in COMPLETED or (run.get("spec") or {}).get("terminate"):
+    if run is None or not is_running(run):
         return
     if name_of(run) not in plan.terminate:
         plan.terminate.append(name_of(run))
@@ -165,7 +169,7 @@ def _plan_background(inputs: AnalysisInputs, plan: AnalysisPlan, current: Mappin
     if promoted or not status.get("stableRS") or not inputs.pod_hash or before_start:
         _cancel(plan, current)
         return None
-    if _has_pause(status, INCONCLUSIVE_PAUSE):
+    if has_pause(status, INCONCLUSIVE_PAUSE):
         return current
     if _needs_new_run(current, inputs.previous):
         labels = {POD_HASH_LABEL: inputs.pod_hash, TYPE_LABEL: BACKGROUND_TYPE}
@@ -192,15 +196,11 @@ def _needs_new_run(current: Mapping[str, Any] | None, previous: Mapping[str, Any
         return True
     if (
         previous.get("controllerPause")
-        and not _has_pause(previous, CANARY_PAUSE)
-        and not _has_pause(previous, "BlueGreenPause")
+        and not has_pause(previous, CANARY_PAUSE)
+        and not has_pause(previous, BLUE_GREEN_PAUSE)
     ):
         return phase_of(current) == "Inconclusive"
     return bool(previous.get("abortedAt"))
-
-
-def _has_pause(status: Mapping[str, Any], reason: str) -> bool:
-    return any(c.get("reason") == reason for c in status.get("pauseConditions") or [])
 
 
 def run_name(rollout: str, pod_hash: str, revision: int, infix: str | None) -> str:
@@ -315,7 +315,7 @@ def plan_promotion_run(inputs: PromotionRunInputs) -> PromotionRunPlan:
     if inputs.skipped or not analysis or not analysis.get("templates"):
         _cancel(holder, current)
         plan.terminate = holder.terminate
-        if current is not None and phase_of(current) in COMPLETED:
+        if current is not None and is_completed_phase(phase_of(current)):
             plan.run = current  # the verdict of this update stays shown after the promotion it allowed
         return plan
     if inputs.aborted:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ramp.api.analysis_status import is_completed_phase
 from ramp.core.analysisruns import AnalysisTemplateError, build_analysis_run
 from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
@@ -180,7 +181,7 @@ async def create_run(client: KubeClient, informers: Informers, run: Obj) -> Obj:
             owners = existing["metadata"].get("ownerReferences") or []
             same_owner = any(ref.get("controller") and ref.get("uid") == owner_uid for ref in owners)
             phase = (existing.get("status") or {}).get("phase") or ""
-            finished = phase in ("Successful", "Failed", "Error", "Inconclusive")
+            finished = is_completed_phase(phase)
             if same_owner and not finished and existing.get("spec") == run.get("spec"):
                 informers.analysis_runs.observe(existing)
                 return existing

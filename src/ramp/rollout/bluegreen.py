@@ -28,8 +28,6 @@ from ramp.api.strategy import BlueGreenStrategy
 from ramp.core.conditions import parse_time
 from ramp.core.replicas import SurgeLimits, resolve_surge_limits
 from ramp.rollout.analysis import (
-    COMPLETED,
-    INCONCLUSIVE_PAUSE,
     POST_PROMOTION_TYPE,
     POST_RUN_STATUS,
     PRE_PROMOTION_TYPE,
@@ -38,19 +36,19 @@ from ramp.rollout.analysis import (
     PromotionRunInputs,
     PromotionRunPlan,
     RunRequest,
+    is_running,
     name_of,
-    phase_of,
     plan_promotion_run,
     run_status,
     select_runs_to_delete,
 )
 from ramp.rollout.canary import Event
+from ramp.rollout.pauses import BLUE_GREEN_PAUSE, INCONCLUSIVE_PAUSE, find_pause, pause_by_controller, remove_pause
 from ramp.rollout.replicasets import ReplicaSetView
 from ramp.rollout.services import selected_hash
 from ramp.rollout.snapshot import Snapshot
 
 Obj = dict[str, Any]
-BLUE_GREEN_PAUSE = "BlueGreenPause"
 SCALE_DOWN_DEADLINE_ANNOTATION = "scale-down-deadline"
 
 
@@ -258,9 +256,9 @@ def _reconcile_pause(
 ) -> bool:
     """Whether the pause before the switch is over (upstream's reconcileBlueGreenPause and its completion)."""
     if skipped:
-        _remove_pause(status, BLUE_GREEN_PAUSE)
+        remove_pause(status, BLUE_GREEN_PAUSE)
         return True
-    condition = _pause_condition(status, BLUE_GREEN_PAUSE)
+    condition = find_pause(status, BLUE_GREEN_PAUSE)
     if snapshot.rollout.spec.paused or not ready:
         return False
     seconds = bg.effective_auto_promotion_seconds
@@ -269,11 +267,9 @@ def _reconcile_pause(
     if condition is None:
         if status.get("controllerPause"):
             return True  # promoted: the user removed the pause condition the controller had added
-        status.setdefault("pauseConditions", []).append(
-            {"reason": BLUE_GREEN_PAUSE, "startTime": format_timestamp(snapshot.now)}
+        plan.events.append(
+            Event("Normal", "RolloutPaused", pause_by_controller(status, BLUE_GREEN_PAUSE, snapshot.now))
         )
-        status["controllerPause"] = True
-        plan.events.append(Event("Normal", "RolloutPaused", f"Rollout is paused ({BLUE_GREEN_PAUSE})"))
         if bg.effective_auto_promotion_enabled:
             plan.requeue_in(float(seconds))
         return False
@@ -282,7 +278,7 @@ def _reconcile_pause(
     started = parse_time(condition.get("startTime"))
     remaining = (started or snapshot.now) + timedelta(seconds=seconds) - snapshot.now
     if remaining <= timedelta(0):
-        _remove_pause(status, BLUE_GREEN_PAUSE)
+        remove_pause(status, BLUE_GREEN_PAUSE)
         return True
     plan.requeue_in(remaining.total_seconds())
     return False
@@ -300,12 +296,8 @@ def _apply_run(plan: BlueGreenPlan, status: Obj, blue: Obj, key: str, run: Promo
     if run.abort_message and not status.get("abort"):
         status["abort"] = True
         plan.abort_message = run.abort_message
-    elif run.pause_inconclusive and _pause_condition(status, INCONCLUSIVE_PAUSE) is None:
-        status.setdefault("pauseConditions", []).append(
-            {"reason": INCONCLUSIVE_PAUSE, "startTime": format_timestamp(now)}
-        )
-        status["controllerPause"] = True
-        plan.events.append(Event("Normal", "RolloutPaused", f"Rollout is paused ({INCONCLUSIVE_PAUSE})"))
+    elif run.pause_inconclusive and find_pause(status, INCONCLUSIVE_PAUSE) is None:
+        plan.events.append(Event("Normal", "RolloutPaused", pause_by_controller(status, INCONCLUSIVE_PAUSE, now)))
 
 
 def _abort_bookkeeping(status: Obj, plan: BlueGreenPlan, new: ReplicaSetView, now: datetime) -> None:
@@ -391,7 +383,7 @@ def _plan_other_runs(snapshot: Snapshot, plan: BlueGreenPlan, *current: Promotio
     keep |= {run.create.name for run in current if run.create is not None}
     others = [run for run in snapshot.runs if name_of(run) not in keep]
     for run in others:
-        running = phase_of(run) not in COMPLETED and not (run.get("spec") or {}).get("terminate")
+        running = is_running(run)
         if running and name_of(run) not in plan.analysis.terminate:
             plan.analysis.terminate.append(name_of(run))
     spec = snapshot.rollout.spec
@@ -443,15 +435,3 @@ def _dump(analysis: Any) -> Mapping[str, Any] | None:
 def _has_templates(analysis: Any) -> bool:
     dumped = _dump(analysis)
     return bool(dumped and dumped.get("templates"))
-
-
-def _pause_condition(status: Obj, reason: str) -> Mapping[str, Any] | None:
-    return next((c for c in status.get("pauseConditions") or [] if c.get("reason") == reason), None)
-
-
-def _remove_pause(status: Obj, reason: str) -> None:
-    remaining = [c for c in status.get("pauseConditions") or [] if c.get("reason") != reason]
-    if remaining:
-        status["pauseConditions"] = remaining
-    else:
-        status.pop("pauseConditions", None)

@@ -28,22 +28,20 @@ from ramp.core.replicas import (
 from ramp.core.steps import calculate_set_weight, current_step, describe_step, step_kind
 from ramp.rollout.analysis import (
     BACKGROUND_RUN_STATUS,
-    COMPLETED,
-    INCONCLUSIVE_PAUSE,
     STEP_RUN_STATUS,
     AnalysisInputs,
     AnalysisPlan,
     RunRequest,
+    is_running,
     name_of,
-    phase_of,
     plan_analysis,
     run_status,
 )
+from ramp.rollout.pauses import CANARY_PAUSE, INCONCLUSIVE_PAUSE, find_pause, pause_by_controller, remove_pause
 from ramp.rollout.replicasets import ReplicaSetView
 from ramp.rollout.snapshot import Snapshot
 
 Obj = dict[str, Any]
-CANARY_PAUSE = "CanaryPauseStep"
 IMMEDIATE_STEPS = {"setCanaryScale", "setHeaderRoute", "setMirrorRoute", "plugin"}
 
 
@@ -153,7 +151,7 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
         ):
             index += 1
             status["currentStepIndex"] = index
-            _remove_pause(status, CANARY_PAUSE)
+            remove_pause(status, CANARY_PAUSE)
             message = f"Rollout step {index}/{count} completed ({describe_step(step)})"
             events.append(Event("Normal", "RolloutStepCompleted", message))
         full = bool(status.get("promoteFull"))
@@ -208,12 +206,8 @@ def _apply_analysis(plan: CanaryPlan, status: Obj, now: datetime) -> None:
     if analysis.abort_message and not status.get("abort"):
         status["abort"] = True
         plan.abort_message = analysis.abort_message
-    elif analysis.pause_inconclusive and _pause_condition(status, INCONCLUSIVE_PAUSE) is None:
-        status.setdefault("pauseConditions", []).append(
-            {"reason": INCONCLUSIVE_PAUSE, "startTime": format_timestamp(now)}
-        )
-        status["controllerPause"] = True
-        plan.events.append(Event("Normal", "RolloutPaused", f"Rollout is paused ({INCONCLUSIVE_PAUSE})"))
+    elif analysis.pause_inconclusive and find_pause(status, INCONCLUSIVE_PAUSE) is None:
+        plan.events.append(Event("Normal", "RolloutPaused", pause_by_controller(status, INCONCLUSIVE_PAUSE, now)))
 
 
 def _end_current_runs(plan: CanaryPlan, status: Obj) -> None:
@@ -223,7 +217,7 @@ def _end_current_runs(plan: CanaryPlan, status: Obj) -> None:
         canary.pop(key, None)
     status["canary"] = canary
     for run in (plan.analysis.step_run, plan.analysis.background_run):
-        if run is not None and phase_of(run) not in COMPLETED and not (run.get("spec") or {}).get("terminate"):
+        if run is not None and is_running(run):
             plan.analysis.terminate.append(name_of(run))
 
 
@@ -363,16 +357,12 @@ def _is_at_desired_counts(
 
 def _is_pause_completed(snapshot: Snapshot, step: Mapping[str, Any], status: Obj, plan: CanaryPlan) -> bool:
     pause = step.get("pause") or {}
-    condition = _pause_condition(status, CANARY_PAUSE)
+    condition = find_pause(status, CANARY_PAUSE)
     if status.get("controllerPause") and condition is None:
         return True  # promoted: the user removed the pause condition the controller had added
     duration = pause.get("duration")
     if condition is None:
-        status.setdefault("pauseConditions", []).append(
-            {"reason": CANARY_PAUSE, "startTime": format_timestamp(snapshot.now)}
-        )
-        status["controllerPause"] = True
-        plan.events.append(Event("Normal", "RolloutPaused", f"Rollout is paused ({CANARY_PAUSE})"))
+        plan.events.append(Event("Normal", "RolloutPaused", pause_by_controller(status, CANARY_PAUSE, snapshot.now)))
         if duration is not None:
             plan.requeue_in(float(pause_seconds(duration)))
         return False
@@ -389,18 +379,6 @@ def _is_pause_completed(snapshot: Snapshot, step: Mapping[str, Any], status: Obj
 def _pause_pending(steps: Sequence[Mapping[str, Any]], status: Obj) -> bool:
     step = current_step(steps, status.get("currentStepIndex"))
     return step is not None and step_kind(step) == "pause"
-
-
-def _pause_condition(status: Obj, reason: str) -> Mapping[str, Any] | None:
-    return next((c for c in status.get("pauseConditions") or [] if c.get("reason") == reason), None)
-
-
-def _remove_pause(status: Obj, reason: str) -> None:
-    remaining = [c for c in status.get("pauseConditions") or [] if c.get("reason") != reason]
-    if remaining:
-        status["pauseConditions"] = remaining
-    else:
-        status.pop("pauseConditions", None)
 
 
 def _promote(
