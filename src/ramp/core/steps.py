@@ -27,12 +27,19 @@ def current_step(steps: Sequence[Step], index: int | None) -> Step | None:
 
 
 def calculate_set_weight(
-    steps: Sequence[Step], index: int | None, *, aborted: bool, stable_hash: str | None, pod_hash: str
+    steps: Sequence[Step],
+    index: int | None,
+    *,
+    aborted: bool,
+    stable_hash: str | None,
+    pod_hash: str,
+    total: int = 100,
 ) -> int:
     """The canary weight the rollout is working towards (upstream's current set weight).
 
-    0 when aborted; 100 when the current template is the stable one, when there is no stable version yet, or once
-    every step is done; otherwise the last `setWeight` at or before `index` (0 if none came yet).
+    0 when aborted; `total` (100, or maxTrafficWeight) when the current template is the stable one, when there is
+    no stable version yet, or once every step is done; otherwise the last `setWeight` at or before `index` (0 if
+    none came yet).
 
     >>> calculate_set_weight([{"setWeight": 25}, {"pause": {}}], 1, aborted=False, stable_hash="a", pod_hash="b")
     25
@@ -44,9 +51,9 @@ def calculate_set_weight(
     if aborted:
         return 0
     if not stable_hash or stable_hash == pod_hash:
-        return 100
+        return total
     if index is None or index >= len(steps):
-        return 100
+        return total
     for step in reversed(steps[: index + 1]):
         if "setWeight" in step:
             return int(step["setWeight"])

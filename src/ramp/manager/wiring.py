@@ -191,13 +191,16 @@ def rollout_service_keys(rollout: Obj) -> set[str]:
 
 
 def referenced_services(rollout: Obj) -> set[str]:
-    """Names of the Services a Rollout's strategy points at (canary/stable, active/preview)."""
+    """Names of the Services a Rollout's strategy points at (canary/stable, ping/pong, active/preview)."""
     strategy = (rollout.get("spec") or {}).get("strategy") or {}
     canary = strategy.get("canary") or {}
     blue_green = strategy.get("blueGreen") or {}
+    ping_pong = canary.get("pingPong") or {}
     names = (
         canary.get("canaryService"),
         canary.get("stableService"),
+        ping_pong.get("pingService"),
+        ping_pong.get("pongService"),
         blue_green.get("activeService"),
         blue_green.get("previewService"),
     )

@@ -44,12 +44,11 @@ from ramp.rollout.analysis import (
 )
 from ramp.rollout.canary import Event
 from ramp.rollout.pauses import BLUE_GREEN_PAUSE, INCONCLUSIVE_PAUSE, find_pause, pause_by_controller, remove_pause
-from ramp.rollout.replicasets import ReplicaSetView
+from ramp.rollout.replicasets import SCALE_DOWN_DEADLINE_ANNOTATION, ReplicaSetView
 from ramp.rollout.services import selected_hash
 from ramp.rollout.snapshot import Snapshot
 
 Obj = dict[str, Any]
-SCALE_DOWN_DEADLINE_ANNOTATION = "scale-down-deadline"
 
 
 @dataclass

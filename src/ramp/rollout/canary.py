@@ -37,9 +37,21 @@ from ramp.rollout.analysis import (
     plan_analysis,
     run_status,
 )
+from ramp.rollout.canary_routed import calculate_routed_scales, is_at_routed_counts, to_percent
 from ramp.rollout.pauses import CANARY_PAUSE, INCONCLUSIVE_PAUSE, find_pause, pause_by_controller, remove_pause
 from ramp.rollout.replicasets import ReplicaSetView
 from ramp.rollout.snapshot import Snapshot
+from ramp.rollout.traffic import (
+    STABLE_PING_PONG,
+    TrafficInputs,
+    TrafficPlan,
+    active_routes,
+    calculate_canary_weight,
+    service_hashes,
+    service_names,
+    split_weights,
+)
+from ramp.traffic.base import Destination
 
 Obj = dict[str, Any]
 IMMEDIATE_STEPS = {"setCanaryScale", "setHeaderRoute", "setMirrorRoute", "plugin"}
@@ -65,6 +77,12 @@ class CanaryPlan:
     analysis: AnalysisPlan = field(default_factory=AnalysisPlan)
     abort_message: str | None = None
     """Why the rollout aborted in this reconcile (a failed analysis), for the condition and the event."""
+    deadlines: dict[str, str | None] = field(default_factory=dict)
+    """ReplicaSet name → the scale-down-deadline annotation to set, or None to remove it (with a router)."""
+    traffic: TrafficPlan | None = None
+    """Weights, managed routes and Service targets (None: no Services or router to drive)."""
+    routed: bool = False
+    """A traffic router carries the weight."""
 
     def record_created_run(self, request: RunRequest, run: Mapping[str, Any]) -> None:
         """A run the reconciler created for `request` becomes the current one in the status."""
@@ -86,8 +104,13 @@ def limits_of(snapshot: Snapshot) -> SurgeLimits:
     return resolve_surge_limits(snapshot.replicas, surge, unavailable)
 
 
-def plan_canary(snapshot: Snapshot) -> CanaryPlan:
-    """Decide one reconcile of a canary Rollout (no traffic routing)."""
+def _canary_spec(snapshot: Snapshot) -> Any:
+    strategy = snapshot.rollout.spec.strategy
+    return strategy.canary if strategy else None
+
+
+def plan_canary(snapshot: Snapshot, additional: tuple[Destination, ...] = ()) -> CanaryPlan:
+    """Decide one reconcile of a canary Rollout; `additional` are experiment Services that take a weight."""
     status: Obj = {k: v for k, v in snapshot.status.items() if k not in ("conditions", "phase", "message")}
     status["conditions"] = list(snapshot.status.get("conditions") or [])
     # Upstream's status structs serialize even when empty: clients see `canary: {}` and `blueGreen: {}`.
@@ -99,6 +122,9 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
     new = snapshot.new
     events: list[Event] = []
     plan = CanaryPlan(scales={}, status=status, events=events)
+    spec = _canary_spec(snapshot)
+    plan.routed = bool(spec is not None and spec.has_traffic_routing)
+    total = spec.effective_max_traffic_weight if spec is not None else 100
 
     _reset_on_change(snapshot, status, events)
     stable_hash = str(status.get("stableRS") or "")
@@ -135,11 +161,22 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
             status["currentStepIndex"] = count
 
     index = status.get("currentStepIndex")
-    weight = calculate_set_weight(steps, index, aborted=aborted, stable_hash=stable_hash, pod_hash=new.pod_hash)
+    weight = calculate_set_weight(
+        steps, index, aborted=aborted, stable_hash=stable_hash, pod_hash=new.pod_hash, total=total
+    )
     plan.weight = weight
     limits = limits_of(snapshot)
     desired = snapshot.replicas
-    plan.scales = _calculate_scales(snapshot, new, stable if stable.name != new.name else None, weight, limits)
+    if plan.routed:
+        routed = calculate_routed_scales(
+            snapshot, status, new, stable if stable.name != new.name else None, to_percent(weight, total), aborted
+        )
+        plan.scales = routed.scales
+        plan.deadlines = routed.deadlines
+        if routed.requeue_after is not None:
+            plan.requeue_in(routed.requeue_after)
+    else:
+        plan.scales = _calculate_scales(snapshot, new, stable if stable.name != new.name else None, weight, limits)
 
     paused_by_spec = bool(snapshot.rollout.spec.paused)
     if not aborted and not paused_by_spec and stable_hash != new.pod_hash:
@@ -161,11 +198,93 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
             _promote(status, new, count, events, reason)
             plan.promoted = True
             _end_current_runs(plan, status)
+            _flip_ping_pong(snapshot, status)
     if not status.get("pauseConditions"):
         status.pop("pauseConditions", None)
         if not _pause_pending(steps, status):
             status["controllerPause"] = False
+    plan.traffic = _plan_traffic(snapshot, plan, stable, total, additional)
     return plan
+
+
+def _flip_ping_pong(snapshot: Snapshot, status: Obj) -> None:
+    """With pingPong the Service that served the canary becomes the stable one at promotion."""
+    raw_canary = ((snapshot.raw.get("spec") or {}).get("strategy") or {}).get("canary") or {}
+    if not raw_canary.get("pingPong"):
+        return
+    canary = dict(status.get("canary") or {})
+    canary[STABLE_PING_PONG] = "ping" if canary.get(STABLE_PING_PONG) == "pong" else "pong"
+    status["canary"] = canary
+
+
+def _plan_traffic(
+    snapshot: Snapshot,
+    plan: CanaryPlan,
+    stable: ReplicaSetView,
+    total: int,
+    additional: tuple[Destination, ...],
+) -> TrafficPlan | None:
+    """Weights, routes and Service targets; the weights also go into status.canary.weights (with a router)."""
+    status = plan.status
+    raw_canary = ((snapshot.raw.get("spec") or {}).get("strategy") or {}).get("canary") or {}
+    if raw_canary.get("pingPong") and not (status.get("canary") or {}).get(STABLE_PING_PONG):
+        status["canary"] = {**(status.get("canary") or {}), STABLE_PING_PONG: "ping"}
+    stable_service, canary_service = service_names(raw_canary, status)
+    if not plan.routed and not stable_service and not canary_service:
+        return None
+    new = snapshot.new
+    stable_hash = str(status.get("stableRS") or new.pod_hash)
+    fully_promoted = stable_hash == new.pod_hash
+    if fully_promoted:
+        stable = new
+    index = status.get("currentStepIndex")
+    aborted = bool(status.get("abort"))
+    steps = snapshot.steps
+    at_desired = True
+    if plan.routed and not fully_promoted:
+        current = calculate_set_weight(
+            steps, index, aborted=False, stable_hash=stable_hash, pod_hash=new.pod_hash, total=total
+        )
+        at_desired = is_at_routed_counts(snapshot, status, new, stable, to_percent(current, total))
+    previous = ((snapshot.status.get("canary") or {}).get("weights") or {}).get("canary") or {}
+    spec = _canary_spec(snapshot)
+    weight = calculate_canary_weight(
+        TrafficInputs(
+            steps=steps,
+            index=index,
+            total=total,
+            replicas=snapshot.replicas,
+            aborted=aborted,
+            promote_full=bool(status.get("promoteFull")),
+            fully_promoted=fully_promoted,
+            new_available=new.available,
+            stable_available=stable.available,
+            at_desired_counts=at_desired,
+            previous_canary_weight=int(previous["weight"]) if "weight" in previous else None,
+            dynamic_stable_scale=bool(spec is not None and spec.dynamic_stable_scale),
+        )
+    )
+    done = aborted or fully_promoted or bool(status.get("promoteFull"))
+    headers, mirrors = ((), ()) if done else active_routes(steps, index)
+    weights = split_weights(
+        weight,
+        total,
+        (canary_service or "", new.pod_hash),
+        (stable_service or "", stable_hash),
+        () if done else additional,
+    )
+    traffic = TrafficPlan(
+        weights=weights,
+        header_routes=headers,
+        mirror_routes=mirrors,
+        remove_routes=done or not (headers or mirrors),
+        service_hashes=service_hashes(
+            stable_service, canary_service, stable_hash, new.pod_hash, new.available, stable.available
+        ),
+    )
+    if plan.routed:
+        status["canary"] = {**(status.get("canary") or {}), "weights": traffic.status(None)}
+    return traffic
 
 
 def _plan_analysis(snapshot: Snapshot, status: Obj, stable_hash: str, *, initial: bool) -> AnalysisPlan:
@@ -330,6 +449,8 @@ def _is_step_completed(
 ) -> bool:
     kind = step_kind(step)
     if kind == "setWeight":
+        if plan.routed:
+            return is_at_routed_counts(snapshot, status, new, stable, weight)
         return _is_at_desired_counts(snapshot, new, stable, weight, limits)
     if kind == "pause":
         if _is_pause_completed(snapshot, step, status, plan):

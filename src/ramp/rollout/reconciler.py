@@ -29,11 +29,12 @@ from ramp.kube.reconcile import Result
 from ramp.kube.resources import PODS, REPLICA_SETS, ROLLOUTS, object_key
 from ramp.rollout import analysisruns, bluegreen, restart, services, workload
 from ramp.rollout.bluegreen import BlueGreenPlan, plan_blue_green
-from ramp.rollout.canary import CanaryPlan, limits_of, plan_canary
+from ramp.rollout.canary import CanaryPlan, Event, limits_of, plan_canary
 from ramp.rollout.replicasets import (
     EPHEMERAL_METADATA_ANNOTATION,
     HASH_LABEL,
     REVISION_ANNOTATION,
+    SCALE_DOWN_DEADLINE_ANNOTATION,
     WORKLOAD_GENERATION_ANNOTATION,
     ReplicaSetView,
     build_replica_set,
@@ -43,13 +44,17 @@ from ramp.rollout.replicasets import (
     scale_patch,
     template_for_new_set,
 )
+from ramp.rollout.routing import ROUTING_ANNOTATION, TrafficRouting, routing_record
 from ramp.rollout.snapshot import Snapshot
 from ramp.rollout.status import StatusInputs, complete_status, invalid_spec_status, status_patch
 from ramp.rollout.validation import validate_rollout
+from ramp.traffic.base import RouterError
 
 log = logging.getLogger("ramp.rollout")
 Obj = dict[str, Any]
 OWNER_INDEX = "rollout-owner"
+ROUTER_RETRY_SECONDS = 10.0
+"""A routing object that is missing or malformed is looked at again this often (it is not watched)."""
 
 
 def _is_blue_green(rollout: Rollout) -> bool:
@@ -67,6 +72,27 @@ def index_by_owner(rs: Obj) -> list[str]:
     ]
 
 
+def _service_fields(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field path, Service name) of every Service the Rollout's strategy names."""
+    strategy = (raw.get("spec") or {}).get("strategy") or {}
+    canary = strategy.get("canary")
+    blue_green = strategy.get("blueGreen")
+    found: list[tuple[str, str]] = []
+    if isinstance(canary, Mapping):
+        for key in ("stableService", "canaryService"):
+            if canary.get(key):
+                found.append((f"spec.strategy.canary.{key}", str(canary[key])))
+        ping_pong = canary.get("pingPong") or {}
+        for key in ("pingService", "pongService"):
+            if isinstance(ping_pong, Mapping) and ping_pong.get(key):
+                found.append((f"spec.strategy.canary.pingPong.{key}", str(ping_pong[key])))
+    elif isinstance(blue_green, Mapping):
+        for key in ("activeService", "previewService"):
+            if blue_green.get(key):
+                found.append((f"spec.strategy.blueGreen.{key}", str(blue_green[key])))
+    return found
+
+
 class RolloutReconciler:
     """Reconciles Rollouts (canary in `ramp.rollout.canary`, blue-green in `ramp.rollout.bluegreen`). Adds the
     ReplicaSet owner index it reads, so build it before the informers start."""
@@ -76,6 +102,7 @@ class RolloutReconciler:
         self.informers = informers
         self.recorder = recorder
         self._announced: dict[str, str] = {}
+        self.routing = TrafficRouting(client, informers)
         informers.replica_sets.add_index(OWNER_INDEX, index_by_owner)
         informers.analysis_runs.add_index(analysisruns.OWNER_INDEX, index_by_owner)
 
@@ -83,6 +110,7 @@ class RolloutReconciler:
         raw = self.informers.rollouts.get(key)
         if raw is None:
             self._announced.pop(key, None)
+            self.routing.forget(key)
             return Result()
         if raw["metadata"].get("deletionTimestamp"):
             return Result()
@@ -132,6 +160,13 @@ class RolloutReconciler:
             await self._switch_services(snapshot, plan)
             await self._annotate_deadlines(snapshot, plan.deadlines)
             await self._sync_pod_metadata(snapshot, plan.pod_metadata)
+        else:
+            try:
+                await self._route_traffic(snapshot, plan)
+            except RouterError as err:
+                await self._write_invalid(raw, str(err), snapshot.now)
+                return Result.after(ROUTER_RETRY_SECONDS)
+            await self._annotate_deadlines(snapshot, plan.deadlines)
         await self._scale(snapshot, plan.scales)
         await self._clean_up_history(snapshot)
         version = await self._sync_annotations(raw, snapshot.new, found.generation)
@@ -226,42 +261,58 @@ class RolloutReconciler:
             self.client, self.informers, namespace, [n for n in decided.delete if n not in created_names]
         )
 
+    # -- traffic (canary) ------------------------------------------------------------------------------
+
+    async def _route_traffic(self, snapshot: Snapshot, plan: CanaryPlan) -> None:
+        """Services, then routers (restoring the objects of routers that left the spec); before any scaling."""
+        raw = snapshot.raw
+        await self.routing.restore(raw)
+        traffic = plan.traffic
+        if traffic is None:
+            return
+        for service, before, after in await self.routing.switch_services(raw, traffic):
+            self.recorder.normal(
+                raw, "SwitchService", f"Switched selector for service '{service}' from '{before}' to '{after}'"
+            )
+        if not plan.routed:
+            return
+        weights = traffic.weights
+        outcome = await self.routing.route(raw, traffic, weights.stable.service, weights.canary.service)
+        plan.status["canary"] = {**(plan.status.get("canary") or {}), "weights": traffic.status(outcome.verified)}
+        previous = ((snapshot.status.get("canary") or {}).get("weights") or {}).get("canary") or {}
+        if previous.get("weight") != weights.canary.weight:
+            before = previous.get("weight", 0)
+            plan.events.append(
+                Event(
+                    "Normal", "TrafficWeightUpdated", f"Traffic weight updated from {before} to {weights.canary.weight}"
+                )
+            )
+
     # -- Services (blue-green) -----------------------------------------------------------------------------
 
     def _referenced_services(self, raw: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-        blue_green = ((raw.get("spec") or {}).get("strategy") or {}).get("blueGreen") or {}
         namespace = str(raw["metadata"]["namespace"])
         found: dict[str, Mapping[str, Any]] = {}
-        for key in ("activeService", "previewService"):
-            service = services.find_service(self.informers, namespace, blue_green.get(key))
+        for _, wanted in _service_fields(raw):
+            service = services.find_service(self.informers, namespace, wanted)
             if service is not None:
-                found[str(blue_green[key])] = service
+                found[wanted] = service
         return found
 
     def _missing_services(self, raw: Mapping[str, Any]) -> str | None:
         """A message naming each referenced Service that does not exist or is another Rollout's (upstream's
         InvalidSpec); nothing is written then."""
-        blue_green = ((raw.get("spec") or {}).get("strategy") or {}).get("blueGreen")
-        if not isinstance(blue_green, Mapping):
-            return None
         found = self._referenced_services(raw)
         name = str(raw["metadata"]["name"])
         problems = []
-        for key in ("activeService", "previewService"):
-            wanted = blue_green.get(key)
-            if not wanted:
-                continue
-            service = found.get(str(wanted))
+        for path, wanted in _service_fields(raw):
+            service = found.get(wanted)
             if service is None:
-                problems.append(
-                    f'spec.strategy.blueGreen.{key}: Service "{wanted}" not found; create it or fix the name'
-                )
+                problems.append(f'{path}: Service "{wanted}" not found; create it or fix the name')
                 continue
             owner = services.managing_rollout(service)
             if owner is not None and owner != name:
-                problems.append(
-                    f'spec.strategy.blueGreen.{key}: Service "{wanted}" is managed by Rollout "{owner}"; use another'
-                )
+                problems.append(f'{path}: Service "{wanted}" is managed by Rollout "{owner}"; use another')
         return "; ".join(problems) or None
 
     async def _switch_services(self, snapshot: Snapshot, plan: BlueGreenPlan) -> None:
@@ -284,9 +335,9 @@ class RolloutReconciler:
         for name, deadline in deadlines.items():
             rs = by_name.get(name)
             current = ((rs.raw.get("metadata") or {}).get("annotations") or {}) if rs is not None else {}
-            if rs is None or current.get(bluegreen.SCALE_DOWN_DEADLINE_ANNOTATION) == deadline:
+            if rs is None or current.get(SCALE_DOWN_DEADLINE_ANNOTATION) == deadline:
                 continue
-            patch = {"metadata": {"annotations": {bluegreen.SCALE_DOWN_DEADLINE_ANNOTATION: deadline}}}
+            patch = {"metadata": {"annotations": {SCALE_DOWN_DEADLINE_ANNOTATION: deadline}}}
             updated = await self.client.patch(REPLICA_SETS, name, patch, namespace)
             self.informers.replica_sets.observe(updated)
 
@@ -443,7 +494,8 @@ class RolloutReconciler:
         returns the resourceVersion after the write (the status patch that follows must be guarded by it, not
         by the one the snapshot was read at)."""
         annotations = raw["metadata"].get("annotations") or {}
-        wanted = {REVISION_ANNOTATION: str(new.revision)}
+        wanted: dict[str, str | None] = {REVISION_ANNOTATION: str(new.revision)}
+        wanted[ROUTING_ANNOTATION] = routing_record(raw)
         if workload_generation is not None:
             wanted[WORKLOAD_GENERATION_ANNOTATION] = str(workload_generation)
         changed = {key: value for key, value in wanted.items() if annotations.get(key) != value}

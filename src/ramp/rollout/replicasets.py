@@ -22,6 +22,8 @@ REVISION_ANNOTATION = "rollout.argoproj.io/revision"
 DESIRED_REPLICAS_ANNOTATION = "rollout.argoproj.io/desired-replicas"
 WORKLOAD_GENERATION_ANNOTATION = "rollout.argoproj.io/workload-generation"
 EPHEMERAL_METADATA_ANNOTATION = "rollout.argoproj.io/ephemeral-metadata"
+SCALE_DOWN_DEADLINE_ANNOTATION = "scale-down-deadline"
+"""When a replaced ReplicaSet may be scaled down (blue-green, and canary with a router)."""
 ROLLOUT_API_VERSION = "argoproj.io/v1alpha1"
 
 

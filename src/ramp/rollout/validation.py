@@ -13,6 +13,9 @@ from typing import Any
 
 from ramp.api import Problem, Rollout
 from ramp.api.meta import resolve_int_or_percent
+from ramp.api.strategy import CanaryStrategy
+from ramp.api.traffic import RolloutTrafficRouting, configured_routers
+from ramp.traffic.registry import describe_unsupported, unsupported_routers
 
 
 def validate_rollout(rollout: Rollout, template: Mapping[str, Any] | None = None) -> list[Problem]:
@@ -119,6 +122,8 @@ def _check_strategy(rollout: Rollout) -> list[Problem]:
         )
     routing = canary.traffic_routing
     routed = routing is not None
+    if routing is not None:
+        problems.extend(_check_routing(canary, routing))
     managed = {route.name for route in (routing.managed_routes or [])} if routing is not None else set()
     for index, step in enumerate(canary.steps or []):
         where = f"spec.strategy.canary.steps[{index}]"
@@ -138,6 +143,32 @@ def _check_strategy(rollout: Rollout) -> list[Problem]:
                         f"{route.name!r} is not in spec.strategy.canary.trafficRouting.managedRoutes; add it there",
                     )
                 )
+    return problems
+
+
+def _check_routing(canary: CanaryStrategy, routing: RolloutTrafficRouting) -> list[Problem]:
+    """A router needs the two Services it shifts traffic between (or pingPong), and must be one Ramp drives."""
+    problems: list[Problem] = []
+    if canary.ping_pong is None:
+        for field_name, value in (("stableService", canary.stable_service), ("canaryService", canary.canary_service)):
+            if not value:
+                problems.append(
+                    Problem(
+                        f"spec.strategy.canary.{field_name}",
+                        "required with trafficRouting: the Service the router sends the "
+                        f"{field_name.removesuffix('Service')} share to (or use pingPong)",
+                    )
+                )
+    elif canary.stable_service or canary.canary_service:
+        problems.append(
+            Problem("spec.strategy.canary.pingPong", "cannot be used with stableService/canaryService; use one of them")
+        )
+    keys = configured_routers(routing)
+    if not keys:
+        problems.append(Problem("spec.strategy.canary.trafficRouting", "names no router; add one (nginx, istio, ...)"))
+    for key in unsupported_routers(keys):
+        path, _, message = describe_unsupported(key).partition(": ")
+        problems.append(Problem(path, message))
     return problems
 
 

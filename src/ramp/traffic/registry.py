@@ -1,0 +1,41 @@
+"""Which router drives a trafficRouting key: a registry keyed by the spec field, never an if-chain.
+
+Keys are what `ramp.api.traffic.configured_routers` returns ("nginx", "istio", ...; plugins as
+"plugins/<name>", with Gateway API built in as "plugins/argoproj-labs/gatewayAPI"). `build_routers` makes the
+routers of one Rollout for one reconcile; a key without a router is a `RouterError` naming the field, so the
+Rollout stops with a clear message and nothing is shifted. Used by `ramp.rollout.routing` and by validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ramp.api.traffic import configured_routers
+from ramp.traffic.base import Router, RouterContext, RouterError, RouterFactory, RouterIO
+
+ROUTERS: Mapping[str, RouterFactory] = {}
+"""Every supported router by its trafficRouting key."""
+
+
+def unsupported_routers(keys: list[str]) -> list[str]:
+    """The keys among `keys` that no router handles."""
+    return [key for key in keys if key not in ROUTERS]
+
+
+def describe_unsupported(key: str) -> str:
+    """The message for a trafficRouting key Ramp has no router for, naming the field and the fix."""
+    field_path = key.replace("plugins/", "plugins.", 1)
+    supported = ", ".join(sorted(k.replace("plugins/", "plugins.", 1) for k in ROUTERS))
+    return (
+        f"spec.strategy.canary.trafficRouting.{field_path}: this router is not supported by Ramp; "
+        f"use one of {supported}"
+    )
+
+
+def build_routers(context: RouterContext, io: RouterIO) -> list[Router]:
+    """The routers a Rollout's trafficRouting names, in the order of the spec fields."""
+    keys = configured_routers(context.routing)
+    missing = unsupported_routers(keys)
+    if missing:
+        raise RouterError("; ".join(describe_unsupported(key) for key in missing))
+    return [ROUTERS[key](context, io) for key in keys]
