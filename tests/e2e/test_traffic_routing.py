@@ -171,7 +171,11 @@ def test_router_walks_the_weights_and_aborts_back_to_stable(
         gates.promote(names.rollout)
         _then_canary_share(cluster, case, names, case.total)
         gates.promote(names.rollout)
-        s.then_rollout(names.rollout, lambda st: st.get("stableRS") == v2 and st.get("phase") == "Healthy", "promoted")
+        s.then_rollout(
+            names.rollout,
+            lambda r: r["status"].get("stableRS") == v2 and r["status"].get("phase") == "Healthy",
+            "promoted",
+        )
         wait_until(lambda: _selected(s, names.stable_service) == v2, WAIT, "stable Service on v2")
         _then_canary_share(cluster, case, names, 0)
         if case.read_header_route is not None:

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from ramp import __version__
-from ramp.cli import analysis, cluster, get, rollouts
+from ramp.cli import analysis, cluster, experiments, get, rollouts
 from ramp.cli.controller import controller
 from ramp.cli.crds import crds
 from ramp.cli.dashboard import dashboard
@@ -39,6 +39,7 @@ def version(short: bool = typer.Option(False, "--short", help="Print just the ve
 app.command("controller")(controller)
 app.command("crds")(crds)
 rollouts.register(app)
+experiments.register()
 get.register(app)
 analysis.register(app)
 app.command("status")(status)

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from ramp.analysis.reconciler import DEFAULT_CONTROLLER_NAMESPACE, AnalysisRunReconciler
+from ramp.experiments.reconciler import ExperimentReconciler
 from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
 from ramp.kube.events import EventRecorder
@@ -87,9 +88,14 @@ def build_analysis_run_reconciler(context: ControllerContext) -> Reconciler:
     )
 
 
+def build_experiment_reconciler(context: ControllerContext) -> Reconciler:
+    return ExperimentReconciler(context.client, context.informers, context.recorder)
+
+
 DEFAULT_RECONCILERS: Mapping[str, ReconcilerFactory] = {
     "rollouts": build_rollout_reconciler,
     "analysisruns": build_analysis_run_reconciler,
+    "experiments": build_experiment_reconciler,
 }
 
 

@@ -37,6 +37,7 @@ from ramp.rollout.analysis import (
     plan_analysis,
     run_status,
 )
+from ramp.rollout.canary_experiment import ExperimentStepPlan, plan_experiment_step
 from ramp.rollout.canary_routed import calculate_routed_scales, is_at_routed_counts, to_percent
 from ramp.rollout.pauses import CANARY_PAUSE, INCONCLUSIVE_PAUSE, find_pause, pause_by_controller, remove_pause
 from ramp.rollout.replicasets import ReplicaSetView
@@ -79,6 +80,8 @@ class CanaryPlan:
     """Why the rollout aborted in this reconcile (a failed analysis), for the condition and the event."""
     deadlines: dict[str, str | None] = field(default_factory=dict)
     """ReplicaSet name → the scale-down-deadline annotation to set, or None to remove it (with a router)."""
+    experiments: ExperimentStepPlan = field(default_factory=ExperimentStepPlan)
+    """The experiment step's Experiment to create, the Experiments to terminate."""
     traffic: TrafficPlan | None = None
     """Weights, managed routes and Service targets (None: no Services or router to drive)."""
     routed: bool = False
@@ -109,8 +112,8 @@ def _canary_spec(snapshot: Snapshot) -> Any:
     return strategy.canary if strategy else None
 
 
-def plan_canary(snapshot: Snapshot, additional: tuple[Destination, ...] = ()) -> CanaryPlan:
-    """Decide one reconcile of a canary Rollout; `additional` are experiment Services that take a weight."""
+def plan_canary(snapshot: Snapshot) -> CanaryPlan:
+    """Decide one reconcile of a canary Rollout."""
     status: Obj = {k: v for k, v in snapshot.status.items() if k not in ("conditions", "phase", "message")}
     status["conditions"] = list(snapshot.status.get("conditions") or [])
     # Upstream's status structs serialize even when empty: clients see `canary: {}` and `blueGreen: {}`.
@@ -138,6 +141,7 @@ def plan_canary(snapshot: Snapshot, additional: tuple[Destination, ...] = ()) ->
 
     plan.analysis = _plan_analysis(snapshot, status, stable_hash, initial=plan.promoted)
     _apply_analysis(plan, status, now)
+    _apply_experiment(plan, snapshot, status, stable)
 
     aborted = bool(status.get("abort"))
     if aborted:
@@ -203,8 +207,22 @@ def plan_canary(snapshot: Snapshot, additional: tuple[Destination, ...] = ()) ->
         status.pop("pauseConditions", None)
         if not _pause_pending(steps, status):
             status["controllerPause"] = False
-    plan.traffic = _plan_traffic(snapshot, plan, stable, total, additional)
+    if plan.promoted or status.get("abort"):
+        plan.experiments = plan_experiment_step(snapshot, status, stable)  # stop what is still running
+    plan.traffic = _plan_traffic(snapshot, plan, stable, total, plan.experiments.additional)
     return plan
+
+
+def _apply_experiment(plan: CanaryPlan, snapshot: Snapshot, status: Obj, stable: ReplicaSetView) -> None:
+    """The experiment step's verdict on the status: an abort, an inconclusive pause (before the abort handling,
+    so an abort decided here is carried out in this reconcile)."""
+    decided = plan_experiment_step(snapshot, status, stable if stable.name != snapshot.new.name else None)
+    plan.experiments = decided
+    if decided.abort_message and not status.get("abort"):
+        status["abort"] = True
+        plan.abort_message = decided.abort_message
+    if decided.pause_message:
+        plan.events.append(Event("Normal", "RolloutPaused", decided.pause_message))
 
 
 def _flip_ping_pong(snapshot: Snapshot, status: Obj) -> None:
@@ -459,7 +477,8 @@ def _is_step_completed(
         return False
     if kind == "analysis":
         return plan.analysis.is_step_successful
-    # experiment steps wait for their Experiments (issue: traffic and experiments).
+    if kind == "experiment":
+        return plan.experiments.step_complete
     return kind in IMMEDIATE_STEPS
 
 

@@ -26,7 +26,7 @@ from ramp.kube.client import KubeClient
 from ramp.kube.errors import ApiError
 from ramp.kube.events import EventRecorder
 from ramp.kube.reconcile import Result
-from ramp.kube.resources import PODS, REPLICA_SETS, ROLLOUTS, object_key
+from ramp.kube.resources import EXPERIMENTS, PODS, REPLICA_SETS, ROLLOUTS, object_key
 from ramp.rollout import analysisruns, bluegreen, restart, services, workload
 from ramp.rollout.bluegreen import BlueGreenPlan, plan_blue_green
 from ramp.rollout.canary import CanaryPlan, Event, limits_of, plan_canary
@@ -105,6 +105,7 @@ class RolloutReconciler:
         self.routing = TrafficRouting(client, informers)
         informers.replica_sets.add_index(OWNER_INDEX, index_by_owner)
         informers.analysis_runs.add_index(analysisruns.OWNER_INDEX, index_by_owner)
+        informers.experiments.add_index(OWNER_INDEX, index_by_owner)
 
     async def reconcile(self, key: str) -> Result:
         raw = self.informers.rollouts.get(key)
@@ -136,7 +137,8 @@ class RolloutReconciler:
         sets = [*(rs for rs in sets if rs.name != new.name), new]
         runs = analysisruns.owned_runs(self.informers, raw)
         services = self._referenced_services(raw)
-        snapshot = Snapshot(raw, rollout, found.template, found.selector, sets, new, now, runs, services)
+        experiments = self._owned_experiments(raw)
+        snapshot = Snapshot(raw, rollout, found.template, found.selector, sets, new, now, runs, services, experiments)
         return await self._carry_out(snapshot, created, found)
 
     async def _carry_out(self, snapshot: Snapshot, created: bool, found: workload.Workload) -> Result:
@@ -148,6 +150,10 @@ class RolloutReconciler:
             await self._carry_out_analysis(snapshot, plan)
         except analysisruns.RunCreationError as err:
             return await self._write_invalid(raw, str(err), snapshot.now)
+        if isinstance(plan, CanaryPlan):
+            if plan.experiments.problem:
+                return await self._write_invalid(raw, plan.experiments.problem, snapshot.now)
+            await self._carry_out_experiments(snapshot, plan)
         requeues: list[float] = []
         if plan.requeue_after is not None:
             requeues.append(plan.requeue_after)
@@ -260,6 +266,42 @@ class RolloutReconciler:
         await analysisruns.delete_runs(
             self.client, self.informers, namespace, [n for n in decided.delete if n not in created_names]
         )
+
+    # -- Experiments (canary experiment steps) ------------------------------------------------------------
+
+    def _owned_experiments(self, raw: Mapping[str, Any]) -> list[Obj]:
+        uid = raw["metadata"].get("uid")
+        return [
+            experiment
+            for experiment in self.informers.experiments.by_index(OWNER_INDEX, object_key(raw))
+            if any(
+                ref.get("controller") and ref.get("uid") == uid
+                for ref in experiment["metadata"].get("ownerReferences") or []
+            )
+        ]
+
+    async def _carry_out_experiments(self, snapshot: Snapshot, plan: CanaryPlan) -> None:
+        """Create the step's Experiment and terminate the ones no longer current."""
+        namespace = str(snapshot.raw["metadata"]["namespace"])
+        decided = plan.experiments
+        if decided.create is not None:
+            try:
+                created = await self.client.create(EXPERIMENTS, decided.create, namespace)
+            except ApiError as err:
+                if not err.is_already_exists:
+                    raise
+            else:
+                self.informers.experiments.observe(created)
+                name = created["metadata"]["name"]
+                self.recorder.normal(snapshot.raw, "ExperimentCreated", f"Created Experiment '{name}'")
+        for name in decided.terminate:
+            try:
+                updated = await self.client.patch(EXPERIMENTS, name, {"spec": {"terminate": True}}, namespace)
+            except ApiError as err:
+                if not err.is_not_found:
+                    raise
+                continue
+            self.informers.experiments.observe(updated)
 
     # -- traffic (canary) ------------------------------------------------------------------------------
 

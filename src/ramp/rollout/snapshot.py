@@ -29,7 +29,9 @@ class Snapshot:
     runs: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     """The AnalysisRuns the Rollout controls."""
     services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """The Services a blue-green Rollout names (active, preview), by name, as cached."""
+    """The Services the Rollout's strategy names, by name, as cached."""
+    experiments: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    """The Experiments the Rollout controls (experiment steps)."""
 
     @property
     def status(self) -> Mapping[str, Any]:

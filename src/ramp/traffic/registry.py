@@ -11,9 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ramp.api.traffic import configured_routers
+from ramp.traffic.alb import ALBRouter
 from ramp.traffic.base import Router, RouterContext, RouterError, RouterFactory, RouterIO
+from ramp.traffic.istio import IstioRouter
+from ramp.traffic.nginx import NginxRouter
 
-ROUTERS: Mapping[str, RouterFactory] = {}
+ROUTERS: Mapping[str, RouterFactory] = {
+    "nginx": NginxRouter,
+    "istio": IstioRouter,
+    "alb": ALBRouter,
+}
 """Every supported router by its trafficRouting key."""
 
 

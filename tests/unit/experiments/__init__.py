@@ -1,0 +1,1 @@
+"""Unit tests of the Experiment controller's pure decisions."""
