@@ -196,3 +196,75 @@ def test_router_walks_the_weights_and_aborts_back_to_stable(
         assert _selected(s, names.stable_service) == v2
     samples.assert_clean()
     assert controller.alive
+
+
+def _given_routed(
+    cluster: Cluster,
+    namespace: str,
+    start_controller: Callable[..., ControllerProcess],
+    case: RouterCase,
+    with_objects: bool = True,
+) -> tuple[Scenario, Names]:
+    install_crds(cluster, case)
+    names = Names(namespace)
+    s = Scenario(cluster, namespace)
+    s.given(_services(names))
+    if with_objects:
+        s.given(case.objects(names))
+    controller = start_controller("--namespaced", "--namespace", namespace, "--leader-elect=false")
+    controller.wait_for_log("workers started")
+    canary = _canary(case, names)
+    canary["steps"] = [{"setWeight": 10}, {"pause": {}}]
+    s.given_rollout(names.rollout, image=V1, replicas=3, canary=canary)
+    return s, names
+
+
+def _case(case_id: str) -> RouterCase:
+    return next(case for case in CASES if case.id == case_id)
+
+
+def test_a_missing_routing_object_stops_the_rollout_with_a_clear_message_until_it_exists(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess]
+) -> None:
+    # Given a Rollout routed through a VirtualService that does not exist
+    case = _case("istio_host")
+    s, names = _given_routed(cluster, namespace, start_controller, case, with_objects=False)
+    # Then it is Degraded with a message naming the field, the object and the fix, and no pod was started
+    rollout = s.then_phase(names.rollout, "Degraded")
+    message = rollout["status"]["message"]
+    assert "spec.strategy.canary.trafficRouting.istio.virtualService" in message, message
+    assert 'VirtualService "app-vsvc" not found' in message, message
+    assert all(rs["spec"]["replicas"] == 0 for rs in s.replica_sets(names.rollout))
+    # When the user creates it, the rollout goes on by itself
+    s.given(case.objects(names))
+    s.then_phase(names.rollout, "Healthy")
+
+
+def test_removing_traffic_routing_from_the_spec_puts_the_routing_objects_back(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess]
+) -> None:
+    # Given an nginx-routed Rollout at 10% (Ramp's canary Ingress exists)
+    case = _case("nginx")
+    s, names = _given_routed(cluster, namespace, start_controller, case)
+    s.then_phase(names.rollout, "Healthy")
+    RampGates(cluster, namespace).set_image(names.rollout, "app", V2)
+    _then_canary_share(cluster, case, names, 10)
+    user_ingress = s.get("ingress", "app-ingress")["spec"]
+    # When trafficRouting is removed from the spec
+    s.when_json_patched("rollout", names.rollout, [{"op": "remove", "path": "/spec/strategy/canary/trafficRouting"}])
+    # Then the canary Ingress Ramp made is gone, the user's Ingress is as it was, and the rollout goes on by pods
+    wait_until(
+        lambda: not [i for i in s.cluster.list("ingresses", namespace) if i["metadata"]["name"] != "app-ingress"],
+        WAIT,
+        "the canary Ingress to be deleted",
+    )
+    assert s.get("ingress", "app-ingress")["spec"] == user_ingress
+    wait_until(
+        lambda: (
+            "rollouts.ramp.dev/traffic-routing"
+            not in (s.get("rollout", names.rollout)["metadata"].get("annotations") or {})
+        ),
+        WAIT,
+        "the record of the routing to be dropped",
+    )
+    s.then_phase(names.rollout, "Paused")

@@ -12,14 +12,20 @@ from collections.abc import Mapping
 
 from ramp.api.traffic import configured_routers
 from ramp.traffic.alb import ALBRouter
+from ramp.traffic.ambassador import AmbassadorRouter
+from ramp.traffic.apisix import ApisixRouter
 from ramp.traffic.base import Router, RouterContext, RouterError, RouterFactory, RouterIO
 from ramp.traffic.istio import IstioRouter
 from ramp.traffic.nginx import NginxRouter
+from ramp.traffic.traefik import TraefikRouter
 
 ROUTERS: Mapping[str, RouterFactory] = {
     "nginx": NginxRouter,
     "istio": IstioRouter,
     "alb": ALBRouter,
+    "ambassador": AmbassadorRouter,
+    "traefik": TraefikRouter,
+    "apisix": ApisixRouter,
 }
 """Every supported router by its trafficRouting key."""
 
