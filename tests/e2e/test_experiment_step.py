@@ -39,11 +39,11 @@ def endpoint() -> Iterator[MetricsEndpoint]:
     serving.stop()
 
 
-def _analysis_template(url: str) -> str:
+def _analysis_template(url: str, count: int = 3) -> str:
     metric = {
         "name": "ratio",
         "interval": "1s",
-        "count": 3,
+        "count": count,
         "failureLimit": 0,
         "successCondition": "result >= 0.95",
         "provider": {"web": {"url": url, "jsonPath": "{$.ratio}"}},
@@ -85,7 +85,7 @@ def _then_experiment_phase(s: Scenario, name: str, phase: str) -> dict[str, Any]
 
 
 def _given_rollout(s: Scenario, endpoint: MetricsEndpoint) -> None:
-    s.given(_analysis_template(f"{endpoint.url}/ratio"))
+    s.given(_analysis_template(endpoint.url("/ratio")))
     steps = [{"setWeight": 20}, _experiment_step(), {"setWeight": 60}, {"pause": {}}]
     s.given_rollout("web", image=V1, replicas=4, canary={"steps": steps})
     s.then_phase("web", "Healthy")
@@ -155,8 +155,7 @@ def test_a_weighted_experiment_template_gets_its_share_through_the_router(
         s.given(json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": service}, "spec": body}))
     s.given(ISTIO.objects(names))
     _start(start_controller, namespace)
-    s.given(_analysis_template(f"{endpoint.url}/ratio"))
-    endpoint.documents["/slow"] = {"ratio": 0.99}
+    s.given(_analysis_template(endpoint.url("/ratio"), count=15))  # runs long enough to sample the split
     steps = [{"setWeight": 20}, _experiment_step(weight=5), {"pause": {}}]
     canary = {
         "stableService": names.stable_service,
@@ -164,7 +163,9 @@ def test_a_weighted_experiment_template_gets_its_share_through_the_router(
         "trafficRouting": ISTIO.traffic_routing(names),
         "steps": steps,
     }
-    s.given_rollout("web", image=V1, replicas=4, canary=canary)
+    # A Service is made for an experiment template only when its pods expose a port (as upstream).
+    containers = [{"name": "app", "image": V1, "ports": [{"containerPort": 80}]}]
+    s.given_rollout("web", image=V1, replicas=4, canary=canary, pod_spec={"containers": containers})
     s.then_phase("web", "Healthy")
     RampGates(cluster, namespace).set_image("web", "app", V2)
     experiment = _step_experiment(s)

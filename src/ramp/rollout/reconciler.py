@@ -322,8 +322,8 @@ class RolloutReconciler:
         outcome = await self.routing.route(raw, traffic, weights.stable.service, weights.canary.service)
         plan.status["canary"] = {**(plan.status.get("canary") or {}), "weights": traffic.status(outcome.verified)}
         previous = ((snapshot.status.get("canary") or {}).get("weights") or {}).get("canary") or {}
-        if previous.get("weight") != weights.canary.weight:
-            before = previous.get("weight", 0)
+        before = previous.get("weight", 0)
+        if before != weights.canary.weight:
             plan.events.append(
                 Event(
                     "Normal", "TrafficWeightUpdated", f"Traffic weight updated from {before} to {weights.canary.weight}"
