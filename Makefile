@@ -55,6 +55,7 @@ bench: venv cluster-up
 	$(BIN)/python bench/analysis_runs.py --runs 200 --count 10
 	$(BIN)/python bench/analysis_abort.py --trials 5
 	$(BIN)/python bench/dashboard.py --rollouts 500
+	$(BIN)/python bench/traffic_routing.py --rollouts 100
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
