@@ -3,9 +3,9 @@
 One model per router upstream supports (nginx, istio, alb, smi, ambassador, appMesh, traefik, apisix), plus
 `plugins` (kept as written), `managedRoutes` (header and mirror routes Ramp may create) and
 `maxTrafficWeight`. `ROUTER_FIELDS` lists the router keys so the router registry in `ramp.traffic` can check
-it covers each; `configured_routers` says which ones a Rollout uses. Gateway API is written in Argo Rollouts'
-plugin form (`plugins: {argoproj-labs/gatewayAPI: {...}}`); Ramp routes it natively, and
-`gateway_api_routing` reads that plugin's settings into `GatewayAPIRouting`.
+it covers each; `configured_routers` says which ones a Rollout uses. Gateway API is Ramp's native `gatewayAPI`
+field, and is also accepted in Argo Rollouts' plugin form (`plugins: {argoproj-labs/gatewayAPI: {...}}`), so
+manifests written for upstream move over unchanged; `gateway_api_routing` reads either into `GatewayAPIRouting`.
 
 Used by `ramp.api.strategy` and by the traffic routers in `ramp.traffic`.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from ramp.api.meta import ApiModel, LabelSelector, OpaqueObject
 from ramp.api.validation import format_path, nested_error, problems_from
@@ -278,6 +278,8 @@ class RolloutTrafficRouting(ApiModel):
     """Header and mirror routes Ramp may add, in precedence order."""
     apisix: ApisixTrafficRouting | None = None
     """Apache APISIX."""
+    gateway_api: GatewayAPIRouting | None = Field(default=None, alias="gatewayAPI")
+    """Gateway API, natively (Ramp's field; the same settings as the argoproj-labs/gatewayAPI plugin)."""
     plugins: OpaqueObject | None = None
     """Router plugins by name, each with its own settings (argoproj-labs/gatewayAPI is built in)."""
     max_traffic_weight: int | None = None
@@ -310,6 +312,7 @@ ROUTER_FIELDS: tuple[str, ...] = (
     "appMesh",
     "traefik",
     "apisix",
+    "gatewayAPI",
 )
 """Every built-in router key of trafficRouting, as written in manifests."""
 
@@ -326,6 +329,9 @@ def configured_routers(routing: RolloutTrafficRouting) -> list[str]:
 
 
 def gateway_api_routing(routing: RolloutTrafficRouting) -> GatewayAPIRouting | None:
-    """The Gateway API settings of a Rollout (the argoproj-labs/gatewayAPI plugin config), if any."""
+    """The Gateway API settings of a Rollout: the native `gatewayAPI` field, else the argoproj-labs/gatewayAPI
+    plugin config; None without either."""
+    if routing.gateway_api is not None:
+        return routing.gateway_api
     config: Any = (routing.plugins or {}).get(GATEWAY_API_PLUGIN)
     return None if config is None else GatewayAPIRouting.model_validate(config)

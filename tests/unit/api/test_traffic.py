@@ -51,6 +51,7 @@ ROUTERS = {
     },
     "traefik": {"traefik": {"weightedTraefikServiceName": "weighted"}},
     "apisix": {"apisix": {"route": {"name": "route", "rules": ["rule-1"]}}},
+    "gatewayAPI": {"gatewayAPI": {"httpRoute": "web", "namespace": "shop"}},
 }
 
 
@@ -90,6 +91,13 @@ def test_gateway_api_plugin_form_is_read_natively():
     assert (settings.http_route, settings.namespace) == ("web", "shop")
     assert settings.http_routes is not None and settings.http_routes[0].use_header_routes is True
     assert configured_routers(routing) == ["plugins/argoproj-labs/gatewayAPI"]
+
+
+def test_gateway_api_native_field_is_read_like_the_plugin_form():
+    routing = RolloutTrafficRouting.model_validate({"gatewayAPI": {"httpRoute": "web"}})
+    settings = gateway_api_routing(routing)
+    assert settings is not None and settings.http_route == "web"
+    assert configured_routers(routing) == ["gatewayAPI"]
 
 
 def test_no_gateway_api_settings_without_the_plugin():
