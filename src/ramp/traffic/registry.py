@@ -17,12 +17,14 @@ from ramp.traffic.apisix import ApisixRouter
 from ramp.traffic.base import Router, RouterContext, RouterError, RouterFactory, RouterIO
 from ramp.traffic.istio import IstioRouter
 from ramp.traffic.nginx import NginxRouter
+from ramp.traffic.smi import SMIRouter
 from ramp.traffic.traefik import TraefikRouter
 
 ROUTERS: Mapping[str, RouterFactory] = {
     "nginx": NginxRouter,
     "istio": IstioRouter,
     "alb": ALBRouter,
+    "smi": SMIRouter,
     "ambassador": AmbassadorRouter,
     "traefik": TraefikRouter,
     "apisix": ApisixRouter,
