@@ -159,7 +159,8 @@ def test_router_walks_the_weights_and_aborts_back_to_stable(
         }
         assert weights["stable"]["weight"] == case.total - case.total * 10 // 100
 
-        # When promoted: header and mirror routes (where the router has them), then 33%
+        # When promoted (once paused at the step): header and mirror routes (where the router has them), then 33%
+        s.then_phase(names.rollout, "Paused")
         gates.promote(names.rollout)
         _then_canary_share(cluster, case, names, case.total * 33 // 100)
         if case.read_header_route is not None:
@@ -168,8 +169,10 @@ def test_router_walks_the_weights_and_aborts_back_to_stable(
             assert case.read_mirror_route(cluster, names) == (names.canary_service, MIRROR_PERCENTAGE)
 
         # Then 100%, and after the last promotion the stable Service selects v2 and the canary share is 0
+        s.then_phase(names.rollout, "Paused")
         gates.promote(names.rollout)
         _then_canary_share(cluster, case, names, case.total)
+        s.then_phase(names.rollout, "Paused")
         gates.promote(names.rollout)
         s.then_rollout(
             names.rollout,
@@ -268,3 +271,44 @@ def test_removing_traffic_routing_from_the_spec_puts_the_routing_objects_back(
         "the record of the routing to be dropped",
     )
     s.then_phase(names.rollout, "Paused")
+
+
+def test_set_canary_scale_and_dynamic_stable_scale_size_the_replica_sets_apart_from_the_weight(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess]
+) -> None:
+    # Given an SMI-routed Rollout of 4 pods: setCanaryScale 3 pods at 10%, then 50% with dynamicStableScale
+    case = _case("smi")
+    install_crds(cluster, case)
+    names = Names(namespace)
+    s = Scenario(cluster, namespace)
+    s.given(_services(names))
+    start_controller("--namespaced", "--namespace", namespace, "--leader-elect=false").wait_for_log("workers started")
+    canary = _canary(case, names)
+    canary["dynamicStableScale"] = True
+    canary["steps"] = [
+        {"setCanaryScale": {"replicas": 3}},
+        {"setWeight": 10},
+        {"pause": {}},
+        {"setCanaryScale": {"matchTrafficWeight": True}},
+        {"setWeight": 50},
+        {"pause": {}},
+    ]
+    s.given_rollout(names.rollout, image=V1, replicas=4, canary=canary)
+    s.then_phase(names.rollout, "Healthy")
+    # When v2 is rolled out: 3 canary pods carry 10% of the traffic; the stable keeps the pods for its 90%
+    RampGates(cluster, namespace).set_image(names.rollout, "app", V2)
+    _then_canary_share(cluster, case, names, 10)
+    wait_until(
+        lambda: s.replica_set_for_image("app", V2)["status"].get("availableReplicas") == 3, WAIT, "3 canary pods"
+    )
+    assert s.replica_set_for_image("app", V1)["spec"]["replicas"] == 4
+    # When promoted to 50%: the canary matches the weight (2 pods) and the stable shrinks to its share (2 pods)
+    s.then_phase(names.rollout, "Paused")
+    RampGates(cluster, namespace).promote(names.rollout)
+    _then_canary_share(cluster, case, names, 50)
+    wait_until(lambda: s.replica_set_for_image("app", V1)["spec"]["replicas"] == 2, WAIT, "stable scaled to its share")
+    assert s.replica_set_for_image("app", V2)["spec"]["replicas"] == 2
+    # When aborted: traffic back to stable, and the stable grows back before the canary goes
+    RampGates(cluster, namespace).abort(names.rollout)
+    _then_canary_share(cluster, case, names, 0)
+    wait_until(lambda: s.replica_set_for_image("app", V1)["spec"]["replicas"] == 4, WAIT, "stable back to 4")

@@ -188,7 +188,7 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
         if (
             step is not None
             and index is not None
-            and _is_step_completed(snapshot, step, status, plan, new, stable, weight, limits)
+            and _is_step_completed(snapshot, step, status, plan, new, stable, to_percent(weight, total), limits)
         ):
             index += 1
             status["currentStepIndex"] = index

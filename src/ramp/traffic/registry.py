@@ -15,6 +15,7 @@ from ramp.traffic.alb import ALBRouter
 from ramp.traffic.ambassador import AmbassadorRouter
 from ramp.traffic.apisix import ApisixRouter
 from ramp.traffic.base import Router, RouterContext, RouterError, RouterFactory, RouterIO
+from ramp.traffic.gatewayapi import GatewayAPIRouter, NativeGatewayAPIRouter
 from ramp.traffic.istio import IstioRouter
 from ramp.traffic.nginx import NginxRouter
 from ramp.traffic.smi import SMIRouter
@@ -28,6 +29,8 @@ ROUTERS: Mapping[str, RouterFactory] = {
     "ambassador": AmbassadorRouter,
     "traefik": TraefikRouter,
     "apisix": ApisixRouter,
+    "gatewayAPI": NativeGatewayAPIRouter,
+    "plugins/argoproj-labs/gatewayAPI": GatewayAPIRouter,
 }
 """Every supported router by its trafficRouting key."""
 

@@ -169,3 +169,12 @@ def test_without_a_router_services_still_follow_their_pods() -> None:
     assert plan.traffic is not None
     assert plan.traffic.service_hashes == {"s": "old", "c": "new"}
     assert "weights" not in plan.status["canary"]
+
+
+def test_a_set_weight_step_of_max_traffic_weight_completes_at_its_share_of_pods() -> None:
+    steps = [{"setWeight": 100}, {"pause": {}}]
+    raw = routed(mid(0, steps), steps, trafficRouting={"smi": {}, "maxTrafficWeight": 1000})
+    old, new = replica_set("old", 1, 4), replica_set("new", 2, 1)
+    plan = plan_canary(snapshot(raw, [old, new], new))
+    assert plan.status["currentStepIndex"] == 1  # 100 of 1000 needs 1 of 4 pods
+    assert plan.traffic is not None and plan.traffic.weights.canary.weight == 100
