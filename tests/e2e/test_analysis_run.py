@@ -57,8 +57,9 @@ class MetricsEndpoint:
         self.server.server_close()
 
 
-@pytest.fixture
-def endpoint() -> Iterator[MetricsEndpoint]:
+@pytest.fixture(name="endpoint")
+def endpoint_fixture() -> Iterator[MetricsEndpoint]:
+    """The `endpoint` fixture: /healthy reports a ratio of 0.99, /unhealthy 0.50 (test_experiment uses it too)."""
     serving = MetricsEndpoint()
     serving.documents["/healthy"] = {"ratio": 0.99}
     serving.documents["/unhealthy"] = {"ratio": 0.50}
@@ -66,7 +67,7 @@ def endpoint() -> Iterator[MetricsEndpoint]:
     serving.stop()
 
 
-def _start(start_controller: Callable[..., ControllerProcess], namespace: str) -> ControllerProcess:
+def start_namespaced(start_controller: Callable[..., ControllerProcess], namespace: str) -> ControllerProcess:
     controller = start_controller("--namespaced", "--namespace", namespace, "--leader-elect=false")
     controller.wait_for_log("workers started")
     return controller
@@ -87,12 +88,18 @@ def _run(name: str, url: str, **metric: Any) -> str:
     return json.dumps(manifest)
 
 
-def _then_run(s: Scenario, name: str, phase: str, timeout: float = 60) -> dict[str, Any]:
-    def reached() -> dict[str, Any] | None:
-        run = s.get("analysisrun", name)
-        return run if (run.get("status") or {}).get("phase") == phase else None
+def then_phase(s: Scenario, kind: str, name: str, phase: str, timeout: float) -> dict[str, Any]:
+    """Wait until the object's status.phase is `phase` (an AnalysisRun here, an Experiment in test_experiment)."""
 
-    return wait_until(reached, timeout, f"analysisrun {name} to be {phase}")
+    def reached() -> dict[str, Any] | None:
+        found = s.get(kind, name)
+        return found if (found.get("status") or {}).get("phase") == phase else None
+
+    return wait_until(reached, timeout, f"{kind} {name} to be {phase}")
+
+
+def _then_run(s: Scenario, name: str, phase: str, timeout: float = 60) -> dict[str, Any]:
+    return then_phase(s, "analysisrun", name, phase, timeout)
 
 
 def _measurements(run: dict[str, Any]) -> list[dict[str, Any]]:
@@ -103,7 +110,7 @@ def _measurements(run: dict[str, Any]) -> list[dict[str, Any]]:
 def test_a_web_metric_measured_count_times_makes_the_run_successful(
     cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], endpoint: MetricsEndpoint
 ) -> None:
-    _start(start_controller, namespace)
+    start_namespaced(start_controller, namespace)
     s = Scenario(cluster, namespace)
     # Given an AnalysisRun whose web metric is measured every second, three times
     s.given(_run("healthy", endpoint.url("/healthy"), interval="1s", count=3, successCondition="result >= 0.95"))
@@ -125,7 +132,7 @@ def test_a_web_metric_measured_count_times_makes_the_run_successful(
 def test_a_failed_measurement_beyond_the_failure_limit_fails_the_run(
     cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], endpoint: MetricsEndpoint
 ) -> None:
-    _start(start_controller, namespace)
+    start_namespaced(start_controller, namespace)
     s = Scenario(cluster, namespace)
     # Given a run whose endpoint reports an unhealthy ratio, with no failure tolerated
     s.given(
@@ -151,7 +158,7 @@ def test_a_failed_measurement_beyond_the_failure_limit_fails_the_run(
 def test_a_metric_without_count_runs_until_terminated(
     cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], endpoint: MetricsEndpoint
 ) -> None:
-    _start(start_controller, namespace)
+    start_namespaced(start_controller, namespace)
     s = Scenario(cluster, namespace)
     # Given a run measuring every second with no count
     s.given(_run("forever", endpoint.url("/healthy"), interval="1s", successCondition="result >= 0.95"))
@@ -171,7 +178,7 @@ def test_a_metric_without_count_runs_until_terminated(
 def test_a_malformed_condition_errors_naming_the_column_and_ends_the_run_in_error(
     cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], endpoint: MetricsEndpoint
 ) -> None:
-    _start(start_controller, namespace)
+    start_namespaced(start_controller, namespace)
     s = Scenario(cluster, namespace)
     # Given a run whose successCondition is cut short, tolerating one error in a row
     s.given(
@@ -224,7 +231,7 @@ def _job_run(name: str, *, fail: bool) -> str:
 def test_a_job_metric_passes_or_fails_with_its_job(
     cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], fail: bool, phase: str
 ) -> None:
-    _start(start_controller, namespace)
+    start_namespaced(start_controller, namespace)
     s = Scenario(cluster, namespace)
     # Given an AnalysisRun whose metric is a Job (its pod succeeds, or fails: the local cluster's simulate annotation)
     s.given(_job_run("smoke", fail=fail))

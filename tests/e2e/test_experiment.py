@@ -10,32 +10,22 @@ it Failed; an analysis with requiredForCompletion ends it Successful when it com
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.e2e.harness import Cluster, ControllerProcess, wait_until
 from tests.e2e.scenario import Scenario
-from tests.e2e.test_analysis_run import MetricsEndpoint
+from tests.e2e.test_analysis_run import (
+    MetricsEndpoint,
+    endpoint_fixture,  # noqa: F401 - provides the `endpoint` fixture
+    start_namespaced,
+    then_phase,
+)
 from tests.e2e.test_cli import ramp
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture
-def endpoint() -> Iterator[MetricsEndpoint]:
-    serving = MetricsEndpoint()
-    serving.documents["/healthy"] = {"ratio": 0.99}
-    serving.documents["/unhealthy"] = {"ratio": 0.50}
-    yield serving
-    serving.stop()
-
-
-def _start(start_controller: Callable[..., ControllerProcess], namespace: str) -> ControllerProcess:
-    controller = start_controller("--namespaced", "--namespace", namespace, "--leader-elect=false")
-    controller.wait_for_log("workers started")
-    return controller
 
 
 def _template(name: str, image: str) -> dict[str, Any]:
@@ -72,11 +62,7 @@ def _analysis_template(name: str, url: str) -> str:
 
 
 def _then_experiment(s: Scenario, name: str, phase: str, timeout: float = 90) -> dict[str, Any]:
-    def reached() -> dict[str, Any] | None:
-        experiment = s.get("experiment", name)
-        return experiment if (experiment.get("status") or {}).get("phase") == phase else None
-
-    return wait_until(reached, timeout, f"experiment {name} to be {phase}")
+    return then_phase(s, "experiment", name, phase, timeout)
 
 
 def _then_scaled(s: Scenario, name: str, replicas: int, timeout: float = 60) -> None:
@@ -90,7 +76,7 @@ def _then_scaled(s: Scenario, name: str, replicas: int, timeout: float = 60) -> 
 def test_templates_run_for_the_duration_then_the_experiment_succeeds_and_scales_down(
     cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess]
 ) -> None:
-    _start(start_controller, namespace)
+    start_namespaced(start_controller, namespace)
     s = Scenario(cluster, namespace)
     # Given an Experiment with a baseline and a canary template, running 10s once available
     s.given(_experiment("compare", duration="10s", scaleDownDelaySeconds=5))
@@ -122,7 +108,7 @@ def test_templates_run_for_the_duration_then_the_experiment_succeeds_and_scales_
 def test_a_failing_analysis_fails_the_experiment_and_scales_it_down(
     cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], endpoint: MetricsEndpoint
 ) -> None:
-    _start(start_controller, namespace)
+    start_namespaced(start_controller, namespace)
     s = Scenario(cluster, namespace)
     # Given an analysis that measures an unhealthy ratio, in an Experiment with no duration
     s.given(_analysis_template("ratio", endpoint.url("/unhealthy")))
@@ -139,7 +125,7 @@ def test_a_failing_analysis_fails_the_experiment_and_scales_it_down(
 def test_a_required_analysis_that_passes_completes_the_experiment(
     cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], endpoint: MetricsEndpoint
 ) -> None:
-    _start(start_controller, namespace)
+    start_namespaced(start_controller, namespace)
     s = Scenario(cluster, namespace)
     # Given an Experiment with no duration whose analysis is required for completion
     s.given(_analysis_template("ratio", endpoint.url("/healthy")))
@@ -155,7 +141,7 @@ def test_a_required_analysis_that_passes_completes_the_experiment(
 def test_terminate_ends_an_experiment_and_get_and_list_print_it(
     cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess]
 ) -> None:
-    _start(start_controller, namespace)
+    start_namespaced(start_controller, namespace)
     s = Scenario(cluster, namespace)
     # Given an Experiment that would run until stopped
     s.given(_experiment("forever", scaleDownDelaySeconds=0))

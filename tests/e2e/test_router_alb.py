@@ -15,43 +15,28 @@ Behaviour matched: upstream's rollout/trafficrouting/alb (actions, conditions, m
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from ramp.api.traffic import RolloutTrafficRouting
 from ramp.kube.client import KubeClient
-from ramp.kube.config import load_kubeconfig
 from ramp.traffic.alb import MANAGED_ANNOTATIONS, ALBRouter
-from ramp.traffic.base import (
-    Destination,
-    HeaderMatch,
-    HeaderRoute,
-    MirrorRoute,
-    RequestMatch,
-    RouterContext,
-    RouterError,
-    RouterIO,
-    StringMatch,
-    UnsupportedFeature,
-    Weights,
-)
+from ramp.traffic.base import Destination, MirrorRoute, RouterError, UnsupportedFeature, Weights
 from tests.e2e.harness import Cluster
+from tests.e2e.router_setup import (
+    MIRROR_GETS,
+    TO_CANARY,
+    Reconciles,
+    client_fixture,  # noqa: F401 - provides the `client` fixture
+    router_context,
+    set_weight,
+)
 from tests.e2e.routers import alb as case
-from tests.e2e.traffic_cases import HEADER_NAME, HEADER_ROUTE, HEADER_VALUE, MIRROR_ROUTE, Names
+from tests.e2e.traffic_cases import HEADER_ROUTE, MIRROR_ROUTE, Names
 
 pytestmark = pytest.mark.cluster
 
 INGRESSES = "ingresses.networking.k8s.io"
-HEADER = HeaderRoute(HEADER_ROUTE, (HeaderMatch(HEADER_NAME, StringMatch("exact", HEADER_VALUE)),))
-Call = Callable[[ALBRouter], Awaitable[Any]]
-
-
-@pytest.fixture
-async def client(cluster: Cluster) -> AsyncIterator[KubeClient]:
-    async with KubeClient(load_kubeconfig([cluster.kubeconfig])) as kube:
-        yield kube
 
 
 def weights(canary: int, *additional: tuple[str, int]) -> Weights:
@@ -60,32 +45,9 @@ def weights(canary: int, *additional: tuple[str, int]) -> Weights:
     return Weights(Destination("app-canary", canary), Destination("app-stable", stable), extra)
 
 
-def set_weight(wanted: Weights) -> Call:
-    def call(router: ALBRouter) -> Awaitable[None]:
-        return router.set_weight(wanted)
-
-    return call
-
-
-class Reconciles:
+def reconciles(client: KubeClient, names: Names, routing: dict[str, Any]) -> Reconciles[ALBRouter]:
     """Runs one router call per reconcile (a fresh RouterIO each time) and counts the writes."""
-
-    def __init__(self, client: KubeClient, names: Names, routing: dict[str, Any]) -> None:
-        self.client, self.names = client, names
-        self.context = RouterContext(
-            namespace=names.namespace,
-            rollout_name=names.rollout,
-            rollout_uid="not-used",
-            routing=RolloutTrafficRouting.model_validate(routing),
-            stable_service=names.stable_service,
-            canary_service=names.canary_service,
-            managed_routes=(HEADER_ROUTE, MIRROR_ROUTE),
-        )
-
-    async def __call__(self, call: Call) -> int:
-        io = RouterIO(self.client, self.names.namespace)
-        await call(ALBRouter(self.context, io))
-        return io.writes
+    return Reconciles(ALBRouter, client, router_context(names, routing, "not-used"))
 
 
 def paths(ingress: dict[str, Any]) -> list[str]:
@@ -99,7 +61,7 @@ async def test_alb_router_walks_the_weights_routes_a_header_and_restores_stable(
     names = Names(namespace)
     cluster.apply(case.objects(names))
     given = cluster.get(INGRESSES, case.INGRESS, namespace)
-    reconcile = Reconciles(client, names, case.traffic_routing(names))
+    reconcile = reconciles(client, names, case.traffic_routing(names))
     assert case.read_weights(cluster, names) == {}
 
     # When the weights walk 10 → 33 → 100 → 0, Then the action's target groups carry each
@@ -119,18 +81,17 @@ async def test_alb_router_walks_the_weights_routes_a_header_and_restores_stable(
     # When a header route is set at 33%, Then x-canary: yes goes to the canary ahead of the weighted rule
     await reconcile(lambda r: r.set_weight(weights(33)))
     assert case.read_header_route(cluster, names) is None
-    await reconcile(lambda r: r.set_header_route(HEADER))
+    await reconcile(lambda r: r.set_header_route(TO_CANARY))
     assert case.read_header_route(cluster, names) == "app-canary"
     assert paths(cluster.get(INGRESSES, case.INGRESS, namespace)) == [HEADER_ROUTE, names.root_service]
-    assert await reconcile(lambda r: r.set_header_route(HEADER)) == 0
+    assert await reconcile(lambda r: r.set_header_route(TO_CANARY)) == 0
     await reconcile(lambda r: r.set_weight(weights(100)))
     assert case.read_header_route(cluster, names) == "app-canary"
     assert case.read_weights(cluster, names) == {"app-canary": 100, "app-stable": 0}
 
     # When a mirror route is asked for, Then it is refused (and removing one is nothing to do)
-    mirror = MirrorRoute(MIRROR_ROUTE, (RequestMatch(method=StringMatch("exact", "GET")),), 50)
     with pytest.raises(UnsupportedFeature, match="setMirrorRoute"):
-        await reconcile(lambda r: r.set_mirror_route(mirror))
+        await reconcile(lambda r: r.set_mirror_route(MIRROR_GETS))
     assert await reconcile(lambda r: r.set_mirror_route(MirrorRoute(MIRROR_ROUTE, ()))) == 0
 
     # When the managed routes are removed, Then the header route's path and annotations are gone
@@ -142,7 +103,7 @@ async def test_alb_router_walks_the_weights_routes_a_header_and_restores_stable(
     assert case.read_weights(cluster, names) == {"app-canary": 100, "app-stable": 0}
 
     # When the router is removed, Then everything goes to stable and the Ingress stays
-    await reconcile(lambda r: r.set_header_route(HEADER))
+    await reconcile(lambda r: r.set_header_route(TO_CANARY))
     await reconcile(lambda r: r.remove())
     found = cluster.get(INGRESSES, case.INGRESS, namespace)
     assert case.read_weights(cluster, names) == {"app-canary": 0, "app-stable": 100}
@@ -155,7 +116,7 @@ async def test_alb_router_bad_input_names_the_field_and_changes_nothing(
     cluster: Cluster, namespace: str, client: KubeClient
 ) -> None:
     names = Names(namespace)
-    reconcile = Reconciles(client, names, case.traffic_routing(names))
+    reconcile = reconciles(client, names, case.traffic_routing(names))
 
     # Given no Ingress: the error names the ingress field
     with pytest.raises(RouterError, match=r"trafficRouting\.alb\.ingress: Ingress \"app-ingress\" not found"):
@@ -173,4 +134,4 @@ async def test_alb_router_bad_input_names_the_field_and_changes_nothing(
     routing = case.traffic_routing(names)
     routing["alb"]["stickinessConfig"] = {"enabled": True, "durationSeconds": 700000}
     with pytest.raises(RouterError, match=r"stickinessConfig\.durationSeconds"):
-        await Reconciles(client, names, routing)(lambda r: r.set_weight(weights(10)))
+        await reconciles(client, names, routing)(lambda r: r.set_weight(weights(10)))

@@ -9,109 +9,36 @@ are refused; ApisixRoutes Ramp did not create are never written or deleted.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from ramp.api.traffic import RolloutTrafficRouting
 from ramp.kube.client import KubeClient
-from ramp.kube.config import load_kubeconfig
 from ramp.traffic.apisix import ApisixRouter
-from ramp.traffic.base import (
-    Destination,
-    HeaderMatch,
-    HeaderRoute,
-    MirrorRoute,
-    RequestMatch,
-    RouterContext,
-    RouterError,
-    RouterIO,
-    StringMatch,
-    UnsupportedFeature,
-    Weights,
-)
+from ramp.traffic.base import HeaderRoute, RouterError, RouterIO, UnsupportedFeature
 from tests.e2e.harness import Cluster
-from tests.e2e.routers.apisix import CASE, KIND, ROUTE
-from tests.e2e.traffic_cases import (
-    HEADER_NAME,
-    HEADER_ROUTE,
-    HEADER_VALUE,
-    MIRROR_PERCENTAGE,
-    MIRROR_ROUTE,
-    Names,
-    install_crds,
+from tests.e2e.router_setup import (
+    MIRROR_GETS,
+    TO_CANARY,
+    client_fixture,  # noqa: F401 - provides the `client` fixture
+    given_rollout,
+    router_context,
+    split,
+    weigh,
+    weights,
 )
+from tests.e2e.routers.apisix import CASE, KIND, ROUTE
+from tests.e2e.traffic_cases import HEADER_ROUTE, MIRROR_ROUTE, Names, install_crds
 
 pytestmark = pytest.mark.cluster
-
-MANAGED = (HEADER_ROUTE, MIRROR_ROUTE)
-TO_CANARY = HeaderRoute(HEADER_ROUTE, (HeaderMatch(HEADER_NAME, StringMatch("exact", HEADER_VALUE)),))
-MIRROR_GETS = MirrorRoute(MIRROR_ROUTE, (RequestMatch(method=StringMatch("exact", "GET")),), MIRROR_PERCENTAGE)
-
-
-@pytest.fixture
-async def client(cluster: Cluster) -> AsyncIterator[KubeClient]:
-    async with KubeClient(load_kubeconfig([cluster.kubeconfig])) as kube:
-        yield kube
-
-
-def given_rollout(cluster: Cluster, names: Names) -> str:
-    """A Rollout to own the header routes (no controller runs, so it stays as written); its uid."""
-    cluster.apply(
-        f"""
-apiVersion: argoproj.io/v1alpha1
-kind: Rollout
-metadata:
-  name: {names.rollout}
-spec:
-  replicas: 0
-  selector:
-    matchLabels: {{app: {names.rollout}}}
-  template:
-    metadata:
-      labels: {{app: {names.rollout}}}
-    spec:
-      containers:
-      - name: app
-        image: nginx:1.27
-  strategy:
-    canary:
-      stableService: {names.stable_service}
-      canaryService: {names.canary_service}
-""",
-        names.namespace,
-    )
-    return str(cluster.get("rollouts.argoproj.io", names.rollout, names.namespace)["metadata"]["uid"])
 
 
 def reconcile(client: KubeClient, names: Names, uid: str) -> ApisixRouter:
     """A router as one reconcile builds it (its own RouterIO, so nothing read earlier is remembered)."""
-    spec = {**CASE.traffic_routing(names), "managedRoutes": [{"name": name} for name in MANAGED]}
-    context = RouterContext(
-        namespace=names.namespace,
-        rollout_name=names.rollout,
-        rollout_uid=uid,
-        routing=RolloutTrafficRouting.model_validate(spec),
-        stable_service=names.stable_service,
-        canary_service=names.canary_service,
-        managed_routes=MANAGED,
-    )
-    return ApisixRouter(context, RouterIO(client, names.namespace))
-
-
-def weights(names: Names, canary: int) -> Weights:
-    return Weights(Destination(names.canary_service, canary), Destination(names.stable_service, 100 - canary))
-
-
-def split(names: Names, canary: int) -> dict[str, int]:
-    return {names.canary_service: canary, names.stable_service: 100 - canary}
+    return ApisixRouter(router_context(names, CASE.traffic_routing(names), uid), RouterIO(client, names.namespace))
 
 
 async def step(client: KubeClient, names: Names, uid: str, canary: int) -> int:
     """One reconcile at this weight; returns the writes it made."""
-    router = reconcile(client, names, uid)
-    await router.set_weight(weights(names, canary))
-    return router.io.writes
+    return await weigh(reconcile(client, names, uid), weights(names, canary))
 
 
 def route_names(cluster: Cluster, names: Names) -> list[str]:

@@ -8,87 +8,47 @@ reconcile (a new RouterIO), and repeating a step writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from ramp.api.traffic import RolloutTrafficRouting
 from ramp.kube.client import KubeClient
-from ramp.kube.config import load_kubeconfig
-from ramp.traffic.base import (
-    Destination,
-    HeaderMatch,
-    HeaderRoute,
-    MirrorRoute,
-    RequestMatch,
-    RouterContext,
-    RouterError,
-    RouterIO,
-    StringMatch,
-    Weights,
-)
+from ramp.traffic.base import HeaderRoute, RouterError, RouterIO, Weights
 from ramp.traffic.istio import MANAGED_BY_ANNOTATION, IstioRouter
+from tests.e2e import router_setup
 from tests.e2e.harness import Cluster
+from tests.e2e.router_setup import (
+    MIRROR_GETS,
+    TO_CANARY,
+    client_fixture,  # noqa: F401 - provides the `client` fixture
+    router_context,
+    split,
+    weigh,
+)
 from tests.e2e.routers import istio_host, istio_subset
 from tests.e2e.routers.istio_subset import read_subset_hashes
-from tests.e2e.traffic_cases import (
-    HEADER_NAME,
-    HEADER_ROUTE,
-    HEADER_VALUE,
-    MIRROR_PERCENTAGE,
-    MIRROR_ROUTE,
-    Names,
-    RouterCase,
-    install_crds,
-)
+from tests.e2e.traffic_cases import HEADER_ROUTE, MIRROR_PERCENTAGE, MIRROR_ROUTE, Names, RouterCase, install_crds
 
 pytestmark = pytest.mark.cluster
 
-MANAGED = (HEADER_ROUTE, MIRROR_ROUTE)
 CANARY_HASH, STABLE_HASH = "c0ffee01", "5ab1e001"
-TO_CANARY = HeaderRoute(HEADER_ROUTE, (HeaderMatch(HEADER_NAME, StringMatch("exact", HEADER_VALUE)),))
-MIRROR_GETS = MirrorRoute(MIRROR_ROUTE, (RequestMatch(method=StringMatch("exact", "GET")),), MIRROR_PERCENTAGE)
-
-
-@pytest.fixture
-async def client(cluster: Cluster) -> AsyncIterator[KubeClient]:
-    async with KubeClient(load_kubeconfig([cluster.kubeconfig])) as kube:
-        yield kube
 
 
 def reconcile(client: KubeClient, case: RouterCase, names: Names, routing: dict[str, Any] | None = None) -> IstioRouter:
     """A router as one reconcile builds it (its own RouterIO, so nothing read earlier is remembered)."""
-    spec = {**(routing or case.traffic_routing(names)), "managedRoutes": [{"name": name} for name in MANAGED]}
-    context = RouterContext(
-        namespace=names.namespace,
-        rollout_name=names.rollout,
-        rollout_uid="0000-istio-e2e",
-        routing=RolloutTrafficRouting.model_validate(spec),
-        stable_service=names.stable_service,
-        canary_service=names.canary_service,
-        managed_routes=MANAGED,
-    )
+    context = router_context(names, routing or case.traffic_routing(names), "0000-istio-e2e")
     return IstioRouter(context, RouterIO(client, names.namespace))
 
 
 def weights(names: Names, canary: int, canary_hash: str = CANARY_HASH) -> Weights:
-    return Weights(
-        Destination(names.canary_service, canary, canary_hash),
-        Destination(names.stable_service, 100 - canary, STABLE_HASH),
-    )
-
-
-def split(names: Names, canary: int) -> dict[str, int]:
-    return {names.canary_service: canary, names.stable_service: 100 - canary}
+    return router_setup.weights(names, canary, canary_hash, STABLE_HASH)
 
 
 async def step(client: KubeClient, case: RouterCase, names: Names, canary: int, canary_hash: str = CANARY_HASH) -> int:
     """One reconcile at this weight, as `ramp.rollout.routing` runs it; returns the writes it made."""
     router = reconcile(client, case, names)
     await router.update_hash(canary_hash, STABLE_HASH, ())
-    await router.set_weight(weights(names, canary, canary_hash))
-    return router.io.writes
+    return await weigh(router, weights(names, canary, canary_hash))
 
 
 def http_route_names(cluster: Cluster, names: Names) -> list[str | None]:

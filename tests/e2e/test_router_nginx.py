@@ -13,98 +13,39 @@ Behaviour matched: upstream's rollout/trafficrouting/nginx (canary Ingress, anno
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from ramp.api.traffic import RolloutTrafficRouting
 from ramp.kube.client import KubeClient
-from ramp.kube.config import load_kubeconfig
-from ramp.traffic.base import (
-    Destination,
-    HeaderMatch,
-    HeaderRoute,
-    MirrorRoute,
-    RequestMatch,
-    RouterContext,
-    RouterError,
-    RouterIO,
-    StringMatch,
-    UnsupportedFeature,
-    Weights,
-)
+from ramp.traffic.base import Destination, MirrorRoute, RouterError, UnsupportedFeature, Weights
 from ramp.traffic.nginx import NginxRouter
 from tests.e2e.harness import Cluster
+from tests.e2e.router_setup import (
+    MIRROR_GETS,
+    TO_CANARY,
+    Reconciles,
+    client_fixture,  # noqa: F401 - provides the `client` fixture
+    given_rollout,
+    router_context,
+    set_weight,
+)
 from tests.e2e.routers import nginx as case
-from tests.e2e.traffic_cases import HEADER_NAME, HEADER_ROUTE, HEADER_VALUE, MIRROR_ROUTE, Names
+from tests.e2e.traffic_cases import MIRROR_ROUTE, Names
 
 pytestmark = pytest.mark.cluster
 
-UNWATCHED = {"argo-rollouts.argoproj.io/controller-instance-id": "router-e2e"}
 INGRESSES = "ingresses.networking.k8s.io"
 CANARY_INGRESS = "app-app-ingress-canary"
-HEADER = HeaderRoute(HEADER_ROUTE, (HeaderMatch(HEADER_NAME, StringMatch("exact", HEADER_VALUE)),))
-Call = Callable[[NginxRouter], Awaitable[Any]]
-
-
-@pytest.fixture
-async def client(cluster: Cluster) -> AsyncIterator[KubeClient]:
-    async with KubeClient(load_kubeconfig([cluster.kubeconfig])) as kube:
-        yield kube
-
-
-def given_owner(cluster: Cluster, names: Names) -> str:
-    """A Rollout no controller acts on, to own the canary Ingress; returns its uid."""
-    rollout = {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Rollout",
-        "metadata": {"name": names.rollout, "namespace": names.namespace, "labels": UNWATCHED},
-        "spec": {
-            "replicas": 0,
-            "selector": {"matchLabels": {"app": names.rollout}},
-            "template": {
-                "metadata": {"labels": {"app": names.rollout}},
-                "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
-            },
-            "strategy": {"canary": {}},
-        },
-    }
-    cluster.apply(json.dumps(rollout))
-    return str(cluster.get("rollout", names.rollout, names.namespace)["metadata"]["uid"])
 
 
 def weights(canary: int, total: int = 100) -> Weights:
     return Weights(Destination("app-canary", canary), Destination("app-stable", total - canary), total=total)
 
 
-def set_weight(wanted: Weights) -> Call:
-    def call(router: NginxRouter) -> Awaitable[None]:
-        return router.set_weight(wanted)
-
-    return call
-
-
-class Reconciles:
+def reconciles(client: KubeClient, names: Names, uid: str, routing: dict[str, Any]) -> Reconciles[NginxRouter]:
     """Runs one router call per reconcile (a fresh RouterIO each time) and counts the writes."""
-
-    def __init__(self, client: KubeClient, names: Names, uid: str, routing: dict[str, Any]) -> None:
-        self.client, self.names = client, names
-        self.context = RouterContext(
-            namespace=names.namespace,
-            rollout_name=names.rollout,
-            rollout_uid=uid,
-            routing=RolloutTrafficRouting.model_validate(routing),
-            stable_service=names.stable_service,
-            canary_service=names.canary_service,
-            managed_routes=(HEADER_ROUTE, MIRROR_ROUTE),
-        )
-
-    async def __call__(self, call: Call) -> int:
-        io = RouterIO(self.client, self.names.namespace)
-        await call(NginxRouter(self.context, io))
-        return io.writes
+    return Reconciles(NginxRouter, client, router_context(names, routing, uid))
 
 
 def user_part(ingress: dict[str, Any]) -> tuple[Any, Any]:
@@ -122,8 +63,8 @@ async def test_nginx_router_walks_the_weights_routes_a_header_and_removes_its_in
     names = Names(namespace)
     cluster.apply(case.objects(names))
     stable_before = user_part(cluster.get(INGRESSES, case.INGRESS, namespace))
-    uid = given_owner(cluster, names)
-    reconcile = Reconciles(client, names, uid, case.traffic_routing(names))
+    uid = given_rollout(cluster, names)
+    reconcile = reconciles(client, names, uid, case.traffic_routing(names))
     assert case.read_weights(cluster, names) == {"app-canary": 0, "app-stable": 100}
 
     # When the weights walk 10 → 33 → 100 → 0, Then ingress-nginx reads each, from a canary Ingress Ramp owns
@@ -141,17 +82,16 @@ async def test_nginx_router_walks_the_weights_routes_a_header_and_removes_its_in
     # When a header route is set at 33%, Then x-canary: yes goes to the canary and the weight still holds
     await reconcile(lambda r: r.set_weight(weights(33)))
     assert case.read_header_route(cluster, names) is None
-    await reconcile(lambda r: r.set_header_route(HEADER))
+    await reconcile(lambda r: r.set_header_route(TO_CANARY))
     assert case.read_header_route(cluster, names) == "app-canary"
-    assert await reconcile(lambda r: r.set_header_route(HEADER)) == 0
+    assert await reconcile(lambda r: r.set_header_route(TO_CANARY)) == 0
     await reconcile(lambda r: r.set_weight(weights(100)))
     assert case.read_header_route(cluster, names) == "app-canary"
     assert case.read_weights(cluster, names) == {"app-canary": 100, "app-stable": 0}
 
     # When a mirror route is asked for, Then it is refused (and removing one is nothing to do)
-    mirror = MirrorRoute(MIRROR_ROUTE, (RequestMatch(method=StringMatch("exact", "GET")),), 50)
     with pytest.raises(UnsupportedFeature, match="setMirrorRoute"):
-        await reconcile(lambda r: r.set_mirror_route(mirror))
+        await reconcile(lambda r: r.set_mirror_route(MIRROR_GETS))
     assert await reconcile(lambda r: r.set_mirror_route(MirrorRoute(MIRROR_ROUTE, ()))) == 0
 
     # When the managed routes are removed, Then the header no longer picks the canary
@@ -175,9 +115,9 @@ async def test_nginx_router_keeps_one_canary_ingress_per_stable_ingress(
     cluster.apply(
         case.objects(names).replace(case.INGRESS, "api-ingress").replace("app.example.com", "api.example.com")
     )
-    uid = given_owner(cluster, names)
+    uid = given_rollout(cluster, names)
     routing = {"nginx": {"stableIngresses": [case.INGRESS, "api-ingress"]}, "maxTrafficWeight": 1000}
-    reconcile = Reconciles(client, names, uid, routing)
+    reconcile = reconciles(client, names, uid, routing)
 
     # When 250 of 1000 go to the canary, Then both canary Ingresses say so
     assert await reconcile(lambda r: r.set_weight(weights(250, 1000))) == 2
@@ -197,8 +137,8 @@ async def test_nginx_router_bad_input_names_the_field_and_changes_nothing(
     cluster: Cluster, namespace: str, client: KubeClient
 ) -> None:
     names = Names(namespace)
-    uid = given_owner(cluster, names)
-    reconcile = Reconciles(client, names, uid, case.traffic_routing(names))
+    uid = given_rollout(cluster, names)
+    reconcile = reconciles(client, names, uid, case.traffic_routing(names))
 
     # Given no stable Ingress: the error names stableIngress and nothing is created
     with pytest.raises(RouterError, match=r"trafficRouting\.nginx\.stableIngress: Ingress \"app-ingress\" not found"):

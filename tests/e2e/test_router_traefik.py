@@ -8,44 +8,26 @@ nothing. Header and mirror routes are refused with a clear message and change no
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from ramp.api.traffic import RolloutTrafficRouting
 from ramp.kube.client import KubeClient
-from ramp.kube.config import load_kubeconfig
-from ramp.traffic.base import (
-    Destination,
-    HeaderMatch,
-    HeaderRoute,
-    MirrorRoute,
-    RequestMatch,
-    RouterContext,
-    RouterError,
-    RouterIO,
-    StringMatch,
-    UnsupportedFeature,
-    Weights,
-)
+from ramp.traffic.base import RouterError, RouterIO, UnsupportedFeature
 from ramp.traffic.traefik import TraefikRouter
 from tests.e2e.harness import Cluster
-from tests.e2e.routers.traefik import CASE, TRAEFIK_SERVICE
-from tests.e2e.traffic_cases import (
-    HEADER_NAME,
-    HEADER_ROUTE,
-    HEADER_VALUE,
-    MIRROR_PERCENTAGE,
-    MIRROR_ROUTE,
-    Names,
-    install_crds,
+from tests.e2e.router_setup import (
+    MIRROR_GETS,
+    TO_CANARY,
+    client_fixture,  # noqa: F401 - provides the `client` fixture
+    router_context,
+    split,
+    weigh,
+    weights,
 )
+from tests.e2e.routers.traefik import CASE, TRAEFIK_SERVICE
+from tests.e2e.traffic_cases import HEADER_ROUTE, MIRROR_ROUTE, Names, install_crds
 
 pytestmark = pytest.mark.cluster
 
-MANAGED = (HEADER_ROUTE, MIRROR_ROUTE)
-TO_CANARY = HeaderRoute(HEADER_ROUTE, (HeaderMatch(HEADER_NAME, StringMatch("exact", HEADER_VALUE)),))
-MIRROR_GETS = MirrorRoute(MIRROR_ROUTE, (RequestMatch(method=StringMatch("exact", "GET")),), MIRROR_PERCENTAGE)
 LEGACY_CRD = """
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -67,40 +49,15 @@ spec:
 """
 
 
-@pytest.fixture
-async def client(cluster: Cluster) -> AsyncIterator[KubeClient]:
-    async with KubeClient(load_kubeconfig([cluster.kubeconfig])) as kube:
-        yield kube
-
-
 def reconcile(client: KubeClient, names: Names) -> TraefikRouter:
     """A router as one reconcile builds it (its own RouterIO, so nothing read earlier is remembered)."""
-    spec = {**CASE.traffic_routing(names), "managedRoutes": [{"name": name} for name in MANAGED]}
-    context = RouterContext(
-        namespace=names.namespace,
-        rollout_name=names.rollout,
-        rollout_uid="0000-traefik-e2e",
-        routing=RolloutTrafficRouting.model_validate(spec),
-        stable_service=names.stable_service,
-        canary_service=names.canary_service,
-        managed_routes=MANAGED,
-    )
+    context = router_context(names, CASE.traffic_routing(names), "0000-traefik-e2e")
     return TraefikRouter(context, RouterIO(client, names.namespace))
-
-
-def weights(names: Names, canary: int) -> Weights:
-    return Weights(Destination(names.canary_service, canary), Destination(names.stable_service, 100 - canary))
-
-
-def split(names: Names, canary: int) -> dict[str, int]:
-    return {names.canary_service: canary, names.stable_service: 100 - canary}
 
 
 async def step(client: KubeClient, names: Names, canary: int) -> int:
     """One reconcile at this weight; returns the writes it made."""
-    router = reconcile(client, names)
-    await router.set_weight(weights(names, canary))
-    return router.io.writes
+    return await weigh(reconcile(client, names), weights(names, canary))
 
 
 async def test_weights_unsupported_routes_and_removal(cluster: Cluster, namespace: str, client: KubeClient) -> None:

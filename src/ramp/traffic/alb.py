@@ -32,10 +32,9 @@ from ramp.kube.resources import INGRESSES
 from ramp.traffic.base import (
     Destination,
     HeaderRoute,
-    MirrorRoute,
+    RouterBase,
     RouterContext,
     RouterError,
-    RouterIO,
     UnsupportedFeature,
     Weights,
 )
@@ -236,14 +235,10 @@ Change = Callable[[Obj, str], Obj]
 """An edit of one Ingress, given the Rollout field that names it."""
 
 
-class ALBRouter:
+class ALBRouter(RouterBase):
     """Shifts traffic with AWS Load Balancer Controller Ingress annotations for one Rollout."""
 
     name = "alb"
-
-    def __init__(self, context: RouterContext, io: RouterIO) -> None:
-        self.context = context
-        self.io = io
 
     @property
     def settings(self) -> ALBTrafficRouting:
@@ -275,9 +270,6 @@ class ALBRouter:
         for obj in edited:
             await self.io.replace(INGRESSES, obj)
 
-    async def update_hash(self, canary_hash: str, stable_hash: str, additional: Sequence[Destination]) -> None:
-        return None
-
     async def set_weight(self, weights: Weights) -> None:
         settings = self._action_settings()
         await self._edit(lambda ingress, field_path: apply_weights(ingress, settings, weights, field_path))
@@ -293,10 +285,6 @@ class ALBRouter:
             )
         conditions = header_conditions(route)
         await self._edit(lambda ingress, _: put_header_route(ingress, settings, route.name, conditions, managed))
-
-    async def set_mirror_route(self, route: MirrorRoute) -> None:
-        if route.matches:
-            raise UnsupportedFeature(f'setMirrorRoute "{route.name}": alb does not support setMirrorRoute')
 
     async def verify_weight(self, weights: Weights) -> bool | None:
         """None: cannot tell here.

@@ -23,7 +23,7 @@ and writes through `RouterIO`. Registered as "ambassador" in `ramp.traffic.regis
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -31,13 +31,8 @@ from typing import Any
 from ramp.api.traffic import AmbassadorTrafficRouting
 from ramp.kube.resources import Resource
 from ramp.traffic.base import (
-    Destination,
-    HeaderRoute,
-    MirrorRoute,
-    RouterContext,
+    RouterBase,
     RouterError,
-    RouterIO,
-    UnsupportedFeature,
     Weights,
 )
 from ramp.traffic.ingress import is_controlled_by
@@ -175,14 +170,10 @@ class Planned:
     desired: Obj | None
 
 
-class AmbassadorRouter:
+class AmbassadorRouter(RouterBase):
     """Shifts traffic with weighted canary Mappings for one Rollout."""
 
     name = "ambassador"
-
-    def __init__(self, context: RouterContext, io: RouterIO) -> None:
-        self.context = context
-        self.io = io
 
     @property
     def settings(self) -> AmbassadorTrafficRouting:
@@ -235,9 +226,6 @@ class AmbassadorRouter:
             planned.append(Planned(resource, name, action, desired))
         return planned
 
-    async def update_hash(self, canary_hash: str, stable_hash: str, additional: Sequence[Destination]) -> None:
-        return None
-
     async def set_weight(self, weights: Weights) -> None:
         for change in await self._plan(weights.canary.weight):
             if change.action is Action.CREATE and change.desired is not None:
@@ -246,20 +234,6 @@ class AmbassadorRouter:
                 await self.io.replace(change.resource, change.desired)
             elif change.action is Action.DELETE:
                 await self.io.delete(change.resource, change.name)
-
-    async def set_header_route(self, route: HeaderRoute) -> None:
-        if route.matches:
-            raise UnsupportedFeature(f'setHeaderRoute "{route.name}": ambassador does not support setHeaderRoute')
-
-    async def set_mirror_route(self, route: MirrorRoute) -> None:
-        if route.matches:
-            raise UnsupportedFeature(f'setMirrorRoute "{route.name}": ambassador does not support setMirrorRoute')
-
-    async def verify_weight(self, weights: Weights) -> bool | None:
-        return None
-
-    async def remove_managed_routes(self) -> None:
-        return None
 
     async def remove(self) -> None:
         """Delete the canary Mappings this Rollout controls; the base Mappings are the user's and stay."""

@@ -30,14 +30,10 @@ from typing import Any
 from ramp.api.traffic import ApisixRoute
 from ramp.kube.resources import Resource
 from ramp.traffic.base import (
-    Destination,
     HeaderMatch,
     HeaderRoute,
-    MirrorRoute,
-    RouterContext,
+    RouterBase,
     RouterError,
-    RouterIO,
-    UnsupportedFeature,
     Weights,
 )
 from ramp.traffic.ingress import is_controlled_by
@@ -190,14 +186,10 @@ def build_header_route(
     return new
 
 
-class ApisixRouter:
+class ApisixRouter(RouterBase):
     """Shifts traffic with ApisixRoute backend weights (and header-route ApisixRoutes) for one Rollout."""
 
     name = "apisix"
-
-    def __init__(self, context: RouterContext, io: RouterIO) -> None:
-        self.context = context
-        self.io = io
 
     @property
     def settings(self) -> ApisixRoute:
@@ -218,9 +210,6 @@ class ApisixRouter:
         found = await self.io.find(APISIX_ROUTES, name)
         if found is not None and is_controlled_by(found, self.context.rollout_uid):
             return found
-        return None
-
-    async def update_hash(self, canary_hash: str, stable_hash: str, additional: Sequence[Destination]) -> None:
         return None
 
     async def set_weight(self, weights: Weights) -> None:
@@ -248,13 +237,6 @@ class ApisixRouter:
             await self.io.create(APISIX_ROUTES, desired)
         else:
             await self.io.replace(APISIX_ROUTES, desired)
-
-    async def set_mirror_route(self, route: MirrorRoute) -> None:
-        if route.matches:
-            raise UnsupportedFeature(f'setMirrorRoute "{route.name}": apisix does not support setMirrorRoute')
-
-    async def verify_weight(self, weights: Weights) -> bool | None:
-        return None
 
     async def remove_managed_routes(self) -> None:
         """Delete the header-route ApisixRoutes this Rollout controls (others of those names are left alone)."""

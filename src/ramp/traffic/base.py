@@ -17,6 +17,7 @@ router's several calls cost one GET per object.
 from __future__ import annotations
 
 import copy
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -250,3 +251,41 @@ class RouterFactory(Protocol):
 
 class UnsupportedFeature(RouterError):
     """The router cannot do what a step asks (e.g. mirror routes on SMI); the message names the step and router."""
+
+
+class RouterBase(ABC):
+    """What most routers share: the context and IO they were built with, and the calls they have nothing to do for.
+
+    A router subclasses this, sets `name`, writes `set_weight` and `remove`, and overrides the rest only where its
+    routing objects can do more (Istio's subsets and mirror routes, nginx's header routes, ...). A step asking for a
+    header or mirror route on a router that keeps the default gets `UnsupportedFeature`; removing one is a no-op.
+    """
+
+    name: str
+
+    def __init__(self, context: RouterContext, io: RouterIO) -> None:
+        self.context = context
+        self.io = io
+
+    @abstractmethod
+    async def set_weight(self, weights: Weights) -> None: ...
+
+    @abstractmethod
+    async def remove(self) -> None: ...
+
+    async def update_hash(self, canary_hash: str, stable_hash: str, additional: Sequence[Destination]) -> None:
+        return None
+
+    async def set_header_route(self, route: HeaderRoute) -> None:
+        if route.matches:
+            raise UnsupportedFeature(f'setHeaderRoute "{route.name}": {self.name} does not support setHeaderRoute')
+
+    async def set_mirror_route(self, route: MirrorRoute) -> None:
+        if route.matches:
+            raise UnsupportedFeature(f'setMirrorRoute "{route.name}": {self.name} does not support setMirrorRoute')
+
+    async def verify_weight(self, weights: Weights) -> bool | None:
+        return None
+
+    async def remove_managed_routes(self) -> None:
+        return None

@@ -35,6 +35,7 @@ from ramp.traffic.base import (
     HeaderRoute,
     MirrorRoute,
     RequestMatch,
+    RouterBase,
     RouterContext,
     RouterError,
     RouterIO,
@@ -280,14 +281,13 @@ def mirror_rule(route: Mapping[str, Any], mirror: MirrorRoute, canary: str, fiel
     }
 
 
-class GatewayAPIRouter:
+class GatewayAPIRouter(RouterBase):
     """Shifts traffic with Gateway API route backendRef weights for one Rollout."""
 
     name = "plugins/argoproj-labs/gatewayAPI"
 
     def __init__(self, context: RouterContext, io: RouterIO) -> None:
-        self.context = context
-        self.io = io
+        super().__init__(context, io)
         settings = gateway_api_routing(context.routing)
         if settings is None:
             raise RouterError("spec.strategy.canary.trafficRouting.gatewayAPI: missing")
@@ -303,9 +303,6 @@ class GatewayAPIRouter:
         if not routes:
             raise RouterError(f"{self.base}: names no route; set httpRoute (or grpcRoute, tcpRoute, tlsRoute)")
         return routes
-
-    async def update_hash(self, canary_hash: str, stable_hash: str, additional: Sequence[Destination]) -> None:
-        return None
 
     async def set_weight(self, weights: Weights) -> None:
         # Check every route before writing any, so a bad one changes nothing.
@@ -333,9 +330,6 @@ class GatewayAPIRouter:
         canary = self.context.canary_service
         build = (lambda r, ref: mirror_rule(r, route, canary, ref.field_path)) if route.matches else None
         await self._put(route.name, build, (HTTP_ROUTES,), "setMirrorRoute")
-
-    async def verify_weight(self, weights: Weights) -> bool | None:
-        return None
 
     async def remove_managed_routes(self) -> None:
         for ref in self._routes():

@@ -28,6 +28,7 @@ from ramp.traffic.base import (
     Destination,
     HeaderRoute,
     MirrorRoute,
+    RouterBase,
     RouterContext,
     RouterError,
     RouterIO,
@@ -201,14 +202,13 @@ def release_subsets(rule: Mapping[str, Any], settings: IstioDestinationRule, rol
 Change = Callable[[Obj, RouteSelection], Obj]
 
 
-class IstioRouter:
+class IstioRouter(RouterBase):
     """Shifts traffic with Istio VirtualServices (and DestinationRule subsets) for one Rollout."""
 
     name = "istio"
 
     def __init__(self, context: RouterContext, io: RouterIO) -> None:
-        self.context = context
-        self.io = io
+        super().__init__(context, io)
         self._ios: dict[str, RouterIO] = {io.namespace: io}
 
     @property
@@ -315,9 +315,6 @@ class IstioRouter:
             return
         self._check_managed(route.name)
         await self._put_route(route.name, lambda weighted, canary: routes.mirror_route(route, weighted, canary))
-
-    async def verify_weight(self, weights: Weights) -> bool | None:
-        return None
 
     async def remove_managed_routes(self) -> None:
         managed = self.context.managed_routes

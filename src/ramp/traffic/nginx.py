@@ -24,19 +24,17 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ramp.api.traffic import NginxTrafficRouting
 from ramp.kube.resources import INGRESSES
 from ramp.traffic.base import (
-    Destination,
     HeaderRoute,
-    MirrorRoute,
+    RouterBase,
     RouterContext,
     RouterError,
-    RouterIO,
     UnsupportedFeature,
     Weights,
 )
@@ -240,14 +238,10 @@ def drop_header_route(canary: Mapping[str, Any], settings: CanarySettings) -> Ob
     return put_header_route(canary, active, None, settings) if active else copy.deepcopy(dict(canary))
 
 
-class NginxRouter:
+class NginxRouter(RouterBase):
     """Shifts traffic with ingress-nginx canary Ingresses for one Rollout."""
 
     name = "nginx"
-
-    def __init__(self, context: RouterContext, io: RouterIO) -> None:
-        self.context = context
-        self.io = io
 
     @property
     def settings(self) -> NginxTrafficRouting:
@@ -301,9 +295,6 @@ class NginxRouter:
             planned.append((current, build_canary_ingress(stable, name, canary, weight, current, field_path)))
         return planned
 
-    async def update_hash(self, canary_hash: str, stable_hash: str, additional: Sequence[Destination]) -> None:
-        return None
-
     async def set_weight(self, weights: Weights) -> None:
         for current, desired in await self._weighted(weights.canary.weight):
             await self._write(current, desired)
@@ -329,13 +320,6 @@ class NginxRouter:
             planned.append((current, put_header_route(base, route.name, wanted, canary)))
         for current, desired in planned:
             await self._write(current, desired)
-
-    async def set_mirror_route(self, route: MirrorRoute) -> None:
-        if route.matches:
-            raise UnsupportedFeature(f'setMirrorRoute "{route.name}": nginx does not support setMirrorRoute')
-
-    async def verify_weight(self, weights: Weights) -> bool | None:
-        return None
 
     async def remove_managed_routes(self) -> None:
         canary = self.canary

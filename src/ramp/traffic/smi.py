@@ -12,20 +12,15 @@ Used through `ramp.traffic.registry` by `ramp.rollout.routing`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from ramp.api.traffic import SMITrafficRouting
 from ramp.kube.errors import ApiError
 from ramp.kube.resources import Resource
 from ramp.traffic.base import (
-    Destination,
-    HeaderRoute,
-    MirrorRoute,
-    RouterContext,
+    RouterBase,
     RouterError,
-    RouterIO,
-    UnsupportedFeature,
     Weights,
 )
 
@@ -77,14 +72,10 @@ def is_controlled_by(obj: Mapping[str, Any], uid: str) -> bool:
     return any(ref.get("controller") and ref.get("uid") == uid for ref in refs)
 
 
-class SMIRouter:
-    """Shifts traffic with an SMI TrafficSplit for one Rollout."""
+class SMIRouter(RouterBase):
+    """Shifts traffic with an SMI TrafficSplit for one Rollout (no header or mirror routes: the defaults)."""
 
     name = "smi"
-
-    def __init__(self, context: RouterContext, io: RouterIO) -> None:
-        self.context = context
-        self.io = io
 
     @property
     def settings(self) -> SMITrafficRouting:
@@ -113,9 +104,6 @@ class SMIRouter:
                 f'Rollout "{self.context.rollout_name}"; delete or rename it, or name another trafficSplitName'
             )
 
-    async def update_hash(self, canary_hash: str, stable_hash: str, additional: Sequence[Destination]) -> None:
-        return None
-
     async def set_weight(self, weights: Weights) -> None:
         found = await self._find()
         if found is not None:
@@ -136,20 +124,6 @@ class SMIRouter:
                 raise
             return
         raise RouterError(f"{SMI_FIELD}: the TrafficSplit kind (split.smi-spec.io) is not installed; install SMI")
-
-    async def set_header_route(self, route: HeaderRoute) -> None:
-        if route.matches:
-            raise UnsupportedFeature(f'setHeaderRoute "{route.name}": smi does not support setHeaderRoute')
-
-    async def set_mirror_route(self, route: MirrorRoute) -> None:
-        if route.matches:
-            raise UnsupportedFeature(f'setMirrorRoute "{route.name}": smi does not support setMirrorRoute')
-
-    async def verify_weight(self, weights: Weights) -> bool | None:
-        return None
-
-    async def remove_managed_routes(self) -> None:
-        return None
 
     async def remove(self) -> None:
         """Delete the TrafficSplit if it is Ramp's (controlled by this Rollout); a user's is left alone."""

@@ -16,19 +16,16 @@ Registered as "traefik" in `ramp.traffic.registry`.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from ramp.api.traffic import TraefikTrafficRouting
 from ramp.kube.resources import Resource
 from ramp.traffic.base import (
     Destination,
-    HeaderRoute,
-    MirrorRoute,
+    RouterBase,
     RouterContext,
     RouterError,
-    RouterIO,
-    UnsupportedFeature,
     Weights,
 )
 
@@ -91,14 +88,10 @@ def all_to_stable(context: RouterContext) -> Weights:
     )
 
 
-class TraefikRouter:
+class TraefikRouter(RouterBase):
     """Shifts traffic with a weighted TraefikService for one Rollout."""
 
     name = "traefik"
-
-    def __init__(self, context: RouterContext, io: RouterIO) -> None:
-        self.context = context
-        self.io = io
 
     @property
     def settings(self) -> TraefikTrafficRouting:
@@ -114,9 +107,6 @@ class TraefikRouter:
                 return resource, found
         return None
 
-    async def update_hash(self, canary_hash: str, stable_hash: str, additional: Sequence[Destination]) -> None:
-        return None
-
     async def set_weight(self, weights: Weights) -> None:
         found = await self._find()
         if found is None:
@@ -127,20 +117,6 @@ class TraefikRouter:
             )
         resource, traefik_service = found
         await self.io.replace(resource, apply_weights(traefik_service, weights))
-
-    async def set_header_route(self, route: HeaderRoute) -> None:
-        if route.matches:
-            raise UnsupportedFeature(f'setHeaderRoute "{route.name}": traefik does not support setHeaderRoute')
-
-    async def set_mirror_route(self, route: MirrorRoute) -> None:
-        if route.matches:
-            raise UnsupportedFeature(f'setMirrorRoute "{route.name}": traefik does not support setMirrorRoute')
-
-    async def verify_weight(self, weights: Weights) -> bool | None:
-        return None
-
-    async def remove_managed_routes(self) -> None:
-        return None
 
     async def remove(self) -> None:
         """Everything to stable; the TraefikService is the user's and stays (nothing to do when it is gone)."""

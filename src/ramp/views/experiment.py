@@ -30,15 +30,15 @@ from ramp.core.conditions import parse_time
 from ramp.views.models import AnalysisRunView, ImageView, ReplicaSetView
 from ramp.views.symbols import ICON_ANALYSIS_RUN, ICON_EXPERIMENT, analysis_icon
 from ramp.views.text import (
-    _age,
-    _branch,
-    _counts,
-    _image_line,
-    _metric_row,
-    _Painter,
-    _replica_set_rows,
+    Painter,
+    age,
+    branch,
+    counts,
     format_age,
+    image_line,
+    metric_row,
     render_table,
+    replica_set_rows,
 )
 from ramp.views.tree import build_analysis_run_view, build_replica_set_view, is_owned_by, parse_created
 
@@ -110,30 +110,30 @@ def _template_order(experiment: Mapping[str, Any]) -> Any:
 
 def render_experiment(view: ExperimentTreeView, now: datetime, *, color: bool = False) -> str:
     """The whole `get experiment` output: summary, a blank line, the tree (no trailing newline)."""
-    p = _Painter(color)
+    p = Painter(color)
     rows = [("Name:", view.name), ("Namespace:", view.namespace), ("Status:", f"{p.paint(view.icon)} {view.phase}")]
     if view.message:
         rows.append(("Message:", view.message))
     for index, image in enumerate(view.images):
-        rows.append(("Images:" if index == 0 else "", _image_line(image, p)))
+        rows.append(("Images:" if index == 0 else "", image_line(image, p)))
     summary = [f"{label:<{_LABEL_WIDTH}}{value}".rstrip() for label, value in rows]
     table = [["NAME", "KIND", "STATUS", "AGE", "INFO"]]
     name = p.paint(view.name, view.phase)
     table.append([f"{ICON_EXPERIMENT} {name}", "Experiment", f"{p.paint(view.icon)} {view.phase}"])
-    table[-1] += [_age(view.created, now), ""]
+    table[-1] += [age(view.created, now), ""]
     total = len(view.replica_sets) + len(view.analysis_runs)
     for index, rs in enumerate(view.replica_sets):
-        prefix, indent = _branch(index == total - 1, "")
-        table += _replica_set_rows(rs, prefix, indent, now, p)
+        prefix, indent = branch(index == total - 1, "")
+        table += replica_set_rows(rs, prefix, indent, now, p)
     for index, run in enumerate(view.analysis_runs, start=len(view.replica_sets)):
-        prefix, indent = _branch(index == total - 1, "")
-        info = _counts(run.successful, run.failed, run.inconclusive, run.error, p)
+        prefix, indent = branch(index == total - 1, "")
+        info = counts(run.successful, run.failed, run.inconclusive, run.error, p)
         run_name = p.paint(run.name, run.phase)
         table.append([f"{prefix}{ICON_ANALYSIS_RUN} {run_name}", "AnalysisRun", f"{p.paint(run.icon)} {run.phase}"])
-        table[-1] += [_age(run.created, now), info]
+        table[-1] += [age(run.created, now), info]
         for metric_index, metric in enumerate(run.metrics):
-            metric_prefix, _ = _branch(metric_index == len(run.metrics) - 1, indent)
-            table.append(_metric_row(metric, metric_prefix, now, p))
+            metric_prefix, _ = branch(metric_index == len(run.metrics) - 1, indent)
+            table.append(metric_row(metric, metric_prefix, now, p))
     return "\n".join([*summary, "", *render_table(table)])
 
 

@@ -94,7 +94,9 @@ def format_age(seconds: float) -> str:
     return f"{years}y"
 
 
-class _Painter:
+class Painter:
+    """Colours a word by the status it names (upstream's palette), or leaves it plain when colour is off."""
+
     def __init__(self, color: bool) -> None:
         self.color = color
 
@@ -103,18 +105,20 @@ class _Painter:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color and code else text
 
 
-def _age(created: datetime | None, now: datetime) -> str:
+def age(created: datetime | None, now: datetime) -> str:
+    """The AGE column: how long ago `created` was, blank when unknown."""
     return format_age((now - created).total_seconds()) if created else ""
 
 
-def _image_line(image: ImageView, painter: _Painter) -> str:
+def image_line(image: ImageView, painter: Painter) -> str:
+    """An image with its tags (stable, canary, ...) in brackets."""
     if not image.tags:
         return image.image
     return f"{image.image} ({', '.join(painter.paint(tag) for tag in image.tags)})"
 
 
 def render_summary(view: RolloutView, *, color: bool = False) -> list[str]:
-    painter = _Painter(color)
+    painter = Painter(color)
     rows: list[tuple[str, str]] = [
         ("Name:", view.name),
         ("Namespace:", view.namespace),
@@ -126,7 +130,7 @@ def render_summary(view: RolloutView, *, color: bool = False) -> list[str]:
     if view.strategy == "Canary":
         rows += [("  Step:", view.step), ("  SetWeight:", view.set_weight), ("  ActualWeight:", view.actual_weight)]
     for index, image in enumerate(view.images):
-        rows.append(("Images:" if index == 0 else "", _image_line(image, painter)))
+        rows.append(("Images:" if index == 0 else "", image_line(image, painter)))
     lines = [f"{label:<{_LABEL_WIDTH}}{value}".rstrip() for label, value in rows]
     lines.append("Replicas:")
     for label, number in (
@@ -140,23 +144,24 @@ def render_summary(view: RolloutView, *, color: bool = False) -> list[str]:
     return lines
 
 
-def _branch(is_last: bool, indent: str) -> tuple[str, str]:
+def branch(is_last: bool, indent: str) -> tuple[str, str]:
     """(prefix of this row, indent of its children)."""
     return (indent + "└──", indent + "   ") if is_last else (indent + "├──", indent + "│  ")
 
 
-def _replica_set_rows(rs: ReplicaSetView, prefix: str, indent: str, now: datetime, p: _Painter) -> list[list[str]]:
+def replica_set_rows(rs: ReplicaSetView, prefix: str, indent: str, now: datetime, p: Painter) -> list[list[str]]:
+    """A ReplicaSet's row in the tree, then a row for each of its pods."""
     info = [p.paint(tag) for tag in rs.tags]
     if rs.scale_down_deadline:
         info.append(f"delay:{_scale_down_delay(rs.scale_down_deadline, now)}")
     name = p.paint(rs.name, rs.tags[0]) if rs.tags else rs.name
     status = f"{p.paint(rs.icon)} {rs.status}"
-    rows = [[f"{prefix}{ICON_REPLICA_SET} {name}", "ReplicaSet", status, _age(rs.created, now), ",".join(info)]]
+    rows = [[f"{prefix}{ICON_REPLICA_SET} {name}", "ReplicaSet", status, age(rs.created, now), ",".join(info)]]
     for index, pod in enumerate(rs.pods):
-        pod_prefix, _ = _branch(index == len(rs.pods) - 1, indent)
+        pod_prefix, _ = branch(index == len(rs.pods) - 1, indent)
         pod_info = [f"ready:{pod.ready}"] + ([f"restarts:{pod.restarts}"] if pod.restarts else [])
         status = f"{p.paint(pod.icon)} {pod.status}"
-        rows.append([f"{pod_prefix}{ICON_POD} {pod.name}", "Pod", status, _age(pod.created, now), ",".join(pod_info)])
+        rows.append([f"{pod_prefix}{ICON_POD} {pod.name}", "Pod", status, age(pod.created, now), ",".join(pod_info)])
     return rows
 
 
@@ -168,53 +173,52 @@ def _scale_down_delay(deadline: str, now: datetime) -> str:
     return "passed" if when < now else format_age((when - now).total_seconds())
 
 
-def _revision_rows(revision: RevisionView, prefix: str, indent: str, now: datetime, p: _Painter) -> list[list[str]]:
+def _revision_rows(revision: RevisionView, prefix: str, indent: str, now: datetime, p: Painter) -> list[list[str]]:
     rows = [[f"{prefix}{ICON_REVISION} revision:{revision.number}", "", "", "", ""]]
     children = len(revision.replica_sets) + len(revision.experiments) + len(revision.analysis_runs)
     position = 0
     for rs in revision.replica_sets:
         position += 1
-        child_prefix, child_indent = _branch(position == children, indent)
-        rows += _replica_set_rows(rs, child_prefix, child_indent, now, p)
+        child_prefix, child_indent = branch(position == children, indent)
+        rows += replica_set_rows(rs, child_prefix, child_indent, now, p)
     for exp in revision.experiments:
         position += 1
-        child_prefix, _ = _branch(position == children, indent)
+        child_prefix, _ = branch(position == children, indent)
         name = p.paint(exp.name, exp.phase)
         rows.append([f"{child_prefix}{ICON_EXPERIMENT} {name}", "Experiment", f"{p.paint(exp.icon)} {exp.phase}"])
-        rows[-1] += [_age(exp.created, now), ""]
+        rows[-1] += [age(exp.created, now), ""]
     for run in revision.analysis_runs:
         position += 1
-        child_prefix, child_indent = _branch(position == children, indent)
-        info = _counts(run.successful, run.failed, run.inconclusive, run.error, p)
+        child_prefix, child_indent = branch(position == children, indent)
+        info = counts(run.successful, run.failed, run.inconclusive, run.error, p)
         name = p.paint(run.name, run.phase)
         rows.append([f"{child_prefix}{ICON_ANALYSIS_RUN} {name}", "AnalysisRun", f"{p.paint(run.icon)} {run.phase}"])
-        rows[-1] += [_age(run.created, now), info]
+        rows[-1] += [age(run.created, now), info]
         for index, metric in enumerate(run.metrics):
-            metric_prefix, _ = _branch(index == len(run.metrics) - 1, child_indent)
-            rows.append(_metric_row(metric, metric_prefix, now, p))
+            metric_prefix, _ = branch(index == len(run.metrics) - 1, child_indent)
+            rows.append(metric_row(metric, metric_prefix, now, p))
     return rows
 
 
-def _counts(successful: int, failed: int, inconclusive: int, error: int, p: _Painter) -> str:
+def counts(successful: int, failed: int, inconclusive: int, error: int, p: Painter) -> str:
     """`✔ 3,✖ 1`: upstream's INFO for a run, the non-zero counts only."""
-    counts = [(ICON_OK, successful), (ICON_BAD, failed), (ICON_UNKNOWN, inconclusive), (ICON_WARNING, error)]
-    return ",".join(f"{p.paint(icon)} {n}" for icon, n in counts if n > 0)
+    by_icon = [(ICON_OK, successful), (ICON_BAD, failed), (ICON_UNKNOWN, inconclusive), (ICON_WARNING, error)]
+    return ",".join(f"{p.paint(icon)} {n}" for icon, n in by_icon if n > 0)
 
 
-def _metric_row(metric: MetricView, prefix: str, now: datetime, p: _Painter) -> list[str]:
+def metric_row(metric: MetricView, prefix: str, now: datetime, p: Painter) -> list[str]:
     """A measured metric under its run: its phase, counts, and last value (AGE: since that measurement)."""
-    info = [_counts(metric.successful, metric.failed, metric.inconclusive, metric.error, p)]
+    info = [counts(metric.successful, metric.failed, metric.inconclusive, metric.error, p)]
     if metric.last_value:
         info.append(f"last:{shorten_value(metric.last_value)}")
     if metric.dry_run:
         info.append("dry-run")
     status = f"{p.paint(metric.icon)} {metric.phase}" if metric.phase else ""
-    age = _age(metric.measured, now)
     return [
         f"{prefix}{ICON_METRIC} {p.paint(metric.name, metric.phase)}",
         "Metric",
         status,
-        age,
+        age(metric.measured, now),
         ",".join(filter(None, info)),
     ]
 
@@ -244,12 +248,12 @@ def render_table(rows: list[list[str]]) -> list[str]:
 
 
 def render_tree(view: RolloutView, now: datetime, *, color: bool = False) -> list[str]:
-    p = _Painter(color)
+    p = Painter(color)
     rows = [["NAME", "KIND", "STATUS", "AGE", "INFO"]]
     rows.append([f"{ICON_ROLLOUT} {view.name}", "Rollout", f"{p.paint(view.icon)} {view.phase}"])
-    rows[-1] += [_age(view.created, now), ""]
+    rows[-1] += [age(view.created, now), ""]
     for index, revision in enumerate(view.revisions):
-        prefix, indent = _branch(index == len(view.revisions) - 1, "")
+        prefix, indent = branch(index == len(view.revisions) - 1, "")
         rows += _revision_rows(revision, prefix, indent, now, p)
     return render_table(rows)
 
