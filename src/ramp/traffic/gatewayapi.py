@@ -1,56 +1,59 @@
-"""Gateway API: weights on the backendRefs of HTTPRoute, GRPCRoute, TCPRoute and TLSRoute rules, and managed
-header and mirror rules on HTTPRoutes (and header rules on GRPCRoutes).
+"""Gateway API router: weights on the backendRefs of HTTPRoute, GRPCRoute, TCPRoute and TLSRoute rules, managed
+header rules on HTTPRoutes and GRPCRoutes, and managed mirror rules on HTTPRoutes.
 
-Settings come from the native `trafficRouting.gatewayAPI` field or upstream's plugin form
-(`plugins: {argoproj-labs/gatewayAPI: {...}}`), read by `ramp.api.traffic.gateway_api_routing`. As that plugin
-documents: every rule that has backendRefs to both the stable and the canary Service gets the canary weight and the
-stable the rest (experiment Services get extra backendRefs); a route whose rules never name both is an error that
-says to add a canary backendRef with weight 0. Weights are relative in Gateway API; Ramp writes shares that sum
-to the total.
-
-Managed rules: a header route is a rule copying the weighted rule's matches with the header matches added
-(`Exact`, or `RegularExpression` for regex and for prefix as `^value.*`) and the canary Service as the only
-backend — a match with more headers is more specific, so the data plane prefers it. A mirror route is a rule with
-the step's matches, the weighted rule's backends and a `RequestMirror` filter to the canary (`percent` below 100).
-The plugin remembers its rules in a ConfigMap; Ramp records each managed rule in the route's own annotation
-`rollouts.ramp.dev/managed-rules` (the names of the managed rules, which are always the route's last rules, and
-the experiment backendRefs it added), so it finds them again after a restart without another object, whatever
-defaults the API server filled in, and never touches a rule it did not write.
+Settings come from upstream's plugin form (`plugins: {argoproj-labs/gatewayAPI: {...}}`) or Ramp's native
+`trafficRouting.gatewayAPI` field, both read by `ramp.api.traffic.gateway_api_routing`. As the plugin documents:
+routes are named one by one (`httpRoute`, ...), in lists (`httpRoutes: [{name, useHeaderRoutes}]`), or found by
+label (`httpRouteSelector`, ...; such routes get weights but no header rules); `namespace` defaults to the
+Rollout's; while the canary has a share each route carries the in-progress label unless
+`disableInProgressLabel`. The plugin's `configMap` setting is accepted and unused: Ramp records its managed
+rules on the route itself (see `ramp.traffic.gatewayapi_routes`, which holds every route edit as a pure
+function). This module reads the routes, calls those functions, and writes the routes that changed.
 
 Used through `ramp.traffic.registry` by `ramp.rollout.routing`.
 """
 
 from __future__ import annotations
 
-import copy
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ramp.api.meta import LabelSelector
 from ramp.api.traffic import GatewayAPIRouting, gateway_api_routing
 from ramp.kube.resources import Resource
+from ramp.kube.selectors import format_label_selector
 from ramp.traffic.base import (
     Destination,
     HeaderRoute,
     MirrorRoute,
-    RequestMatch,
     RouterBase,
     RouterContext,
     RouterError,
     RouterIO,
-    StringMatch,
-    UnsupportedFeature,
     Weights,
+)
+from ramp.traffic.gatewayapi_routes import (
+    IN_PROGRESS_LABEL_KEY,
+    IN_PROGRESS_LABEL_VALUE,
+    apply_weights,
+    header_rule,
+    mirror_rule,
+    put_rule,
+    split_route,
+    with_in_progress_label,
+    without_managed_rules,
 )
 
 Obj = dict[str, Any]
 GROUP = "gateway.networking.k8s.io"
-MANAGED_ANNOTATION = "rollouts.ramp.dev/managed-rules"
 HTTP_ROUTES = Resource(GROUP, "v1", "httproutes", "HTTPRoute")
 GRPC_ROUTES = Resource(GROUP, "v1", "grpcroutes", "GRPCRoute")
 TCP_ROUTES = Resource(GROUP, "v1alpha2", "tcproutes", "TCPRoute")
 TLS_ROUTES = Resource(GROUP, "v1alpha2", "tlsroutes", "TLSRoute")
+PLUGIN_FIELD = "spec.strategy.canary.trafficRouting.plugins.argoproj-labs/gatewayAPI"
+NATIVE_FIELD = "spec.strategy.canary.trafficRouting.gatewayAPI"
+RuleBuilder = Callable[[Obj, "RouteRef"], Obj]
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class RouteRef:
 
 
 def configured_routes(settings: GatewayAPIRouting, base: str) -> list[RouteRef]:
-    """Every route of the settings, single fields first, then the lists."""
+    """Every route the settings name: single fields first, then the lists (selectors are resolved apart)."""
     found: list[RouteRef] = []
     singles = (
         (HTTP_ROUTES, settings.http_route, "httpRoute"),
@@ -88,197 +91,29 @@ def configured_routes(settings: GatewayAPIRouting, base: str) -> list[RouteRef]:
     return found
 
 
-@dataclass
-class Managed:
-    """What Ramp added to a route: its managed rules (the last ones, in this order) and experiment backends."""
-
-    rules: list[str]
-    backends: list[str]
-
-
-def read_managed(route: Mapping[str, Any]) -> Managed:
-    """The record in the route's annotation (empty when none)."""
-    value = ((route.get("metadata") or {}).get("annotations") or {}).get(MANAGED_ANNOTATION)
-    try:
-        found = json.loads(str(value)) if value else {}
-    except ValueError:
-        found = {}
-    if not isinstance(found, dict):
-        found = {}
-    return Managed([str(n) for n in found.get("rules") or []], [str(n) for n in found.get("backends") or []])
+def route_selectors(settings: GatewayAPIRouting, base: str) -> list[tuple[Resource, str, str]]:
+    """(kind, label selector text, settings field) for every route selector given."""
+    selectors: tuple[tuple[Resource, LabelSelector | None, str], ...] = (
+        (HTTP_ROUTES, settings.http_route_selector, "httpRouteSelector"),
+        (GRPC_ROUTES, settings.grpc_route_selector, "grpcRouteSelector"),
+        (TCP_ROUTES, settings.tcp_route_selector, "tcpRouteSelector"),
+        (TLS_ROUTES, settings.tls_route_selector, "tlsRouteSelector"),
+    )
+    return [
+        (resource, format_label_selector(selector.model_dump(by_alias=True, exclude_none=True)), f"{base}.{name}")
+        for resource, selector, name in selectors
+        if selector is not None
+    ]
 
 
-def _split_rules(route: Mapping[str, Any], managed: Managed) -> tuple[list[Obj], dict[str, Obj]]:
-    """The user's rules, and Ramp's managed rules by name (the last ones, as recorded)."""
-    rules = [dict(r) for r in (route.get("spec") or {}).get("rules") or []]
-    count = len(managed.rules)
-    if count == 0 or count > len(rules):
-        return rules, {}
-    return rules[: len(rules) - count], dict(zip(managed.rules, rules[len(rules) - count :], strict=True))
-
-
-def _backend_names(rule: Mapping[str, Any]) -> set[str]:
-    return {str(ref.get("name")) for ref in rule.get("backendRefs") or []}
-
-
-def apply_weights(route: Mapping[str, Any], weights: Weights, field_path: str) -> Obj:
-    """The route with the canary/stable (and experiment) weights set in every rule that names both Services."""
-    updated = copy.deepcopy(dict(route))
-    managed = read_managed(route)
-    user_rules, managed_rules = _split_rules(updated, managed)
-    canary, stable = weights.canary.service, weights.stable.service
-    kind = route.get("kind", "route")
-    name = route["metadata"]["name"]
-    touched = False
-    backends = set(managed.backends)
-    for rule in user_rules:
-        names = _backend_names(rule)
-        if stable not in names:
-            continue
-        if canary not in names:
-            raise RouterError(
-                f'{field_path}: {kind} "{name}" has a rule with a backendRef to "{stable}" but none to '
-                f'"{canary}"; add one to "{canary}" with weight 0'
-            )
-        rule["backendRefs"] = _weighted_refs(rule["backendRefs"], weights, backends)
-        touched = True
-    if not touched:
-        raise RouterError(
-            f'{field_path}: {kind} "{name}" has no rule with backendRefs to "{stable}" and "{canary}"; add them '
-            "(the canary with weight 0)"
-        )
-    weighted = _first_weighted_rule(user_rules, canary)
-    for rule in managed_rules.values():
-        if _is_mirror(rule) and weighted is not None:
-            rule["backendRefs"] = copy.deepcopy(weighted["backendRefs"])  # mirror rules serve as the weighted one
-    managed.backends = sorted(d.service for d in weights.additional)
-    return _assemble(updated, user_rules, managed_rules, managed)
-
-
-def _weighted_refs(refs: Sequence[Mapping[str, Any]], weights: Weights, added_before: set[str]) -> list[Obj]:
-    additional = {d.service: d for d in weights.additional}
-    template = next((ref for ref in refs if ref.get("name") == weights.canary.service), refs[0])
-    kept: list[Obj] = []
-    for ref in refs:
-        ref_name = str(ref.get("name"))
-        entry = dict(ref)
-        if ref_name == weights.canary.service:
-            entry["weight"] = weights.canary.weight
-        elif ref_name == weights.stable.service:
-            entry["weight"] = weights.stable.weight
-        elif ref_name in additional:
-            entry["weight"] = additional.pop(ref_name).weight
-        elif ref_name in added_before:
-            continue  # an experiment's backendRef Ramp added, and the experiment ended
-        kept.append(entry)
-    for destination in additional.values():
-        entry = {k: v for k, v in template.items() if k in ("group", "kind", "namespace", "port")}
-        entry.update({"name": destination.service, "weight": destination.weight})
-        kept.append(entry)
-    return kept
-
-
-def _first_weighted_rule(rules: Sequence[Mapping[str, Any]], canary: str) -> Obj | None:
-    for rule in rules:
-        if canary in _backend_names(rule) and len(_backend_names(rule)) > 1:
-            return dict(rule)
-    return None
-
-
-def _is_mirror(rule: Mapping[str, Any]) -> bool:
-    return any(f.get("type") == "RequestMirror" for f in rule.get("filters") or [])
-
-
-def _assemble(route: Obj, user_rules: list[Obj], managed_rules: Mapping[str, Obj], managed: Managed) -> Obj:
-    """The route with the user's rules, then the managed ones in `managed.rules` order, and the record."""
-    route.setdefault("spec", {})["rules"] = [*user_rules, *(managed_rules[n] for n in managed.rules)]
-    meta = route.setdefault("metadata", {})
-    annotations = dict(meta.get("annotations") or {})
-    if managed.rules or managed.backends:
-        record = {"rules": managed.rules, "backends": managed.backends}
-        annotations[MANAGED_ANNOTATION] = json.dumps(record, sort_keys=True, separators=(",", ":"))
-    else:
-        annotations.pop(MANAGED_ANNOTATION, None)
-    if annotations:
-        meta["annotations"] = annotations
-    else:
-        meta.pop("annotations", None)
-    return route
-
-
-def _header_match(name: str, value: StringMatch) -> Obj:
-    if value.kind == "exact":
-        return {"type": "Exact", "name": name, "value": value.value}
-    pattern = value.value if value.kind == "regex" else f"^{_escape(value.value)}.*"
-    return {"type": "RegularExpression", "name": name, "value": pattern}
-
-
-def _escape(text: str) -> str:
-    return "".join(f"\\{c}" if c in r".^$*+?()[]{}|\/" else c for c in text)
-
-
-def put_rule(route: Mapping[str, Any], name: str, rule: Obj | None, order: Sequence[str]) -> Obj:
-    """The route with the managed rule `name` replaced by `rule` (None removes it). Managed rules come after the
-    user's rules, in `order` (managedRoutes order)."""
-    updated = copy.deepcopy(dict(route))
-    managed = read_managed(route)
-    user_rules, managed_rules = _split_rules(updated, managed)
-    if rule is None:
-        managed_rules.pop(name, None)
-    else:
-        managed_rules[name] = rule
-    position = {n: i for i, n in enumerate(order)}
-    managed.rules = sorted(managed_rules, key=lambda n: (position.get(n, len(order)), n))
-    return _assemble(updated, user_rules, managed_rules, managed)
-
-
-def _weighted_of(route: Mapping[str, Any], canary: str, field_path: str, what: str) -> Obj:
-    user_rules, _ = _split_rules(route, read_managed(route))
-    weighted = _first_weighted_rule(user_rules, canary)
-    if weighted is None:
-        raise RouterError(f'{field_path}: no rule with a backendRef to "{canary}" to add the {what} to')
-    return weighted
-
-
-def header_rule(route: Mapping[str, Any], route_header: HeaderRoute, canary: str, field_path: str) -> Obj:
-    """A rule sending requests with these headers (on the weighted rule's matches) to the canary only."""
-    weighted = _weighted_of(route, canary, field_path, f"header route {route_header.name!r}")
-    canary_ref = next(dict(r) for r in weighted["backendRefs"] if r.get("name") == canary)
-    canary_ref.pop("weight", None)
-    headers = [_header_match(m.name, m.value) for m in route_header.matches]
-    matches = [dict(m) for m in weighted.get("matches") or []] or [{}]
-    for match in matches:
-        match["headers"] = [*(match.get("headers") or []), *headers]
-    return {"matches": matches, "backendRefs": [canary_ref]}
-
-
-def _request_match(match: RequestMatch) -> Obj:
-    found: Obj = {}
-    if match.path is not None:
-        kinds = {"exact": "Exact", "prefix": "PathPrefix", "regex": "RegularExpression"}
-        found["path"] = {"type": kinds[match.path.kind], "value": match.path.value}
-    if match.method is not None:
-        if match.method.kind != "exact":
-            raise UnsupportedFeature("setMirrorRoute: Gateway API matches a method exactly; use exact")
-        found["method"] = match.method.value
-    if match.headers:
-        found["headers"] = [_header_match(h.name, h.value) for h in match.headers]
-    return found
-
-
-def mirror_rule(route: Mapping[str, Any], mirror: MirrorRoute, canary: str, field_path: str) -> Obj:
-    """A rule serving matching requests as the weighted rule does, and copying them to the canary."""
-    weighted = _weighted_of(route, canary, field_path, f"mirror route {mirror.name!r}")
-    canary_ref = next(dict(r) for r in weighted["backendRefs"] if r.get("name") == canary)
-    canary_ref.pop("weight", None)
-    request_mirror: Obj = {"backendRef": canary_ref}
-    if mirror.percentage < 100:
-        request_mirror["percent"] = mirror.percentage
-    return {
-        "matches": [_request_match(m) for m in mirror.matches],
-        "filters": [{"type": "RequestMirror", "requestMirror": request_mirror}],
-        "backendRefs": copy.deepcopy(weighted["backendRefs"]),
-    }
+def in_progress_label(settings: GatewayAPIRouting) -> tuple[str, str] | None:
+    """The (key, value) routes carry while the canary has a share; None when disabled."""
+    if settings.disable_in_progress_label:
+        return None
+    return (
+        settings.in_progress_label_key or IN_PROGRESS_LABEL_KEY,
+        settings.in_progress_label_value or IN_PROGRESS_LABEL_VALUE,
+    )
 
 
 class GatewayAPIRouter(RouterBase):
@@ -288,75 +123,109 @@ class GatewayAPIRouter(RouterBase):
 
     def __init__(self, context: RouterContext, io: RouterIO) -> None:
         super().__init__(context, io)
+        native = context.routing.gateway_api is not None
+        self.base = NATIVE_FIELD if native else PLUGIN_FIELD
         settings = gateway_api_routing(context.routing)
         if settings is None:
-            raise RouterError("spec.strategy.canary.trafficRouting.gatewayAPI: missing")
+            raise RouterError(f"{self.base}: missing; name the routes to shift traffic on (httpRoute, ...)")
         self.settings = settings
-        self.base = "spec.strategy.canary.trafficRouting." + (
-            "gatewayAPI" if context.routing.gateway_api is not None else "plugins.argoproj-labs/gatewayAPI"
-        )
         namespace = settings.namespace or context.namespace
         self.route_io = io if namespace == context.namespace else RouterIO(io.client, namespace)
 
-    def _routes(self) -> list[RouteRef]:
+    async def _write(self, resource: Resource, route: Obj) -> None:
+        before = self.route_io.writes
+        await self.route_io.replace(resource, route)
+        if self.route_io is not self.io:
+            # Writes in the routes' namespace count towards the reconcile's total too.
+            self.io.writes += self.route_io.writes - before
+
+    async def _routes(self) -> list[RouteRef]:
+        """The named routes, then those the selectors find (weights only, as the plugin treats them)."""
         routes = configured_routes(self.settings, self.base)
+        named = {(r.resource, r.name) for r in routes}
+        for resource, selector, field_path in route_selectors(self.settings, self.base):
+            for found in await self.route_io.list(resource, label_selector=selector or None):
+                name = str(found["metadata"]["name"])
+                if (resource, name) not in named:
+                    named.add((resource, name))
+                    routes.append(RouteRef(resource, name, field_path, use_header_routes=False))
         if not routes:
-            raise RouterError(f"{self.base}: names no route; set httpRoute (or grpcRoute, tcpRoute, tlsRoute)")
+            raise RouterError(
+                f"{self.base}: names no route (or its selectors match none); set httpRoute, grpcRoute, tcpRoute "
+                "or tlsRoute"
+            )
         return routes
 
     async def set_weight(self, weights: Weights) -> None:
-        # Check every route before writing any, so a bad one changes nothing.
+        # Every route is read and checked before any is written, so one bad route changes nothing.
+        label = in_progress_label(self.settings)
         updated = []
-        for ref in self._routes():
+        for ref in await self._routes():
             route = await self.route_io.get(ref.resource, ref.name, ref.field_path)
-            updated.append((ref, apply_weights(route, weights, ref.field_path)))
+            weighted = apply_weights(route, weights, ref.field_path)
+            if label is not None:
+                weighted = with_in_progress_label(weighted, weights.canary.weight, *label)
+            updated.append((ref, weighted))
         for ref, route in updated:
-            await self.route_io.replace(ref.resource, route)
+            await self._write(ref.resource, route)
 
-    async def _put(self, name: str, build: Any, kinds: tuple[Resource, ...], feature: str) -> None:
-        for ref in self._routes():
-            if ref.resource not in kinds or (not ref.use_header_routes and feature == "setHeaderRoute"):
+    async def _put(self, name: str, build: RuleBuilder | None, kinds: tuple[Resource, ...]) -> None:
+        """Put (or with no builder remove) the managed rule `name` on every route of these kinds using it."""
+        canary = self.context.canary_service
+        updated = []
+        for ref in await self._routes():
+            if ref.resource not in kinds or not ref.use_header_routes:
                 continue
             route = await self.route_io.get(ref.resource, ref.name, ref.field_path)
             rule = build(route, ref) if build is not None else None
-            await self.route_io.replace(ref.resource, put_rule(route, name, rule, self.context.managed_routes))
+            updated.append((ref, put_rule(route, name, rule, self.context.managed_routes, canary)))
+        for ref, route in updated:
+            await self._write(ref.resource, route)
 
     async def set_header_route(self, route: HeaderRoute) -> None:
         canary = self.context.canary_service
-        build = (lambda r, ref: header_rule(r, route, canary, ref.field_path)) if route.matches else None
-        await self._put(route.name, build, (HTTP_ROUTES, GRPC_ROUTES), "setHeaderRoute")
+
+        def build(found: Obj, ref: RouteRef) -> Obj:
+            return header_rule(found, route, canary, ref.field_path)
+
+        await self._put(route.name, build if route.matches else None, (HTTP_ROUTES, GRPC_ROUTES))
 
     async def set_mirror_route(self, route: MirrorRoute) -> None:
         canary = self.context.canary_service
-        build = (lambda r, ref: mirror_rule(r, route, canary, ref.field_path)) if route.matches else None
-        await self._put(route.name, build, (HTTP_ROUTES,), "setMirrorRoute")
+
+        def build(found: Obj, ref: RouteRef) -> Obj:
+            return mirror_rule(found, route, canary, ref.field_path)
+
+        await self._put(route.name, build if route.matches else None, (HTTP_ROUTES,))
 
     async def remove_managed_routes(self) -> None:
-        for ref in self._routes():
+        canary = self.context.canary_service
+        for ref in await self._routes():
             route = await self.route_io.find(ref.resource, ref.name)
-            if route is None or not read_managed(route).rules:
-                continue
-            cleaned = route
-            for name in read_managed(route).rules:
-                cleaned = put_rule(cleaned, name, None, self.context.managed_routes)
-            await self.route_io.replace(ref.resource, cleaned)
+            if route is not None and split_route(route, canary).managed_rules:
+                await self._write(ref.resource, without_managed_rules(route, canary))
 
     async def remove(self) -> None:
-        """Everything to stable and managed rules removed; the routes are the user's and stay."""
+        """Everything to stable, managed rules and the in-progress label removed; the routes are the user's and
+        stay."""
         await self.remove_managed_routes()
         everything = Weights(
             Destination(self.context.canary_service, 0),
             Destination(self.context.stable_service, self.context.total),
             total=self.context.total,
         )
-        for ref in self._routes():
+        label = in_progress_label(self.settings)
+        for ref in await self._routes():
             route = await self.route_io.find(ref.resource, ref.name)
             if route is None:
                 continue
             try:
-                await self.route_io.replace(ref.resource, apply_weights(route, everything, ref.field_path))
+                restored = apply_weights(route, everything, ref.field_path)
             except RouterError:
-                continue  # the route no longer names both Services: nothing of ours to put back
+                restored = route  # the route no longer names both Services: no weights of ours to put back
+            if label is not None:
+                restored = with_in_progress_label(restored, 0, *label)
+            await self._write(ref.resource, restored)
 
 
 class NativeGatewayAPIRouter(GatewayAPIRouter):
