@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ramp.api import format_timestamp, pause_seconds
+from ramp.api.strategy import CanaryStrategy
 from ramp.core.hashing import compute_steps_hash
 from ramp.core.replicas import (
     ReplicaSetCounts,
@@ -37,7 +38,8 @@ from ramp.rollout.analysis import (
     plan_analysis,
     run_status,
 )
-from ramp.rollout.canary_experiment import ExperimentStepPlan, plan_experiment_step
+from ramp.rollout.canary_experiment import CURRENT_EXPERIMENT, ExperimentStepPlan, plan_experiment_step
+from ramp.rollout.canary_experiment import is_running as is_experiment_running
 from ramp.rollout.canary_routed import calculate_routed_scales, is_at_routed_counts, to_percent
 from ramp.rollout.pauses import CANARY_PAUSE, INCONCLUSIVE_PAUSE, find_pause, pause_by_controller, remove_pause
 from ramp.rollout.replicasets import ReplicaSetView
@@ -107,7 +109,7 @@ def limits_of(snapshot: Snapshot) -> SurgeLimits:
     return resolve_surge_limits(snapshot.replicas, surge, unavailable)
 
 
-def _canary_spec(snapshot: Snapshot) -> Any:
+def _canary_spec(snapshot: Snapshot) -> CanaryStrategy | None:
     strategy = snapshot.rollout.spec.strategy
     return strategy.canary if strategy else None
 
@@ -207,8 +209,8 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
         status.pop("pauseConditions", None)
         if not _pause_pending(steps, status):
             status["controllerPause"] = False
-    if plan.promoted or status.get("abort"):
-        plan.experiments = plan_experiment_step(snapshot, status, stable)  # stop what is still running
+    if plan.promoted:
+        _end_experiments(plan, snapshot, status)
     plan.traffic = _plan_traffic(snapshot, plan, stable, total, plan.experiments.additional)
     return plan
 
@@ -223,6 +225,13 @@ def _apply_experiment(plan: CanaryPlan, snapshot: Snapshot, status: Obj, stable:
         plan.abort_message = decided.abort_message
     if decided.pause_message:
         plan.events.append(Event("Normal", "RolloutPaused", decided.pause_message))
+
+
+def _end_experiments(plan: CanaryPlan, snapshot: Snapshot, status: Obj) -> None:
+    """Promoted in this reconcile: no experiment step is current any more, and what still runs is stopped."""
+    status["canary"] = {k: v for k, v in (status.get("canary") or {}).items() if k != CURRENT_EXPERIMENT}
+    plan.experiments.additional = ()
+    plan.experiments.terminate = [str(e["metadata"]["name"]) for e in snapshot.experiments if is_experiment_running(e)]
 
 
 def _flip_ping_pong(snapshot: Snapshot, status: Obj) -> None:

@@ -135,6 +135,9 @@ class TrafficRouting:
 
     async def restore(self, raw: Mapping[str, Any]) -> bool:
         """Put back what the routers that left the spec had changed; True when some router was restored."""
+        annotations = (raw.get("metadata") or {}).get("annotations") or {}
+        if annotations.get(ROUTING_ANNOTATION) == routing_record(raw):
+            return False  # the routing in effect is the one recorded: nothing left the spec
         recorded = recorded_routing(raw)
         routing = recorded.get("trafficRouting") if recorded is not None else None
         if recorded is None or not isinstance(routing, Mapping):
