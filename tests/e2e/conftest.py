@@ -17,7 +17,15 @@ import pytest
 from ramp.localcluster.build import BuildProgress
 from ramp.localcluster.cluster import LocalCluster
 from tests.e2e.gates import gates_fixture
-from tests.e2e.harness import Cluster, ControllerProcess, build_dir, controller_args, free_port, ramp_command
+from tests.e2e.harness import (
+    Cluster,
+    ControllerProcess,
+    build_dir,
+    controller_args,
+    free_port,
+    instance_id_for,
+    ramp_command,
+)
 
 CONTROLLER_NAMESPACE = "argo-rollouts"
 # Every test's namespace is named after the test; the benchmarks' start with "bench-".
@@ -49,7 +57,9 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
     # Parametrized ids ("test_x[istio]") carry characters a namespace name may not have.
     prefix = re.sub(r"[^a-z0-9-]+", "-", request.node.name.replace("_", "-").lower())[:40].strip("-")
     name = cluster.create_namespace(prefix)
+    cluster.instance_ids[name] = instance_id_for(name)
     yield name
+    cluster.instance_ids.pop(name, None)
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
@@ -58,10 +68,18 @@ ControllerFactory = Callable[..., ControllerProcess]
 
 @pytest.fixture
 def start_controller(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[ControllerFactory]:
-    """Start `ramp controller` processes (all are stopped when the test ends)."""
+    """Start `ramp controller` processes (all are stopped when the test ends).
+
+    Every controller runs with an instance id, as sharded users run it: the test's own `--instance-id`, or the one
+    of the test's namespace, whose argoproj objects `cluster.apply` labels with it.
+    """
     started: list[ControllerProcess] = []
 
     def start(*extra: str, label: str | None = None, kubeconfig_override: Path | None = None) -> ControllerProcess:
+        if not any(arg.split("=", 1)[0] == "--instance-id" for arg in extra):
+            if "namespace" not in request.fixturenames:
+                raise AssertionError("start_controller: pass --instance-id, or use the namespace fixture")
+            extra = ("--instance-id", instance_id_for(request.getfixturevalue("namespace")), *extra)
         healthz, metrics = free_port(), free_port()
         kubeconfig = kubeconfig_override or cluster.kubeconfig
         tag = label or f"c{len(started)}"

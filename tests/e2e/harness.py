@@ -23,11 +23,41 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import yaml
 
 from ramp.localcluster.cluster import LocalCluster
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
+INSTANCE_ID_LABEL = "argo-rollouts.argoproj.io/controller-instance-id"
+# The kinds a controller started with --instance-id watches only when they carry its id (upstream filters all of its
+# argoproj.io informers by the id, templates included).
+INSTANCE_LABELLED_KINDS = {"Rollout", "AnalysisRun", "Experiment", "AnalysisTemplate", "ClusterAnalysisTemplate"}
+
+
+def instance_id_for(namespace: str) -> str:
+    """The controller instance id of a test's namespace: scenarios run sharded, as large users do."""
+    return f"e2e-{namespace.rsplit('-', 1)[-1]}"
+
+
+def label_for_instance(manifest: str, namespace: str | None, instance_ids: dict[str, str]) -> str:
+    """The manifest with each argoproj.io object labelled with its namespace's instance id (a cluster template
+    with the id of the namespace it is applied for),
+    as a user running sharded controllers writes them; documents that name an id already keep theirs."""
+    documents = [doc for doc in yaml.safe_load_all(manifest) if doc]
+    changed = False
+    for doc in documents:
+        if not isinstance(doc, dict) or doc.get("kind") not in INSTANCE_LABELLED_KINDS:
+            continue
+        if not str(doc.get("apiVersion", "")).startswith("argoproj.io/"):
+            continue
+        meta = doc.setdefault("metadata", {})
+        instance_id = instance_ids.get(str(meta.get("namespace") or namespace or ""))
+        labels = meta.get("labels") or {}
+        if instance_id and INSTANCE_ID_LABEL not in labels:
+            meta["labels"] = {**labels, INSTANCE_ID_LABEL: instance_id}
+            changed = True
+    return yaml.safe_dump_all(documents, sort_keys=False) if changed else manifest
 
 
 def wait_until(check: Callable[[], T], timeout: float, what: str, interval: float = 0.25) -> T:
@@ -57,6 +87,8 @@ class Cluster:
 
     local: LocalCluster
     kubeconfig: Path
+    instance_ids: dict[str, str] = field(default_factory=dict)
+    """namespace -> the controller instance id its scenario runs with (set by the `namespace` fixture)."""
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
         result = subprocess.run(
@@ -89,7 +121,7 @@ class Cluster:
             args += ["-n", namespace]
         if server_side:
             args += ["--server-side"]
-        return self.kubectl(*args, stdin=manifest)
+        return self.kubectl(*args, stdin=label_for_instance(manifest, namespace, self.instance_ids))
 
     def create_namespace(self, prefix: str = "t") -> str:
         name = f"{prefix}-{uuid.uuid4().hex[:8]}"

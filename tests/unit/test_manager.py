@@ -124,6 +124,58 @@ async def test_a_service_change_concerns_the_rollouts_pointing_at_it_found_by_in
     assert await _taken(queue) == ["ns/web"]
 
 
+def _analysed_rollout(name: str, *templates: dict, namespace: str = "ns") -> dict:
+    step = {"analysis": {"templates": list(templates)}}
+    return {**_meta(name, namespace=namespace), "spec": {"strategy": {"canary": {"steps": [step]}}}}
+
+
+async def test_a_template_created_after_its_rollout_concerns_that_rollout_at_once() -> None:
+    manager = _manager()
+    assert manager.informers is not None
+    informers = manager.informers
+    queue = _queues(manager)["rollouts"]
+    informers.rollouts._apply(_event("ADDED", _analysed_rollout("web", {"templateName": "rate"})))
+    informers.rollouts._apply(_event("ADDED", _analysed_rollout("api", {"templateName": "c", "clusterScope": True})))
+    informers.rollouts._apply(_event("ADDED", _analysed_rollout("web", {"templateName": "rate"}, namespace="other")))
+    await _taken(queue)
+    informers.analysis_templates._apply(_event("ADDED", _meta("rate")))
+    assert await _taken(queue) == ["ns/web"]  # not other/web: another namespace's template
+    assert informers.cluster_analysis_templates is not None
+    informers.cluster_analysis_templates._apply(_event("ADDED", {"metadata": {"name": "c", "resourceVersion": "1"}}))
+    assert await _taken(queue) == ["ns/api"]
+    informers.analysis_templates._apply(_event("DELETED", _meta("rate", rv="2")))
+    assert await _taken(queue) == ["ns/web"]
+
+
+async def test_a_nested_template_reaches_the_rollouts_of_every_template_that_includes_it() -> None:
+    manager = _manager()
+    assert manager.informers is not None
+    informers = manager.informers
+    queue = _queues(manager)["rollouts"]
+    informers.rollouts._apply(_event("ADDED", _analysed_rollout("web", {"templateName": "outer"})))
+    outer = {**_meta("outer"), "spec": {"templates": [{"templateName": "middle"}]}}
+    middle = {**_meta("middle"), "spec": {"templates": [{"templateName": "inner"}, {"templateName": "outer"}]}}
+    informers.analysis_templates._apply(_event("ADDED", outer))
+    informers.analysis_templates._apply(_event("ADDED", middle))  # includes outer again: a cycle ends
+    await _taken(queue)
+    informers.analysis_templates._apply(_event("ADDED", _meta("inner")))
+    assert await _taken(queue) == ["ns/web"]
+
+
+async def test_a_named_ingress_concerns_the_rollouts_routing_through_it() -> None:
+    manager = _manager()
+    assert manager.informers is not None
+    informers = manager.informers
+    assert informers.ingresses is not None
+    queue = _queues(manager)["rollouts"]
+    routed = {**_meta("web"), "spec": {"strategy": {"canary": {"trafficRouting": {"nginx": {"stableIngress": "in"}}}}}}
+    informers.rollouts._apply(_event("ADDED", routed))
+    await _taken(queue)
+    informers.ingresses._apply(_event("ADDED", _meta("in")))
+    informers.ingresses._apply(_event("ADDED", _meta("unrelated")))
+    assert await _taken(queue) == ["ns/web"]
+
+
 async def test_deleting_a_rollout_drops_its_metric_series_after_the_cleanup_delay(monkeypatch) -> None:
     monkeypatch.setattr(manager_module, "METRIC_CLEANUP_DELAY", 0.0)
     manager = _manager()
@@ -167,6 +219,7 @@ def test_informers_watch_what_upstream_watches_and_all_resync() -> None:
         "experiments": owned,
         "replicasets": "rollouts-pod-template-hash",  # only a Rollout's; no instance id, as upstream
         "services": None,
+        "ingresses": None,  # upstream watches Ingresses too (nginx, ALB); Ramp to reconcile the Rollouts naming one
     }
     assert {i.resync_period for i in manager.informers.all()} == {600.0}
 

@@ -27,12 +27,12 @@ from typing import Any
 from ramp.api.meta import format_timestamp
 from ramp.core.analysisruns import AnalysisTemplateError, build_analysis_run
 from ramp.core.hashing import POD_TEMPLATE_HASH_LABEL, compute_pod_template_hash
+from ramp.kube.selectors import inherited_instance_id
 
 Obj = dict[str, Any]
 
 EXPERIMENT_NAME_ANNOTATION = "experiment.argoproj.io/name"
 TEMPLATE_NAME_ANNOTATION = "experiment.argoproj.io/template-name"
-INSTANCE_ID_LABEL = "argo-rollouts.argoproj.io/controller-instance-id"
 API_VERSION = "argoproj.io/v1alpha1"
 
 
@@ -224,11 +224,8 @@ def build_experiment_run(
     meta = experiment.get("metadata") or {}
     spec = experiment.get("spec") or {}
     run_meta = spec.get("analysisRunMetadata") or {}
-    labels: dict[str, str] = {}
-    instance_id = (meta.get("labels") or {}).get(INSTANCE_ID_LABEL)
-    if instance_id:
-        labels[INSTANCE_ID_LABEL] = str(instance_id)
-    labels.update({str(k): str(v) for k, v in (run_meta.get("labels") or {}).items()})
+    labels = {str(k): str(v) for k, v in (run_meta.get("labels") or {}).items()}
+    labels.update(inherited_instance_id(experiment))  # last: the run must reach the Experiment's controller
     annotations = {str(k): str(v) for k, v in (run_meta.get("annotations") or {}).items()}
     try:
         args: list[Obj] = []

@@ -23,6 +23,8 @@ class Informers:
     replica_sets: Informer
     services: Informer
     deployments: Informer
+    ingresses: Informer | None = None
+    """Only to notice a named Ingress appear or change (routers read Ingresses themselves)."""
 
     def all(self) -> list[Informer]:
         found = [
@@ -34,5 +36,6 @@ class Informers:
             self.replica_sets,
             self.services,
             self.deployments,
+            self.ingresses,
         ]
         return [i for i in found if i is not None]

@@ -34,6 +34,22 @@ def instance_id_selector(instance_id: str | None) -> str:
     return f"!{INSTANCE_ID_LABEL}"
 
 
+def inherited_instance_id(parent: Mapping[str, Any]) -> dict[str, str]:
+    """The instance-id label a child object takes from the object it is made for (empty when the parent has none).
+
+    Every object Ramp creates on behalf of a labelled parent carries the parent's id, as upstream does for the
+    AnalysisRuns and Experiments of a Rollout: without it, a controller started with `--instance-id` would not
+    see its own children.
+
+    >>> inherited_instance_id({"metadata": {"labels": {INSTANCE_ID_LABEL: "blue"}}})
+    {'argo-rollouts.argoproj.io/controller-instance-id': 'blue'}
+    >>> inherited_instance_id({"metadata": {}})
+    {}
+    """
+    value = ((parent.get("metadata") or {}).get("labels") or {}).get(INSTANCE_ID_LABEL)
+    return {INSTANCE_ID_LABEL: str(value)} if value else {}
+
+
 def rollout_replica_sets_selector() -> str:
     """The ReplicaSets worth caching: those with the pod-template-hash label Rollouts put on theirs.
 

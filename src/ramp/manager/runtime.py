@@ -48,6 +48,7 @@ from ramp.kube.resources import (
     CLUSTER_ANALYSIS_TEMPLATES,
     DEPLOYMENTS,
     EXPERIMENTS,
+    INGRESSES,
     REPLICA_SETS,
     ROLLOUTS,
     SERVICES,
@@ -58,7 +59,9 @@ from ramp.manager.options import ManagerOptions
 from ramp.manager.wiring import (
     DEFAULT_RECONCILERS,
     RECONCILER_KINDS,
+    REFERENCE_INDEX,
     SERVICE_INDEX,
+    TEMPLATE_INDEX,
     WORKLOAD_INDEX,
     ControllerContext,
     ReconcilerFactory,
@@ -67,6 +70,7 @@ from ramp.manager.wiring import (
     route_events,
 )
 from ramp.rollout import metrics as rollout_metrics
+from ramp.rollout.references import rollout_reference_keys, template_reference_keys
 
 log = logging.getLogger("ramp.manager")
 _T = TypeVar("_T")
@@ -246,9 +250,14 @@ class Manager:
             replica_sets=informer(REPLICA_SETS, rollout_replica_sets_selector()),
             services=informer(SERVICES),
             deployments=informer(DEPLOYMENTS),
+            ingresses=informer(INGRESSES),
         )
         informers.rollouts.add_index(SERVICE_INDEX, rollout_service_keys)
         informers.rollouts.add_index(WORKLOAD_INDEX, rollout_workload_keys)
+        informers.rollouts.add_index(REFERENCE_INDEX, rollout_reference_keys)
+        for templates in (informers.analysis_templates, informers.cluster_analysis_templates):
+            if templates is not None:
+                templates.add_index(TEMPLATE_INDEX, template_reference_keys)
         context = ControllerContext(self.client, informers, self.recorder, opts)
         for kind, factory in self.reconcilers.items():
             spec = RECONCILER_KINDS[kind]

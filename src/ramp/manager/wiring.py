@@ -27,6 +27,7 @@ from ramp.kube.resources import object_key, split_key
 from ramp.manager.options import ManagerOptions
 from ramp.providers.registry import build_providers
 from ramp.rollout.reconciler import RolloutReconciler
+from ramp.rollout.references import object_reference_key
 
 log = logging.getLogger("ramp.manager")
 
@@ -39,6 +40,12 @@ SERVICE_INDEX = "services"
 """Rollouts informer index: `namespace/name` of each Service a Rollout points at."""
 WORKLOAD_INDEX = "workloads"
 """Rollouts informer index: `namespace/name` of the Deployment a Rollout's workloadRef names."""
+REFERENCE_INDEX = "references"
+"""Rollouts informer index: the templates and Ingresses a Rollout names (`ramp.rollout.references`)."""
+TEMPLATE_INDEX = "template-references"
+"""Template informers' index: the templates a template includes, so a nested template reaches its Rollouts."""
+MAX_NESTED_TEMPLATES = 100
+"""How many including templates one template change follows (templates can include each other in cycles)."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +171,46 @@ def route_events(informers: Informers, controllers: Mapping[str, Controller]) ->
                 on_delete=enqueue_workload_rollouts,
             )
         )
+        route_references(informers, rollouts_queue.add)
+
+
+def route_references(informers: Informers, enqueue: Callable[[str], None]) -> None:
+    """A template or Ingress that appears, changes or goes → the Rollouts that name it, directly or through the
+    templates that include it (`ramp.rollout.references`)."""
+    template_informers = [
+        i for i in (informers.analysis_templates, informers.cluster_analysis_templates) if i is not None
+    ]
+
+    def including_templates(key: str) -> set[str]:
+        """`key` and the keys of every template that includes it, however deeply."""
+        found, frontier = {key}, [key]
+        while frontier and len(found) < MAX_NESTED_TEMPLATES:
+            current = frontier.pop()
+            for informer in template_informers:
+                for template in informer.by_index(TEMPLATE_INDEX, current):
+                    including = object_reference_key(informer.resource.kind, template)
+                    if including not in found:
+                        found.add(including)
+                        frontier.append(including)
+        return found
+
+    def handler(kind: str, nested: bool) -> EventHandler:
+        def changed(obj: Obj) -> None:
+            key = object_reference_key(kind, obj)
+            for reference in including_templates(key) if nested else {key}:
+                for rollout in informers.rollouts.by_index(REFERENCE_INDEX, reference):
+                    enqueue(object_key(rollout))
+
+        return EventHandler(
+            on_add=changed,
+            on_update=lambda old, new: None if old is new else changed(new),
+            on_delete=changed,
+        )
+
+    for informer in template_informers:
+        informer.add_handler(handler(informer.resource.kind, nested=True))
+    if informers.ingresses is not None:
+        informers.ingresses.add_handler(handler(informers.ingresses.resource.kind, nested=False))
 
 
 def forget_series_on_delete(prefix: str, informer: Informer) -> EventHandler:

@@ -21,6 +21,7 @@ from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
 from ramp.kube.errors import ApiError
 from ramp.kube.resources import ANALYSIS_RUNS, object_key
+from ramp.kube.selectors import inherited_instance_id
 from ramp.rollout.analysis import RunRequest
 from ramp.rollout.replicasets import REVISION_ANNOTATION, owner_reference
 
@@ -144,6 +145,7 @@ def build_rollout_run(
     labels = {**request.labels, **(run_meta.get("labels") or {})}
     selector = ((raw.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
     labels.update({str(k): str(v) for k, v in selector.items()})
+    labels.update(inherited_instance_id(raw))  # last: the run must reach the controller that serves the Rollout
     annotations = {REVISION_ANNOTATION: str(revision), **(run_meta.get("annotations") or {})}
     try:
         return build_analysis_run(

@@ -33,7 +33,6 @@ from ramp.rollout.analysisruns import resolve_rollout_args
 from ramp.rollout.replicasets import HASH_LABEL, REVISION_ANNOTATION, owner_reference
 
 Obj = dict[str, Any]
-INSTANCE_ID_LABEL = "argo-rollouts.argoproj.io/controller-instance-id"
 ABORT_MESSAGE = "Experiment analysis phase is error/failed"
 INCONCLUSIVE_PAUSE_REASON = "InconclusiveExperiment"
 

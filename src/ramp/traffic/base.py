@@ -143,11 +143,13 @@ class RouterIO:
 
     `get` returns a deep copy the caller may change and pass to `replace`; writes are guarded by the
     resourceVersion that was read, so a concurrent change makes the write fail with a conflict and the next
-    reconcile decides again. `writes` counts the API writes (for tests and benchmarks).
+    reconcile decides again. `writes` counts the API writes (for tests and benchmarks). `labels` go on every
+    object a router creates (the Rollout's controller instance id), so its children belong to its controller.
     """
 
     client: KubeClient
     namespace: str
+    labels: Mapping[str, str] = field(default_factory=dict)
     _read: dict[tuple[str, str], Obj | None] = field(default_factory=dict)
     writes: int = 0
 
@@ -196,6 +198,11 @@ class RouterIO:
         return copy.deepcopy(updated)
 
     async def create(self, resource: Resource, obj: Mapping[str, Any]) -> Obj:
+        if self.labels:
+            labelled = copy.deepcopy(dict(obj))
+            meta = labelled.setdefault("metadata", {})
+            meta["labels"] = {**(meta.get("labels") or {}), **self.labels}
+            obj = labelled
         created = await self.client.create(resource, obj, self.namespace)
         self._read[(resource.path(self.namespace), str(created["metadata"]["name"]))] = created
         self.writes += 1
