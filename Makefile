@@ -56,6 +56,7 @@ bench: venv cluster-up
 	$(BIN)/python bench/analysis_abort.py --trials 5
 	$(BIN)/python bench/dashboard.py --rollouts 500
 	$(BIN)/python bench/traffic_routing.py --rollouts 100
+	$(BIN)/python bench/reference_index.py --rollouts 20000 --namespaces 200
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
