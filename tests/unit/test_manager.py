@@ -269,6 +269,8 @@ def test_services_a_rollout_points_at_are_found_in_both_strategies() -> None:
     assert referenced_services(canary) == {"web-canary", "web"}
     assert referenced_services(blue_green) == {"active", "preview"}
     assert referenced_services({"spec": {}}) == set()
+    routed = {"spec": {"strategy": {"canary": {"trafficRouting": {"smi": {"rootService": "root"}, "alb": {}}}}}}
+    assert referenced_services(routed) == {"root"}
 
 
 def test_thread_flags_size_each_reconciler_kind() -> None:

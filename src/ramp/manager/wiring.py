@@ -244,11 +244,13 @@ def rollout_service_keys(rollout: Obj) -> set[str]:
 
 
 def referenced_services(rollout: Obj) -> set[str]:
-    """Names of the Services a Rollout's strategy points at (canary/stable, ping/pong, active/preview)."""
+    """Names of the Services a Rollout's strategy points at (canary/stable, ping/pong, active/preview, and the
+    root Service SMI and ALB route through)."""
     strategy = (rollout.get("spec") or {}).get("strategy") or {}
     canary = strategy.get("canary") or {}
     blue_green = strategy.get("blueGreen") or {}
     ping_pong = canary.get("pingPong") or {}
+    routing = canary.get("trafficRouting") or {}
     names = (
         canary.get("canaryService"),
         canary.get("stableService"),
@@ -256,6 +258,11 @@ def referenced_services(rollout: Obj) -> set[str]:
         ping_pong.get("pongService"),
         blue_green.get("activeService"),
         blue_green.get("previewService"),
+        *(
+            (routing.get(router) or {}).get("rootService")
+            for router in ("smi", "alb")
+            if isinstance(routing, dict) and isinstance(routing.get(router), dict)
+        ),
     )
     return {n for n in names if n}
 
