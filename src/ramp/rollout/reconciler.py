@@ -54,7 +54,7 @@ log = logging.getLogger("ramp.rollout")
 Obj = dict[str, Any]
 OWNER_INDEX = "rollout-owner"
 ROUTER_RETRY_SECONDS = 10.0
-"""A routing object that is missing or malformed is looked at again this often (it is not watched)."""
+"""A routing object that is missing or malformed is looked at again this often (unless it is watched)."""
 
 
 def _is_blue_green(rollout: Rollout) -> bool:
@@ -171,7 +171,8 @@ class RolloutReconciler:
                 await self._route_traffic(snapshot, plan)
             except RouterError as err:
                 await self._write_invalid(raw, str(err), snapshot.now)
-                return Result.after(ROUTER_RETRY_SECONDS)
+                # A missing Ingress is watched: its creation reconciles the Rollout again, no polling needed.
+                return Result() if err.watched else Result.after(ROUTER_RETRY_SECONDS)
             await self._annotate_deadlines(snapshot, plan.deadlines)
         await self._scale(snapshot, plan.scales)
         await self._clean_up_history(snapshot)

@@ -30,8 +30,20 @@ from ramp.kube.resources import Resource
 Obj = dict[str, Any]
 
 
+WATCHED_KINDS = frozenset({"Ingress"})
+"""Routing object kinds the manager has an informer for; their changes reconcile the Rollouts naming them."""
+
+
 class RouterError(Exception):
-    """A routing object is missing or malformed; the message names it and says how to fix it."""
+    """A routing object is missing or malformed; the message names it and says how to fix it.
+
+    `watched`: the missing object is of a kind the controller watches (Ingresses), so its creation reconciles
+    the Rollout again by itself and nothing needs to poll for it.
+    """
+
+    def __init__(self, message: str, *, watched: bool = False) -> None:
+        super().__init__(message)
+        self.watched = watched
 
 
 @dataclass(frozen=True)
@@ -172,7 +184,8 @@ class RouterIO:
         if found is None:
             raise RouterError(
                 f'{field_path}: {resource.kind} "{name}" not found in namespace {self.namespace}; '
-                "create it or fix the name"
+                "create it or fix the name",
+                watched=resource.kind in WATCHED_KINDS,
             )
         return found
 
