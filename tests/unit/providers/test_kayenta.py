@@ -13,13 +13,10 @@ from ramp.api.analysis import Metric
 from ramp.api.analysis_status import AnalysisPhase, Measurement
 from ramp.providers.base import MeasurementContext, Reading, measure_safely, resume_safely
 from ramp.providers.kayenta import KayentaProvider, classify_score
-from tests.backends import LocalHttpServer, ReceivedRequest, Reply, serve
+from tests.backends import Reply, serve
+from tests.backends.kayenta import KayentaStandIn
 
 NOW = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
-CONFIGS = [
-    {"id": "cfg-other", "name": "other-config", "applications": ["shop"]},
-    {"id": "cfg-1", "name": "checkout-canary", "applications": ["shop"]},
-]
 
 
 def kayenta_spec(address: str, **changes: Any) -> dict[str, Any]:
@@ -46,29 +43,6 @@ def kayenta_spec(address: str, **changes: Any) -> dict[str, Any]:
         ],
     }
     return {**spec, **changes}
-
-
-class KayentaStandIn:
-    """Kayenta's canary API: config lookup, starting a judgement, and its result once `score` is set."""
-
-    def __init__(self) -> None:
-        self.score: float | None = None
-        self.completed_without_score = False
-        self.server = LocalHttpServer(self.answer)
-
-    def answer(self, request: ReceivedRequest) -> Reply:
-        if request.method == "GET" and request.path == "/canaryConfig":
-            return Reply.json(json.dumps(CONFIGS))
-        if request.method == "POST" and request.path == "/canary/cfg-1":
-            return Reply.json('{"canaryExecutionId": "exec-7"}')
-        if request.method == "GET" and request.path == "/canary/exec-7":
-            if self.completed_without_score:
-                return Reply.json('{"complete": true, "result": {}}')
-            if self.score is None:
-                return Reply.json('{"complete": false, "status": "running"}')
-            result = {"judgeResult": {"score": {"score": self.score, "classification": "Pass"}}}
-            return Reply.json(json.dumps({"complete": True, "status": "succeeded", "result": result}))
-        return Reply.json('{"error": "not found"}', 404)
 
 
 @pytest.fixture
