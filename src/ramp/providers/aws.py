@@ -105,7 +105,7 @@ def _build_credentials(settings: AwsSettings) -> tuple[str, Any]:
         session.set_config_variable("region", settings.region)
     region = session.get_config_variable("region")
     if not region:
-        raise AwsError("no AWS region: set the metric's region or AWS_REGION in the controller's environment")
+        raise AwsError("no AWS region: set AWS_REGION in the controller's environment (or sigv4.region on the metric)")
     credentials = session.get_credentials()
     if credentials is None:
         raise AwsError(
