@@ -17,7 +17,15 @@ from ramp.analysis.expression import evaluate_condition
 from ramp.api.analysis import Metric
 from ramp.providers.base import EVALUATE, MeasurementContext, Reading
 from ramp.providers.cloudwatch import CloudWatchProvider, read_endpoint
-from tests.backends.aws import KeyPair, isolate_aws_environment, signing_key, use_keys
+from tests.backends.aws import (
+    WEB_KEYS,
+    AwsStandIn,
+    KeyPair,
+    isolate_aws_environment,
+    signing_key,
+    use_keys,
+    use_web_identity,
+)
 from tests.unit.providers.local_server import only_request, recorded_reply, serve_recorded
 
 KEYS = KeyPair("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
@@ -181,3 +189,19 @@ async def test_settings_that_cannot_be_sent_are_errors(variables, spec, message,
     reading = await measure({"metricDataQueries": QUERIES, **spec}, variables)
     assert reading.phase == "Error"
     assert message in (reading.message or "")
+
+
+async def test_a_web_identity_signs_the_call_with_the_credentials_sts_hands_out(aws_keys, tmp_path):
+    """IRSA on EKS: no keys in the environment, a web identity token exchanged through STS."""
+    aws_keys.delenv("AWS_ACCESS_KEY_ID")
+    aws_keys.delenv("AWS_SECRET_ACCESS_KEY")
+    aws_keys.delenv("AWS_SESSION_TOKEN")
+    stand_in = AwsStandIn("monitoring", lambda request: recorded_reply("cloudwatch/get_metric_data.xml")).start()
+    try:
+        use_web_identity(aws_keys, tmp_path, stand_in.url)
+        reading = await measure({"metricDataQueries": QUERIES}, environment(stand_in.url))
+    finally:
+        stand_in.stop()
+    assert (reading.phase, reading.value) == (EVALUATE, "[[0.004 0.0021] []]")
+    assert [call["Action"] for call in stand_in.sts_calls] == ["AssumeRoleWithWebIdentity"]
+    assert stand_in.signed_with == [WEB_KEYS.access_key]
