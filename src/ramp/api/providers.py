@@ -154,8 +154,6 @@ class KayentaMetric(ApiModel):
     """Pass and marginal scores."""
     scopes: list[KayentaScope]
     """Scopes to compare."""
-    lookback: bool | None = None
-    """Use a sliding lookback window."""
 
 
 class WebMetric(ApiModel):

@@ -157,3 +157,14 @@ def describe_exception(problem: BaseException) -> str:
     """A one-line message for a measurement's status: the exception's text, or its type when it has none."""
     text = str(problem).strip().splitlines()[0] if str(problem).strip() else ""
     return text or type(problem).__name__
+
+
+def redact_url(url: str) -> str:
+    """`url` fit for a status message: a password in it (`https://user:secret@host`) becomes "*****"."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return url
+    if not parsed.password:
+        return url
+    return str(parsed.copy_with(username=parsed.username, password="*****"))

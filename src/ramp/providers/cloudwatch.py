@@ -7,21 +7,20 @@ the last `interval` (5m by default), ending now; the `result` the conditions see
 show; the status text is the values as Go's `%+v` writes them (`[[0.01 0.02] []]`), and CloudWatch's messages
 go to the `messages` metadata. An empty answer is the empty list, judged by the conditions.
 
-The call uses CloudWatch's documented Query protocol (a form POST, an XML answer). Like upstream's AWS SDK, it
-reads the environment: `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-`AWS_SESSION_TOKEN`, and `AWS_ENDPOINT_URL_CLOUDWATCH` or `AWS_ENDPOINT_URL` to call another endpoint (a local
-stand-in). Shared config files, web identity tokens and instance roles are not read.
+The call uses CloudWatch's documented Query protocol (a form POST, an XML answer), signed with SigV4 by botocore.
+Like upstream's AWS SDK, credentials come from the standard AWS chain (`ramp.providers.aws`: environment keys,
+shared config and credentials files, a web identity token through STS, instance roles); the region from
+`AWS_REGION` (or `AWS_DEFAULT_REGION`, else the shared config); `AWS_ENDPOINT_URL_CLOUDWATCH` or
+`AWS_ENDPOINT_URL` call another endpoint (a local stand-in).
 
-Works with `ramp.providers.base` (the contract), `ramp.providers.go_text` (upstream's number text) and
-`ramp.providers.prometheus_api` (transport error wording).
+Works with `ramp.providers.base` (the contract), `ramp.providers.aws` (credentials and signing),
+`ramp.providers.go_text` (upstream's number text) and `ramp.providers.prometheus_api` (transport error wording).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -32,6 +31,7 @@ import httpx
 from ramp.api.durations import parse_duration
 from ramp.api.meta import IntOrString
 from ramp.api.providers import CloudWatchMetricDataQuery
+from ramp.providers.aws import AwsCredentialSource, AwsError, AwsSettings, sign_headers
 from ramp.providers.base import MeasurementContext, Reading, SingleShotProvider
 from ramp.providers.go_text import format_float_general
 from ramp.providers.prometheus_api import describe_http_error
@@ -43,11 +43,6 @@ HTTP_TIMEOUT_SECONDS = 30.0
 ENVIRONMENT_KEYS = (
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_ACCESS_KEY",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SECRET_KEY",
-    "AWS_SESSION_TOKEN",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_CLOUDWATCH",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
@@ -58,26 +53,18 @@ class CloudWatchError(ValueError):
     """A call that could not be made or whose answer cannot be read; the message says why."""
 
 
-@dataclass(frozen=True)
-class AwsAccess:
-    region: str
-    access_key_id: str
-    secret_access_key: str
-    session_token: str
-    endpoint: str
-
-
 class CloudWatchProvider(SingleShotProvider):
     """Calls CloudWatch GetMetricData once per measurement."""
 
     key = "cloudWatch"
 
-    def __init__(self, environment: Mapping[str, str] | None = None) -> None:
+    def __init__(self, environment: Mapping[str, str] | None = None, aws: AwsCredentialSource | None = None) -> None:
         self.environment = dict(environment or {})
+        self.aws = aws or AwsCredentialSource()
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str]) -> CloudWatchProvider:
-        """A provider with the AWS settings (region, keys, endpoint) found in `environment`."""
+        """A provider with the AWS region and endpoint found in `environment` (credentials: the AWS chain)."""
         return cls({name: environment[name] for name in ENVIRONMENT_KEYS if name in environment})
 
     async def measure(self, context: MeasurementContext) -> Reading:
@@ -85,33 +72,33 @@ class CloudWatchProvider(SingleShotProvider):
         if spec is None:
             return Reading.error("the metric has no provider.cloudWatch settings")
         try:
-            access = read_aws_access(self.environment)
             interval = read_interval(spec.interval)
             form = encode_request(spec.metric_data_queries, context.now - interval, context.now)
-            response = await send_request(context.http, access, form, context.now)
+            access = await self.aws.resolve(AwsSettings(region=read_region(self.environment)))
+            url = read_endpoint(self.environment, access.region)
+            body = urlencode(form, quote_via=quote).encode()
+            headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+            headers.update(sign_headers(access, SERVICE, "POST", url, body, headers))
+            response = await send_request(context.http, url, body, headers)
             return read_answer(response.status_code, response.content)
-        except CloudWatchError as problem:
+        except (CloudWatchError, AwsError) as problem:
             return Reading.error(str(problem))
 
 
-def read_aws_access(environment: Mapping[str, str]) -> AwsAccess:
-    """Region, keys and endpoint from the AWS variables; raises CloudWatchError naming what is missing."""
-    region = environment.get("AWS_REGION") or environment.get("AWS_DEFAULT_REGION") or ""
-    if not region:
-        raise CloudWatchError("no AWS region: set AWS_REGION in the controller's environment")
-    access_key = environment.get("AWS_ACCESS_KEY_ID") or environment.get("AWS_ACCESS_KEY") or ""
-    secret_key = environment.get("AWS_SECRET_ACCESS_KEY") or environment.get("AWS_SECRET_KEY") or ""
-    if not access_key or not secret_key:
-        raise CloudWatchError(
-            "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the controller's environment"
-        )
+def read_region(environment: Mapping[str, str]) -> str | None:
+    """`AWS_REGION` or `AWS_DEFAULT_REGION`; None leaves the region to the shared config."""
+    return environment.get("AWS_REGION") or environment.get("AWS_DEFAULT_REGION") or None
+
+
+def read_endpoint(environment: Mapping[str, str], region: str) -> str:
+    """The URL to POST to: `AWS_ENDPOINT_URL_CLOUDWATCH`, else `AWS_ENDPOINT_URL`, else the regional endpoint."""
     endpoint = ""
     if environment.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() != "true":
         endpoint = environment.get("AWS_ENDPOINT_URL_CLOUDWATCH") or environment.get("AWS_ENDPOINT_URL") or ""
     if not endpoint:
         suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
         endpoint = f"https://{SERVICE}.{region}.{suffix}"
-    return AwsAccess(region, access_key, secret_key, environment.get("AWS_SESSION_TOKEN", ""), endpoint)
+    return endpoint.rstrip("/") + "/"
 
 
 def read_interval(text: str | None) -> timedelta:
@@ -176,57 +163,13 @@ def format_timestamp(moment: datetime) -> str:
     return text + "Z"
 
 
-def sign_request(
-    method: str, url: str, headers: Mapping[str, str], body: bytes, access: AwsAccess, service: str, now: datetime
-) -> dict[str, str]:
-    """`headers` plus the AWS Signature Version 4 headers (X-Amz-Date, X-Amz-Security-Token, Authorization)."""
-    target = httpx.URL(url)
-    amz_date = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    signed = {name.lower(): " ".join(value.split()) for name, value in headers.items()}
-    signed["host"] = target.netloc.decode()
-    signed["x-amz-date"] = amz_date
-    if access.session_token:
-        signed["x-amz-security-token"] = access.session_token
-    names = sorted(signed)
-    query = sorted((quote(name, safe="-_.~"), quote(value, safe="-_.~")) for name, value in target.params.multi_items())
-    canonical = "\n".join(
-        [
-            method.upper(),
-            quote(target.path or "/", safe="/-_.~"),
-            "&".join(f"{name}={value}" for name, value in query),
-            "".join(f"{name}:{signed[name]}\n" for name in names),
-            ";".join(names),
-            hashlib.sha256(body).hexdigest(),
-        ]
-    )
-    scope = f"{amz_date[:8]}/{access.region}/{service}/aws4_request"
-    string_to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    key = ("AWS4" + access.secret_access_key).encode()
-    for part in (amz_date[:8], access.region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-    result = dict(headers)
-    result["X-Amz-Date"] = amz_date
-    if access.session_token:
-        result["X-Amz-Security-Token"] = access.session_token
-    result["Authorization"] = (
-        f"AWS4-HMAC-SHA256 Credential={access.access_key_id}/{scope}, "
-        f"SignedHeaders={';'.join(names)}, Signature={signature}"
-    )
-    return result
-
-
-async def send_request(
-    http: httpx.AsyncClient, access: AwsAccess, form: list[tuple[str, str]], now: datetime
-) -> httpx.Response:
-    body = urlencode(form, quote_via=quote).encode()
-    url = access.endpoint.rstrip("/") + "/"
-    headers = sign_request(
-        "POST", url, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, body, access, SERVICE, now
-    )
+async def send_request(http: httpx.AsyncClient, url: str, body: bytes, headers: Mapping[str, str]) -> httpx.Response:
     try:
-        return await http.post(url, content=body, headers=headers, timeout=httpx.Timeout(HTTP_TIMEOUT_SECONDS))
-    except httpx.TimeoutException:
+        async with asyncio.timeout(HTTP_TIMEOUT_SECONDS):  # a total deadline, not one per read
+            return await http.post(
+                url, content=body, headers=dict(headers), timeout=httpx.Timeout(HTTP_TIMEOUT_SECONDS)
+            )
+    except (TimeoutError, httpx.TimeoutException):
         raise CloudWatchError(f"CloudWatch at {url} did not answer within {HTTP_TIMEOUT_SECONDS:g}s") from None
     except httpx.HTTPError as failure:
         raise CloudWatchError(f"cannot reach CloudWatch at {url}: {describe_http_error(failure)}") from None

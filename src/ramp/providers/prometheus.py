@@ -3,7 +3,11 @@
 Follows upstream's documented behaviour: the address comes from `provider.prometheus.address`, else from
 `ARGO_ROLLOUTS_PROMETHEUS_ADDRESS` (handed in by whoever builds the provider, so nothing here reads the
 environment); `timeout` defaults to 30 seconds; `headers` are sent with every query, after basic auth and an
-OAuth2 bearer token (so a header named Authorization wins, as upstream's round-tripper order gives). A vector's
+OAuth2 bearer token (so a header named Authorization wins, as upstream's round-tripper order gives).
+`authentication.sigv4` (`region`, `profile`, `roleArn`) signs every query with AWS SigV4 for Amazon Managed
+Prometheus (service "aps"), with credentials from the standard AWS chain (`ramp.providers.aws`). Upstream signs
+only when the address contains "aps-workspaces"; Ramp signs then too, and also whenever sigv4 names a region,
+profile or role, so a sigv4 block is never ignored (a VPC endpoint or a proxy's address). A vector's
 result is the list of its sample values (`[0.99]`, `[]` when empty), a range query's the values of all its series
 in order, a scalar's the number itself; the status text writes numbers as Go's `strconv.FormatFloat(v, 'f', -1)`
 does ("0.99", "1", "NaN", "+Inf"). `rangeQuery.start` and `end` are the time expressions upstream documents
@@ -27,6 +31,7 @@ import httpx
 
 from ramp.api.durations import parse_duration
 from ramp.api.providers import PrometheusMetric, PrometheusRangeQueryArgs
+from ramp.providers.aws import AwsCredentialSource, AwsError, AwsSettings, SigV4Signer
 from ramp.providers.base import MeasurementContext, Reading, SingleShotProvider
 from ramp.providers.prometheus_api import (
     Matrix,
@@ -45,6 +50,8 @@ ADDRESS_VARIABLE = "ARGO_ROLLOUTS_PROMETHEUS_ADDRESS"
 """The environment variable upstream reads when a metric names no address."""
 
 DEFAULT_TIMEOUT_SECONDS = 30
+AMP_SERVICE = "aps"
+"""The SigV4 service name of Amazon Managed Service for Prometheus."""
 
 
 class SettingError(ValueError):
@@ -63,8 +70,9 @@ class PrometheusProvider(SingleShotProvider):
 
     key = "prometheus"
 
-    def __init__(self, default_address: str | None = None) -> None:
+    def __init__(self, default_address: str | None = None, aws: AwsCredentialSource | None = None) -> None:
         self.default_address = default_address or None
+        self.aws = aws or AwsCredentialSource()
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str]) -> PrometheusProvider:
@@ -76,7 +84,7 @@ class PrometheusProvider(SingleShotProvider):
         if spec is None:
             return Reading.error("the metric has no provider.prometheus settings")
         try:
-            endpoint = await build_endpoint(spec, self.default_address, context.http)
+            endpoint = await build_endpoint(spec, self.default_address, context.http, self.aws)
             query = spec.query or ""
             if not query.strip():
                 raise SettingError("provider.prometheus.query is empty: write the PromQL query to run")
@@ -133,7 +141,10 @@ def format_sample_value(value: float) -> str:
 
 
 async def build_endpoint(
-    spec: PrometheusMetric, default_address: str | None, http: httpx.AsyncClient
+    spec: PrometheusMetric,
+    default_address: str | None,
+    http: httpx.AsyncClient,
+    aws: AwsCredentialSource | None = None,
 ) -> PrometheusEndpoint:
     """Where to query and with which headers; raises SettingError naming the field that is wrong."""
     address = read_address(spec.address or default_address)
@@ -141,13 +152,9 @@ async def build_endpoint(
     insecure = bool(spec.insecure)
     headers: dict[str, str] = {}
     authentication = spec.authentication
+    sigv4 = read_sigv4_settings(spec, address)
+    signer = await _sign_with(aws, sigv4) if sigv4 is not None else None
     if authentication is not None:
-        sigv4 = authentication.sigv4
-        if sigv4 is not None and "aps-workspaces" in address and (sigv4.region or sigv4.profile or sigv4.role_arn):
-            raise SettingError(
-                "provider.prometheus.authentication.sigv4 (AWS request signing) is not supported by Ramp: "
-                "use a signing proxy and point provider.prometheus.address at it"
-            )
         oauth2 = authentication.oauth2
         if oauth2 is not None and oauth2.token_url:
             if not oauth2.client_id or not oauth2.client_secret:
@@ -167,7 +174,37 @@ async def build_endpoint(
             set_header(headers, "Authorization", format_basic_authorization(basic.username, basic.password))
     for header in spec.headers or []:
         set_header(headers, header.key, header.value)
-    return PrometheusEndpoint(address, headers, timeout, insecure)
+    return PrometheusEndpoint(address, headers, timeout, insecure, signer)
+
+
+def read_sigv4_settings(spec: PrometheusMetric, address: str) -> AwsSettings | None:
+    """The AWS settings to sign with, or None when queries are not signed; raises SettingError on a conflict."""
+    authentication = spec.authentication
+    sigv4 = authentication.sigv4 if authentication is not None else None
+    named = sigv4 is not None and bool(sigv4.region or sigv4.profile or sigv4.role_arn)
+    if not named and "aps-workspaces" not in address:
+        return None
+    if authentication is not None and (
+        (authentication.basic_auth is not None and bool(authentication.basic_auth.username))
+        or (authentication.oauth2 is not None and bool(authentication.oauth2.token_url))
+    ):
+        raise SettingError(
+            "provider.prometheus.authentication sets sigv4 together with basicAuth or oauth2: "
+            "AWS signing replaces the Authorization header, so keep only one of them"
+        )
+    if sigv4 is None:
+        return AwsSettings()
+    return AwsSettings(sigv4.region or None, sigv4.profile or None, sigv4.role_arn or None)
+
+
+async def _sign_with(aws: AwsCredentialSource | None, settings: AwsSettings) -> httpx.Auth:
+    if aws is None:
+        raise SettingError("provider.prometheus.authentication.sigv4 needs AWS credentials, which are not set up here")
+    try:
+        access = await aws.resolve(settings)
+    except AwsError as problem:
+        raise SettingError(f"provider.prometheus.authentication.sigv4: {problem}") from None
+    return SigV4Signer(access, AMP_SERVICE)
 
 
 async def _fetch_token(

@@ -37,12 +37,14 @@ class PrometheusError(Exception):
 
 @dataclass(frozen=True)
 class PrometheusEndpoint:
-    """Where and how to send queries. `headers` already hold any authentication (Basic or Bearer)."""
+    """Where and how to send queries. `headers` already hold any authentication (Basic or Bearer); `auth` signs
+    each request when it must be (AWS SigV4 for Amazon Managed Prometheus)."""
 
     address: str
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout_seconds: float = 30
     insecure: bool = False
+    auth: httpx.Auth | None = None
 
 
 @dataclass(frozen=True)
@@ -242,9 +244,10 @@ async def _post_or_get(
 ) -> httpx.Response:
     timeout = httpx.Timeout(endpoint.timeout_seconds)
     headers = dict(endpoint.headers)
-    response = await http.post(url, data=dict(form), headers=headers, timeout=timeout)
+    auth = endpoint.auth if endpoint.auth is not None else httpx.USE_CLIENT_DEFAULT
+    response = await http.post(url, data=dict(form), headers=headers, timeout=timeout, auth=auth)
     if response.status_code == httpx.codes.METHOD_NOT_ALLOWED:
-        response = await http.get(url, params=dict(form), headers=headers, timeout=timeout)
+        response = await http.get(url, params=dict(form), headers=headers, timeout=timeout, auth=auth)
     return response
 
 

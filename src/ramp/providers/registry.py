@@ -1,8 +1,8 @@
 """Which provider measures a metric: a registry keyed by the metric's provider field, never an if-chain.
 
 Keys are what `ramp.api.providers.configured_providers` returns for a metric ("prometheus", "web", "job",
-"newRelic", "plugin/ramp/judge", ...). A metric whose provider has no entry (kayenta, skywalking, an unknown
-plugin) gets an Error measurement saying "provider X is not supported" from the analysis reconciler.
+"newRelic", "plugin/ramp/judge", ...). A metric whose provider has no entry (an unknown plugin) gets
+an Error measurement saying "provider X is not supported" from the analysis reconciler.
 
 `build_providers(environment)` makes the providers with the settings upstream reads from the controller's
 environment (a default Prometheus address, Datadog and AWS credentials); `PROVIDERS` is the same without them.
@@ -22,8 +22,10 @@ from ramp.providers.graphite import GraphiteProvider
 from ramp.providers.influxdb import InfluxdbProvider
 from ramp.providers.job import JobProvider
 from ramp.providers.judge import JudgeProvider
+from ramp.providers.kayenta import KayentaProvider
 from ramp.providers.newrelic import NewRelicProvider
 from ramp.providers.prometheus import PrometheusProvider
+from ramp.providers.skywalking import SkyWalkingProvider
 from ramp.providers.wavefront import WavefrontProvider
 from ramp.providers.web import WebProvider
 
@@ -40,6 +42,8 @@ def build_providers(environment: Mapping[str, str]) -> dict[str, Provider]:
         GraphiteProvider(),
         InfluxdbProvider(),
         WavefrontProvider(),
+        KayentaProvider(),
+        SkyWalkingProvider(),
         JudgeProvider(),
     ]
     return {provider.key: provider for provider in providers}

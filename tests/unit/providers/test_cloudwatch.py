@@ -1,4 +1,8 @@
-"""The cloudWatch provider against a local stand-in for CloudWatch's Query API (recorded XML responses)."""
+"""The cloudWatch provider against a local stand-in for CloudWatch's Query API (recorded XML responses).
+
+Credentials come from the standard AWS chain (botocore), given here through the process environment; the stand-in
+recomputes each SigV4 signature with botocore from the known test credentials (tests.backends.aws).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,28 @@ import pytest
 from ramp.analysis.expression import evaluate_condition
 from ramp.api.analysis import Metric
 from ramp.providers.base import EVALUATE, MeasurementContext, Reading
-from ramp.providers.cloudwatch import AwsAccess, CloudWatchProvider, read_aws_access, sign_request
+from ramp.providers.cloudwatch import CloudWatchProvider, read_endpoint
+from tests.backends.aws import (
+    WEB_KEYS,
+    AwsStandIn,
+    KeyPair,
+    isolate_aws_environment,
+    signing_key,
+    use_keys,
+    use_web_identity,
+)
 from tests.unit.providers.local_server import only_request, recorded_reply, serve_recorded
+
+KEYS = KeyPair("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
+
+
+@pytest.fixture(autouse=True)
+def aws_keys(monkeypatch: pytest.MonkeyPatch, tmp_path) -> pytest.MonkeyPatch:
+    """The controller's AWS keys (environment variables), nothing else of this machine's AWS setup."""
+    isolate_aws_environment(monkeypatch, tmp_path)
+    use_keys(monkeypatch, KEYS)
+    return monkeypatch
+
 
 NOW = datetime(2024, 1, 1, 0, 30, tzinfo=UTC)
 QUERIES = [
@@ -37,14 +61,7 @@ CONDITION = "len(result[0].Values) >= 2 and all(result[0].Values, {# <= 0.01})"
 
 
 def environment(url: str) -> dict[str, str]:
-    return {
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        "AWS_SESSION_TOKEN": "session-token",
-        "AWS_ENDPOINT_URL_CLOUDWATCH": url,
-        "HOME": "/root",
-    }
+    return {"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_CLOUDWATCH": url, "HOME": "/root"}
 
 
 async def measure(cloud_watch: Mapping[str, Any], variables: Mapping[str, str]) -> Reading:
@@ -98,34 +115,13 @@ async def test_the_request_is_a_signed_get_metric_data_call_over_the_interval():
         "MetricDataQueries.member.2.ReturnData": "false",
     }
     assert request.headers["x-amz-security-token"] == "session-token"
-    assert request.headers["x-amz-date"] == "20240101T003000Z"
-    assert request.headers["authorization"].startswith(
-        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/monitoring/aws4_request, "
-        "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature="
+    assert request.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert (
+        "/us-east-1/monitoring/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token"
+        in (request.headers["authorization"])
     )
-    # The signature covers the request exactly as it arrived (host, body), not only as it was built.
-    access = read_aws_access(environment(server.url))
-    resigned = sign_request(
-        "POST",
-        server.url + "/",
-        {"Content-Type": request.headers["content-type"]},
-        request.body,
-        access,
-        "monitoring",
-        NOW,
-    )
-    assert resigned["Authorization"] == request.headers["authorization"]
-
-
-def test_signing_matches_the_aws_signature_v4_test_suite():
-    access = AwsAccess("us-east-1", "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "", "")
-    signed = sign_request(
-        "GET", "https://example.amazonaws.com/", {}, b"", access, "service", datetime(2015, 8, 30, 12, 36, tzinfo=UTC)
-    )
-    assert signed["Authorization"] == (
-        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
-        "SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
-    )
+    # The signature covers the request exactly as it arrived (host, body), recomputed by botocore.
+    assert signing_key(request, server.url, "monitoring", {KEYS.access_key: KEYS}) == "AKIDEXAMPLE"
 
 
 async def test_an_empty_answer_is_an_empty_list_for_the_conditions():
@@ -169,24 +165,43 @@ async def test_bad_answers_are_errors(recording, status, message):
     ids=["regional", "china", "shared endpoint", "service endpoint wins"],
 )
 def test_endpoint_follows_the_aws_variables(variables, endpoint):
-    keys = {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}
-    assert read_aws_access({**keys, **variables}).endpoint == endpoint
+    region = variables.get("AWS_REGION") or variables["AWS_DEFAULT_REGION"]
+    assert read_endpoint(variables, region) == endpoint + "/"
 
 
 @pytest.mark.parametrize(
     ("variables", "spec", "message"),
     [
-        ({"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}, {}, "no AWS region"),
-        ({"AWS_REGION": "us-east-1"}, {}, "no AWS credentials"),
+        ({}, {}, "no AWS region"),
+        ({"AWS_REGION": "us-east-1", "no keys": ""}, {}, "no AWS credentials"),
         (
-            {"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"},
+            {"AWS_REGION": "us-east-1"},
             {"interval": "soon"},
             "provider.cloudWatch.interval 'soon' is not a duration",
         ),
     ],
     ids=["no region", "no keys", "bad interval"],
 )
-async def test_settings_that_cannot_be_sent_are_errors(variables, spec, message):
+async def test_settings_that_cannot_be_sent_are_errors(variables, spec, message, aws_keys):
+    if "no keys" in variables:
+        aws_keys.delenv("AWS_ACCESS_KEY_ID")
+        aws_keys.delenv("AWS_SECRET_ACCESS_KEY")
     reading = await measure({"metricDataQueries": QUERIES, **spec}, variables)
     assert reading.phase == "Error"
     assert message in (reading.message or "")
+
+
+async def test_a_web_identity_signs_the_call_with_the_credentials_sts_hands_out(aws_keys, tmp_path):
+    """IRSA on EKS: no keys in the environment, a web identity token exchanged through STS."""
+    aws_keys.delenv("AWS_ACCESS_KEY_ID")
+    aws_keys.delenv("AWS_SECRET_ACCESS_KEY")
+    aws_keys.delenv("AWS_SESSION_TOKEN")
+    stand_in = AwsStandIn("monitoring", lambda request: recorded_reply("cloudwatch/get_metric_data.xml")).start()
+    try:
+        use_web_identity(aws_keys, tmp_path, stand_in.url)
+        reading = await measure({"metricDataQueries": QUERIES}, environment(stand_in.url))
+    finally:
+        stand_in.stop()
+    assert (reading.phase, reading.value) == (EVALUATE, "[[0.004 0.0021] []]")
+    assert [call["Action"] for call in stand_in.sts_calls] == ["AssumeRoleWithWebIdentity"]
+    assert stand_in.signed_with == [WEB_KEYS.access_key]
