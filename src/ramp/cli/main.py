@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
 from ramp import __version__
 from ramp.cli import analysis, cluster, experiments, get, rollouts
 from ramp.cli.controller import controller
+from ramp.cli.controller_flags import normalize_controller_bools
 from ramp.cli.crds import crds
 from ramp.cli.dashboard import dashboard
 from ramp.cli.demo import demo
+from ramp.cli.globalflags import set_global_flags, split_global_flags
 from ramp.cli.lint import lint
 from ramp.cli.status import status
+from ramp.kube.errors import ConfigError
 
 app = typer.Typer(
     name="ramp",
@@ -67,9 +71,36 @@ def normalize_bool_flags(args: list[str]) -> list[str]:
     return normalized
 
 
+def command_options(args: list[str]) -> frozenset[str]:
+    """The option names the command named by `args` defines itself (`ramp dashboard` has its own `--token`)."""
+    command = typer.main.get_command(app)
+    for arg in args:
+        if arg.startswith("-"):
+            continue
+        subcommands: dict[str, Any] = getattr(command, "commands", {})  # a group's verbs
+        if arg not in subcommands:
+            break
+        command = subcommands[arg]
+    return frozenset(name for param in command.params for name in param.opts)
+
+
+def prepare(args: list[str]) -> list[str]:
+    """The command line typer parses: kubectl's global flags taken out (and recorded), Go-style booleans
+    normalized. A bad global flag value exits 2 naming the flag."""
+    try:
+        rest, flags = split_global_flags(args, command_options(args))
+    except ConfigError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise SystemExit(2) from None
+    set_global_flags(flags)
+    if rest[:1] == ["controller"]:
+        rest = ["controller", *normalize_controller_bools(rest[1:])]
+    return normalize_bool_flags(rest)
+
+
 def main() -> None:
     """Entry point of the console scripts."""
-    app(args=normalize_bool_flags(sys.argv[1:]))
+    app(args=prepare(sys.argv[1:]))
 
 
 if __name__ == "__main__":

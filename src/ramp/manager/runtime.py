@@ -108,6 +108,9 @@ class Manager:
                 # queued behind a burst of reconcile requests could miss its deadline and cost the Lease.
                 KubeLeaseStore(client.with_own_limiter(), options.lease_namespace, lease_name(options.instance_id)),
                 identity=options.identity,
+                lease_duration=options.lease_duration,
+                renew_deadline=options.renew_deadline,
+                retry_period=options.retry_period,
             )
             if options.leader_elect
             else None
