@@ -23,9 +23,9 @@ import httpx
 from ramp import __version__
 from ramp.kube.config import ClusterConfig
 from ramp.kube.errors import ApiError
-from ramp.kube.metrics import K8S_REQUESTS
+from ramp.kube.metrics import K8S_REQUESTS, NAMED_REQUEST_KINDS
 from ramp.kube.ratelimit import ClientRateLimiter
-from ramp.kube.resources import EVENTS, Resource
+from ramp.kube.resources import Resource
 
 JSON = dict[str, Any]
 PatchType = Literal["merge", "json", "strategic", "apply"]
@@ -281,8 +281,9 @@ class KubeClient:
         metric_name: str | None = None,
     ) -> JSON:
         path = resource.path(namespace, name, subresource)
-        # Upstream labels lists and events with name N/A, keeping the label's cardinality bounded.
-        shown_name = "N/A" if verb == "List" or resource is EVENTS else (metric_name or name or "")
+        # Only the kinds whose series are dropped on delete carry a name (see `kube.metrics`): bounded series.
+        named = verb != "List" and resource.plural in NAMED_REQUEST_KINDS
+        shown_name = (metric_name or name or "") if named else "N/A"
         labels = (resource.plural, namespace or "", shown_name, verb)
         content = None
         headers = {}

@@ -34,6 +34,8 @@ from collections.abc import Awaitable, Mapping
 from typing import Literal, TypeVar
 
 from ramp import __version__
+from ramp.analysis import metrics as analysis_metrics
+from ramp.experiments import metrics as experiment_metrics
 from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
 from ramp.kube.endpoints import healthz_routes, metrics_routes, start_http_server
@@ -118,6 +120,8 @@ class Manager:
         self.informers: Informers | None = None
         self.controllers: dict[str, Controller] = {}
         rollout_metrics.COLLECTOR.source = lambda: self.informers.rollouts if self.informers else None
+        analysis_metrics.COLLECTOR.source = lambda: self.informers
+        experiment_metrics.COLLECTOR.source = lambda: self.informers.experiments if self.informers else None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self, stop: asyncio.Event) -> int:
