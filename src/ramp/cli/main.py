@@ -8,7 +8,8 @@ from typing import Any
 import typer
 
 from ramp import __version__
-from ramp.cli import analysis, cluster, experiments, get, rollouts
+from ramp.cli import analysis, cluster, create, experiments, get, rollouts
+from ramp.cli.completion import completion, enable_completion
 from ramp.cli.controller import controller
 from ramp.cli.controller_flags import normalize_controller_bools
 from ramp.cli.crds import crds
@@ -46,9 +47,11 @@ rollouts.register(app)
 experiments.register()
 get.register(app)
 analysis.register(app)
+create.register(analysis.create_app)
 app.command("status")(status)
 app.command("lint")(lint)
 app.command("dashboard")(dashboard)
+app.command("completion")(completion)
 
 
 _TRUE, _FALSE = ("1", "t", "true", "yes"), ("0", "f", "false", "no")
@@ -100,6 +103,7 @@ def prepare(args: list[str]) -> list[str]:
 
 def main() -> None:
     """Entry point of the console scripts."""
+    enable_completion()
     app(args=prepare(sys.argv[1:]))
 
 
