@@ -1,5 +1,6 @@
-"""The `ramp` verbs against the local cluster, with no controller running: each test sets up a Rollout (and
-its status, ReplicaSets, runs) by hand, runs the command as a user would, and checks the objects it left.
+"""The `ramp` verbs against the local cluster, with no controller running (but for `create --watch`): each test
+sets up a Rollout (and its status, ReplicaSets, runs) by hand, runs the command as a user would, and checks the
+objects it left.
 
 Given/When/Then: Given the objects; When `ramp <verb>` runs as a subprocess; Then the stored state (not the
 request sent) is what upstream's kubectl plugin would leave.
@@ -11,6 +12,7 @@ import base64
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.harness import Cluster, kubectl_on_path, ramp_command
+from tests.e2e.harness import Cluster, ControllerProcess, kubectl_on_path, ramp_command
 
 pytestmark = pytest.mark.cluster
 
@@ -420,3 +422,31 @@ def test_completion_script_is_sourced_by_bash(tmp_path: Path) -> None:
         check=False,
     )
     assert answer.stdout.split() == ["promote"]
+
+
+def _instance_label(controller: ControllerProcess) -> dict[str, str]:
+    """The controller-instance-id label a controller started with `--instance-id` needs on the objects it owns."""
+    args = controller.args
+    if "--instance-id" not in args:
+        return {}
+    return {"argo-rollouts.argoproj.io/controller-instance-id": args[args.index("--instance-id") + 1]}
+
+
+def test_create_f_watch_prints_the_rollout_until_it_is_healthy(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], tmp_path: Path
+) -> None:
+    """The one test here with a controller running: --watch follows the Rollout the controller brings up."""
+    controller = start_controller("--namespaced", "--namespace", namespace, "--leader-elect=false")
+    controller.wait_for_log("workers started")
+    # Given a file with a one-replica Rollout
+    body = json.loads(rollout_manifest(replicas=1))
+    body["metadata"]["labels"] = _instance_label(controller)
+    path = tmp_path / "rollout.yaml"
+    path.write_text(yaml.safe_dump(body))
+    # When `ramp create -f FILE --watch` runs
+    result = ramp(cluster, namespace, "create", "-f", str(path), "--watch", "--timeout-seconds", "120")
+    # Then it reports the creation, prints the rollout as it comes up, and ends by itself once it is Healthy
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("rollout.argoproj.io/web created")
+    assert "Healthy" in result.stdout.strip().split("\n\n")[-1]
+    assert cluster.get("rollout", "web", namespace)["status"]["phase"] == "Healthy"
