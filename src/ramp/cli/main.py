@@ -22,7 +22,13 @@ from ramp.kube.errors import ConfigError
 
 app = typer.Typer(
     name="ramp",
-    help="Progressive delivery for Kubernetes, speaking the Argo Rollouts API.",
+    help=(
+        "Progressive delivery for Kubernetes, speaking the Argo Rollouts API.\n\n"
+        "kubectl's global flags work on every command, before or after the verb: --server/-s, --token, --as, "
+        "--as-group, --as-uid, --certificate-authority, --client-certificate, --client-key, "
+        "--insecure-skip-tls-verify, --tls-server-name, --cluster, --user, --request-timeout, "
+        "--disable-compression, -v."
+    ),
     no_args_is_help=True,
     add_completion=False,
 )
