@@ -200,11 +200,13 @@ def test_instance_id_filters_what_a_controller_sees(
     assert not _added_event(cluster, namespace, "theirs")
 
 
-def _series(metrics: str, name: str, **labels: str) -> list[str]:
-    """The exposition lines of `name` whose labels include every one of `labels`."""
+def _series(metrics: str, family: str, /, **labels: str) -> list[str]:
+    """The exposition lines of `family` whose labels include every one of `labels`."""
     wanted = [f'{key}="{value}"' for key, value in labels.items()]
     return [
-        line for line in metrics.splitlines() if line.startswith(name + "{") and all(label in line for label in wanted)
+        line
+        for line in metrics.splitlines()
+        if line.startswith(family + "{") and all(label in line for label in wanted)
     ]
 
 
