@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -258,3 +259,39 @@ def test_an_upstream_deployments_flags_start_it_and_metrics_show_analysis_and_ex
     assert _series(scraped, "controller_clientset_k8s_request_total", kind="experiments", name="good")
     assert _series(scraped, "controller_clientset_k8s_request_total", kind="replicasets", name="N/A")
     assert not _series(scraped, "controller_clientset_k8s_request_total", kind="replicasets", name="good-baseline")
+
+
+def test_controllers_analysis_runs_only_analysis_with_the_lease_timings_given(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], endpoint: MetricsEndpoint
+) -> None:
+    instance = f"analysis-{uuid.uuid4().hex[:6]}"
+    # Given a controller started with upstream's --controllers=analysis and longer leader-election timings
+    controller = start_controller(
+        "--instance-id",
+        instance,
+        "--namespaced",
+        "--namespace",
+        namespace,
+        "--controllers=analysis",
+        "--leader-election-lease-duration=30s",
+        "--leader-election-renew-deadline=20s",
+        "--leader-election-retry-period=3s",
+    )
+    controller.wait_for_log(LEADER_LINE, timeout=30)
+    controller.wait_for_log("workers started")
+    # Then the Lease records the lease duration given
+    assert _lease(cluster, instance)["spec"]["leaseDurationSeconds"] == 30
+    # When an AnalysisRun and a Rollout appear
+    run = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisRun",
+        "metadata": {"name": "check", "labels": {"argo-rollouts.argoproj.io/controller-instance-id": instance}},
+        "spec": {"metrics": [{"name": "ratio", "provider": {"web": {"url": endpoint.url("/healthy")}}}]},
+    }
+    cluster.apply(json.dumps(run), namespace)
+    cluster.apply(_rollout("untouched", instance), namespace)
+    # Then the run is measured to the end, and the Rollout is left alone (no Rollout controller runs)
+    s = Scenario(cluster, namespace)
+    then_phase(s, "analysisrun", "check", "Successful", timeout=60)
+    assert not cluster.get("rollout", "untouched", namespace).get("status")
+    assert not _added_event(cluster, namespace, "untouched")
