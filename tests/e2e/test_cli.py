@@ -1,5 +1,6 @@
-"""The `ramp` verbs against the local cluster, with no controller running: each test sets up a Rollout (and
-its status, ReplicaSets, runs) by hand, runs the command as a user would, and checks the objects it left.
+"""The `ramp` verbs against the local cluster, with no controller running (but for `create --watch`): each test
+sets up a Rollout (and its status, ReplicaSets, runs) by hand, runs the command as a user would, and checks the
+objects it left.
 
 Given/When/Then: Given the objects; When `ramp <verb>` runs as a subprocess; Then the stored state (not the
 request sent) is what upstream's kubectl plugin would leave.
@@ -7,9 +8,11 @@ request sent) is what upstream's kubectl plugin would leave.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.harness import Cluster, kubectl_on_path, ramp_command
+from tests.e2e.harness import Cluster, ControllerProcess, kubectl_on_path, ramp_command
 
 pytestmark = pytest.mark.cluster
 
@@ -305,3 +308,145 @@ def test_kubectl_runs_ramp_as_a_plugin(cluster: Cluster) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()[0].isdigit()
+
+
+def test_create_f_creates_the_rollout_of_a_file(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    # Given a file with a Rollout
+    path = tmp_path / "rollout.yaml"
+    path.write_text(yaml.safe_dump(json.loads(rollout_manifest())))
+    # When `ramp create -f` runs
+    result = ramp(cluster, namespace, "create", "-f", str(path))
+    # Then it reports it as upstream does, and the Rollout is stored as the file has it
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "rollout.argoproj.io/web created"
+    stored = cluster.get("rollout", "web", namespace)
+    assert stored["spec"]["strategy"]["canary"]["steps"] == STEPS
+    # And a second create of the same file is refused, naming the object
+    again = ramp(cluster, namespace, "create", "-f", str(path))
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def _server_and_ca(cluster: Cluster, tmp_path: Path) -> tuple[str, Path]:
+    """The API server's URL and its CA (as a file), from the cluster's kubeconfig."""
+    config = yaml.safe_load(cluster.kubeconfig.read_text())
+    entry = config["clusters"][0]["cluster"]
+    ca = tmp_path / "ca.crt"
+    if entry.get("certificate-authority-data"):
+        ca.write_bytes(base64.b64decode(entry["certificate-authority-data"]))
+    else:
+        ca.write_bytes((cluster.kubeconfig.parent / entry["certificate-authority"]).read_bytes())
+    return entry["server"], ca
+
+
+def _rollout_reader(cluster: Cluster, namespace: str, account: str) -> None:
+    """A ServiceAccount allowed to read rollouts (and their ReplicaSets, pods, runs) in `namespace`."""
+    cluster.apply(
+        yaml.safe_dump_all(
+            [
+                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account}},
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "Role",
+                    "metadata": {"name": "rollout-reader"},
+                    "rules": [
+                        {"apiGroups": ["argoproj.io"], "resources": ["*"], "verbs": ["get", "list", "watch"]},
+                        {"apiGroups": ["", "apps"], "resources": ["*"], "verbs": ["get", "list", "watch"]},
+                    ],
+                },
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "RoleBinding",
+                    "metadata": {"name": "rollout-reader"},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "rollout-reader"},
+                    "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
+                },
+            ]
+        ),
+        namespace,
+    )
+
+
+def test_token_and_server_flags_are_the_identity_used(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    # Given a Rollout, a ServiceAccount that may read it, and that account's token
+    given_rollout(cluster, namespace)
+    _rollout_reader(cluster, namespace, "reader")
+    token = cluster.kubectl("create", "token", "reader", "-n", namespace).strip()
+    server, ca = _server_and_ca(cluster, tmp_path)
+    # And no kubeconfig at all: only the flags say where the cluster is and who asks
+    env = {**os.environ, "KUBECONFIG": "", "HOME": str(tmp_path)}
+    flags = ["--server", server, "--token", token, "--certificate-authority", str(ca), "-n", namespace]
+
+    def ramp_with_flags(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [*ramp_command(), *args, *flags]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+
+    # When the account reads the rollout, Then it is shown
+    shown = ramp_with_flags("get", "rollout", "web")
+    assert shown.returncode == 0, shown.stderr
+    assert "Name:" in shown.stdout and "web" in shown.stdout
+    # When it tries to pause it (a write it is not allowed), Then the API server refuses the account by name
+    refused = ramp_with_flags("pause", "web")
+    assert refused.returncode == 1
+    assert f"system:serviceaccount:{namespace}:reader" in refused.stderr
+    assert not cluster.get("rollout", "web", namespace)["spec"].get("paused")
+    # And kubectl's --as impersonates with the admin kubeconfig, before or after the verb
+    impersonated = ramp(
+        cluster, namespace, "--as", f"system:serviceaccount:{namespace}:nobody", "get", "rollout", "web"
+    )
+    assert impersonated.returncode == 1
+    assert f"system:serviceaccount:{namespace}:nobody" in impersonated.stderr
+
+
+def test_completion_script_is_sourced_by_bash(tmp_path: Path) -> None:
+    # Given ramp on PATH
+    env = {**os.environ, "PATH": f"{Path(ramp_command()[0]).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # When bash sources `ramp completion bash`
+    result = subprocess.run(
+        ["bash", "-c", "source <(ramp completion bash) && complete -p ramp"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    # Then bash has a completion function for ramp
+    assert result.returncode == 0, result.stderr
+    assert "-F _ramp_completion ramp" in result.stdout
+    # And the function's request is answered with ramp's verbs
+    answer = subprocess.run(
+        [*ramp_command()],
+        env={**env, "_RAMP_COMPLETE": "complete_bash", "COMP_WORDS": "ramp pro", "COMP_CWORD": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert answer.stdout.split() == ["promote"]
+
+
+def _instance_label(controller: ControllerProcess) -> dict[str, str]:
+    """The controller-instance-id label a controller started with `--instance-id` needs on the objects it owns."""
+    args = controller.args
+    if "--instance-id" not in args:
+        return {}
+    return {"argo-rollouts.argoproj.io/controller-instance-id": args[args.index("--instance-id") + 1]}
+
+
+def test_create_f_watch_prints_the_rollout_until_it_is_healthy(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], tmp_path: Path
+) -> None:
+    """The one test here with a controller running: --watch follows the Rollout the controller brings up."""
+    controller = start_controller("--namespaced", "--namespace", namespace, "--leader-elect=false")
+    controller.wait_for_log("workers started")
+    # Given a file with a one-replica Rollout
+    body = json.loads(rollout_manifest(replicas=1))
+    body["metadata"]["labels"] = _instance_label(controller)
+    path = tmp_path / "rollout.yaml"
+    path.write_text(yaml.safe_dump(body))
+    # When `ramp create -f FILE --watch` runs
+    result = ramp(cluster, namespace, "create", "-f", str(path), "--watch", "--timeout-seconds", "120")
+    # Then it reports the creation, prints the rollout as it comes up, and ends by itself once it is Healthy
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("rollout.argoproj.io/web created")
+    assert "Healthy" in result.stdout.strip().split("\n\n")[-1]
+    assert cluster.get("rollout", "web", namespace)["status"]["phase"] == "Healthy"

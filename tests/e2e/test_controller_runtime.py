@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
 
 import httpx
 
+from ramp import __version__
 from tests.e2e.harness import Cluster, ControllerProcess, wait_until
+from tests.e2e.scenario import Scenario
+from tests.e2e.test_analysis_run import (
+    MetricsEndpoint,
+    endpoint_fixture,  # noqa: F401 - provides the `endpoint` fixture
+    then_phase,
+)
+from tests.e2e.test_experiment import _analysis_template, _experiment
 
 CONTROLLER_NAMESPACE = "argo-rollouts"
 LEADER_LINE = r"leader acquired"
@@ -190,3 +199,99 @@ def test_instance_id_filters_what_a_controller_sees(
     wait_until(lambda: _added_event(cluster, namespace, "ours"), 30, "the controller to see rollout 'ours'")
     time.sleep(2)
     assert not _added_event(cluster, namespace, "theirs")
+
+
+def _series(metrics: str, family: str, /, **labels: str) -> list[str]:
+    """The exposition lines of `family` whose labels include every one of `labels`."""
+    wanted = [f'{key}="{value}"' for key, value in labels.items()]
+    return [
+        line
+        for line in metrics.splitlines()
+        if line.startswith(family + "{") and all(label in line for label in wanted)
+    ]
+
+
+def test_an_upstream_deployments_flags_start_it_and_metrics_show_analysis_and_experiments(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], endpoint: MetricsEndpoint
+) -> None:
+    # Given a controller started with flags from upstream's install manifests, some of no meaning for Ramp
+    controller = start_controller(
+        "--namespaced",
+        "--namespace",
+        namespace,
+        "--leader-elect=false",
+        "--leader-election-lease-duration=20s",
+        "--kloglevel=2",
+        "--istio-api-version=v1alpha3",
+        "--alb-ingress-classes=alb",
+        "--aws-verify-target-group",
+    )
+    controller.wait_for_log("workers started")
+    # Then it names the ignored flags in one notice
+    notice = controller.wait_for_log(r"ignored: (.*)").group(1)
+    for flag in ("--kloglevel", "--istio-api-version", "--alb-ingress-classes", "--aws-verify-target-group"):
+        assert flag in notice
+    s = Scenario(cluster, namespace)
+    # When an Experiment runs with an analysis from an AnalysisTemplate
+    s.given(_analysis_template("ratio", endpoint.url("/healthy")))
+    s.given(_experiment("good", analyses=[{"name": "ratio", "templateName": "ratio", "requiredForCompletion": True}]))
+    then_phase(s, "experiment", "good", "Successful", timeout=90)
+    # Then /metrics carries upstream's analysis and experiment series, with upstream's labels
+    scraped = controller.metrics()
+    run = {"namespace": namespace, "name": "good-ratio"}
+    assert _series(scraped, "analysis_run_info", **run, phase="Successful")
+    assert _series(scraped, "analysis_run_phase", **run, phase="Successful")[0].endswith(" 1.0")
+    assert _series(scraped, "analysis_run_metric_type", **run, metric="ratio", type="Web")
+    measured = _series(
+        scraped, "analysis_run_metric_phase", **run, metric="ratio", type="Web", dry_run="false", phase="Successful"
+    )
+    assert measured and measured[0].endswith(" 1.0")
+    assert _series(scraped, "analysis_run_reconcile_count", **run)
+    assert _series(scraped, "analysis_template_info", namespace=namespace, name="ratio")
+    assert _series(scraped, "analysis_template_metric_info", namespace=namespace, name="ratio", type="Web")
+    assert _series(scraped, "experiment_info", namespace=namespace, name="good", phase="Successful")
+    assert _series(scraped, "experiment_phase", namespace=namespace, name="good", phase="Successful")[0].endswith(
+        " 1.0"
+    )
+    assert _series(scraped, "experiment_reconcile_count", namespace=namespace, name="good")
+    assert _series(scraped, "argo_rollouts_controller_info", version=f"v{__version__}")
+    # And the request counter names the experiment, while its ReplicaSets count under N/A (bounded series)
+    assert _series(scraped, "controller_clientset_k8s_request_total", kind="experiments", name="good")
+    assert _series(scraped, "controller_clientset_k8s_request_total", kind="replicasets", name="N/A")
+    assert not _series(scraped, "controller_clientset_k8s_request_total", kind="replicasets", name="good-baseline")
+
+
+def test_controllers_analysis_runs_only_analysis_with_the_lease_timings_given(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], endpoint: MetricsEndpoint
+) -> None:
+    instance = f"analysis-{uuid.uuid4().hex[:6]}"
+    # Given a controller started with upstream's --controllers=analysis and longer leader-election timings
+    controller = start_controller(
+        "--instance-id",
+        instance,
+        "--namespaced",
+        "--namespace",
+        namespace,
+        "--controllers=analysis",
+        "--leader-election-lease-duration=30s",
+        "--leader-election-renew-deadline=20s",
+        "--leader-election-retry-period=3s",
+    )
+    controller.wait_for_log(LEADER_LINE, timeout=30)
+    controller.wait_for_log("workers started")
+    # Then the Lease records the lease duration given
+    assert _lease(cluster, instance)["spec"]["leaseDurationSeconds"] == 30
+    # When an AnalysisRun and a Rollout appear
+    run = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisRun",
+        "metadata": {"name": "check", "labels": {"argo-rollouts.argoproj.io/controller-instance-id": instance}},
+        "spec": {"metrics": [{"name": "ratio", "provider": {"web": {"url": endpoint.url("/healthy")}}}]},
+    }
+    cluster.apply(json.dumps(run), namespace)
+    cluster.apply(_rollout("untouched", instance), namespace)
+    # Then the run is measured to the end, and the Rollout is left alone (no Rollout controller runs)
+    s = Scenario(cluster, namespace)
+    then_phase(s, "analysisrun", "check", "Successful", timeout=60)
+    assert not cluster.get("rollout", "untouched", namespace).get("status")
+    assert not _added_event(cluster, namespace, "untouched")

@@ -24,7 +24,10 @@ from ramp.actions.analysis import TemplateSource, create_analysis_run, parse_arg
 from ramp.cli.kubeargs import Context, KubeArgs, Kubeconfig, Namespace, fail, run_with_client
 from ramp.kube.client import JSON, KubeClient
 
-create_app = typer.Typer(help="Create an AnalysisRun from an AnalysisTemplate.", no_args_is_help=True)
+create_app = typer.Typer(
+    help="Create a Rollout, Experiment, AnalysisTemplate, ClusterAnalysisTemplate, or AnalysisRun resource.",
+    no_args_is_help=True,
+)
 
 
 def create_analysis_run_command(

@@ -1,5 +1,11 @@
 """`ramp controller`: run the Rollout controller, with upstream's flag names.
 
+Accepts every flag of upstream's rollouts-controller (v1.10) so an upstream Deployment's args start Ramp
+unchanged: the leader-election durations and `--controllers=analysis` are honoured, `--metricsport` is the
+deprecated spelling of `--metricsPort`, and the flags with no meaning for Ramp are named in one log line
+(`ramp.cli.controller_flags`). kubectl's global flags (`--server`, `--token`, `--as`, ...) come from
+`ramp.cli.globalflags`, as upstream binds client-go's override flags.
+
 Parses flags, configures logging (`ramp.cli.logformat`), loads the cluster settings (`ramp.kube.config`),
 installs SIGTERM/SIGINT handlers (first signal: graceful shutdown; second: stop now) and runs
 `ramp.manager.Manager`. Exit codes: 0 after a graceful shutdown, 1 when the controller failed (or lost
@@ -10,17 +16,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import signal
+from collections.abc import Mapping
+from typing import Annotated
 
 import typer
 
+from ramp import __version__
+from ramp.api import parse_duration
+from ramp.cli.controller_flags import ignored_flags_notice, parse_controllers
+from ramp.cli.globalflags import global_flags
 from ramp.cli.logformat import configure_logging
 from ramp.kube.client import KubeClient
 from ramp.kube.config import ClusterConfig, load_config, service_account_namespace
 from ramp.kube.errors import ConfigError
 from ramp.kube.lease import lease_namespace
-from ramp.manager import Manager, ManagerOptions
+from ramp.manager import DEFAULT_RECONCILERS, Manager, ManagerOptions, ReconcilerFactory
 
 log = logging.getLogger("ramp.controller")
 
@@ -38,6 +51,10 @@ def parse_bool(flag: str, value: str) -> bool:
     raise typer.BadParameter(f"{value!r} is not a boolean; use {flag}=true or {flag}=false")
 
 
+_NO_VALUE = "\x00unset"
+"""Default of the ignored string flags, so a flag given with an empty value still counts as given."""
+
+
 def controller(
     *,
     kubeconfig: str = typer.Option(None, "--kubeconfig", help="Path to a kubeconfig. Only required if out-of-cluster."),
@@ -47,6 +64,7 @@ def controller(
         help="Watch only one namespace (--namespace, else the kubeconfig's); no cluster RBAC.",
     ),
     namespace: str = typer.Option(None, "--namespace", "-n", help="The namespace watched with --namespaced."),
+    context: str = typer.Option(None, "--context", help="The kubeconfig context to use."),
     instance_id: str = typer.Option(
         "", "--instance-id", help="Operate only on objects labelled controller-instance-id=<this>."
     ),
@@ -57,8 +75,23 @@ def controller(
         help="Elect a leader via a Lease (--leader-elect=false to disable).",
     ),
     no_leader_elect: bool = typer.Option(False, "--no-leader-elect", help="Same as --leader-elect=false."),
+    lease_duration: str = typer.Option(
+        "15s", "--leader-election-lease-duration", help="How long a standby waits before taking an unrenewed Lease."
+    ),
+    renew_deadline: str = typer.Option(
+        "10s", "--leader-election-renew-deadline", help="How long the leader retries renewing before it stops leading."
+    ),
+    retry_period: str = typer.Option(
+        "2s", "--leader-election-retry-period", help="Pause between attempts to acquire or renew the Lease."
+    ),
+    controllers: Annotated[
+        list[str] | None,
+        typer.Option("--controllers", help="Run only these controllers (upstream supports `analysis`); default: all."),
+    ] = None,
     healthz_port: int = typer.Option(8080, "--healthzPort", help="Port of the /healthz endpoint."),
-    metrics_port: int = typer.Option(8090, "--metricsport", help="Port of the /metrics endpoint."),
+    metrics_port: int = typer.Option(
+        8090, "--metricsPort", "--metricsport", help="Port of the /metrics endpoint (--metricsport: deprecated)."
+    ),
     bind_address: str = typer.Option(
         "0.0.0.0",  # as upstream: kubelet probes and Prometheus reach the pod on its IP
         "--bind-address",
@@ -82,12 +115,68 @@ def controller(
         "--exit-on-lost-lease",
         help="Exit 1 when the Lease is lost (upstream's way, for a supervisor) instead of standing by.",
     ),
+    print_version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    # Upstream flags with no meaning for Ramp: accepted, and named in one notice (`ramp.cli.controller_flags`).
+    kloglevel: int = typer.Option(None, "--kloglevel", hidden=True),
+    service_threads: int = typer.Option(None, "--service-threads", hidden=True),
+    ingress_threads: int = typer.Option(None, "--ingress-threads", hidden=True),
+    ephemeral_metadata_threads: int = typer.Option(None, "--ephemeral-metadata-threads", hidden=True),
+    ephemeral_metadata_retries: int = typer.Option(None, "--ephemeral-metadata-update-pod-retries", hidden=True),
+    target_group_binding_version: str = typer.Option(_NO_VALUE, "--aws-target-group-binding-api-version", hidden=True),
+    alb_tag_key_resource_id: str = typer.Option(_NO_VALUE, "--alb-tag-key-resource-id", hidden=True),
+    aws_verify_target_group: bool = typer.Option(False, "--aws-verify-target-group", hidden=True),
+    alb_verify_weight: bool = typer.Option(False, "--alb-verify-weight", hidden=True),
+    istio_api_version: str = typer.Option(_NO_VALUE, "--istio-api-version", hidden=True),
+    ambassador_api_version: str = typer.Option(_NO_VALUE, "--ambassador-api-version", hidden=True),
+    traffic_split_api_version: str = typer.Option(_NO_VALUE, "--traffic-split-api-version", hidden=True),
+    traefik_api_group: str = typer.Option(_NO_VALUE, "--traefik-api-group", hidden=True),
+    traefik_api_version: str = typer.Option(_NO_VALUE, "--traefik-api-version", hidden=True),
+    apisix_api_version: str = typer.Option(_NO_VALUE, "--apisix-api-version", hidden=True),
+    ingress_api_version: str = typer.Option(_NO_VALUE, "--ingress-api-version", hidden=True),
+    appmesh_crd_version: str = typer.Option(_NO_VALUE, "--appmesh-crd-version", hidden=True),
+    alb_ingress_classes: Annotated[list[str] | None, typer.Option("--alb-ingress-classes", hidden=True)] = None,
+    nginx_ingress_classes: Annotated[list[str] | None, typer.Option("--nginx-ingress-classes", hidden=True)] = None,
+    self_service_notifications: bool = typer.Option(False, "--self-service-notification-enabled", hidden=True),
+    pprof_address: str = typer.Option(_NO_VALUE, "--enable-pprof-address", hidden=True),
 ) -> None:
-    """Run the Rollout controller (Argo Rollouts compatible) against a cluster."""
+    """Run the Rollout controller (Argo Rollouts compatible) against a cluster.
+
+    Every flag of upstream's rollouts-controller is accepted (and kubectl's --server, --token, --as, ...);
+    those with no meaning for Ramp are named in one log line at start-up.
+    """
+    if print_version:
+        typer.echo(f"ramp: v{__version__}")
+        raise typer.Exit(0)
     try:
         configure_logging(loglevel, logformat)
     except ValueError as err:
         raise typer.BadParameter(str(err)) from err
+    ignored = {
+        "--kloglevel": kloglevel is not None,
+        "--service-threads": service_threads is not None,
+        "--ingress-threads": ingress_threads is not None,
+        "--ephemeral-metadata-threads": ephemeral_metadata_threads is not None,
+        "--ephemeral-metadata-update-pod-retries": ephemeral_metadata_retries is not None,
+        "--aws-target-group-binding-api-version": target_group_binding_version != _NO_VALUE,
+        "--alb-tag-key-resource-id": alb_tag_key_resource_id != _NO_VALUE,
+        "--aws-verify-target-group": aws_verify_target_group,
+        "--alb-verify-weight": alb_verify_weight,
+        "--istio-api-version": istio_api_version != _NO_VALUE,
+        "--ambassador-api-version": ambassador_api_version != _NO_VALUE,
+        "--traffic-split-api-version": traffic_split_api_version != _NO_VALUE,
+        "--traefik-api-group": traefik_api_group != _NO_VALUE,
+        "--traefik-api-version": traefik_api_version != _NO_VALUE,
+        "--apisix-api-version": apisix_api_version != _NO_VALUE,
+        "--ingress-api-version": ingress_api_version != _NO_VALUE,
+        "--appmesh-crd-version": appmesh_crd_version != _NO_VALUE,
+        "--alb-ingress-classes": bool(alb_ingress_classes),
+        "--nginx-ingress-classes": bool(nginx_ingress_classes),
+        "--self-service-notification-enabled": self_service_notifications,
+        "--enable-pprof-address": pprof_address != _NO_VALUE,
+    }
+    notice = ignored_flags_notice(flag for flag, given in ignored.items() if given)
+    if notice:
+        log.warning(notice)
     elect = parse_bool("--leader-elect", leader_elect) and not no_leader_elect
     for flag, value in (
         ("--rollout-threads", rollout_threads),
@@ -96,8 +185,16 @@ def controller(
     ):
         if value < 1:
             raise typer.BadParameter(f"{flag} must be at least 1, got {value}")
+    timings = _leader_election_timings(lease_duration, renew_deadline, retry_period)
     try:
-        cluster = load_config(kubeconfig)
+        enabled = parse_controllers(controllers or [])
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
+    flags = global_flags()
+    try:
+        cluster = load_config(
+            kubeconfig or flags.kubeconfig, context=context or flags.context, overrides=flags.overrides
+        )
     except ConfigError as err:
         log.error("cannot load cluster configuration", extra={"error": str(err)})
         raise typer.Exit(2) from err
@@ -108,6 +205,9 @@ def controller(
         instance_id=instance_id or None,
         leader_elect=elect,
         lease_namespace=lease_namespace(os.environ.get("POD_NAMESPACE"), service_account_namespace()),
+        lease_duration=timings[0],
+        renew_deadline=timings[1],
+        retry_period=timings[2],
         bind_address=bind_address,
         healthz_port=healthz_port,
         metrics_port=metrics_port,
@@ -118,10 +218,43 @@ def controller(
         shutdown_timeout=shutdown_timeout,
         exit_on_lost_lease=exit_on_lost_lease,
     )
-    raise typer.Exit(asyncio.run(run_controller(cluster, options, qps=qps, burst=burst)))
+    reconcilers = DEFAULT_RECONCILERS
+    if "analysis" in enabled:
+        log.info("running only the analysis controller (--controllers=analysis)")
+        reconcilers = {"analysisruns": DEFAULT_RECONCILERS["analysisruns"]}
+    raise typer.Exit(asyncio.run(run_controller(cluster, options, qps=qps, burst=burst, reconcilers=reconcilers)))
 
 
-async def run_controller(cluster: ClusterConfig, options: ManagerOptions, *, qps: float, burst: int) -> int:
+def _leader_election_timings(lease_duration: str, renew_deadline: str, retry_period: str) -> tuple[int, float, float]:
+    """The three leader-election durations (Go syntax, as upstream's flags), checked as client-go checks them."""
+    values = []
+    for flag, text in (
+        ("--leader-election-lease-duration", lease_duration),
+        ("--leader-election-renew-deadline", renew_deadline),
+        ("--leader-election-retry-period", retry_period),
+    ):
+        try:
+            values.append(parse_duration(text).total_seconds())
+        except ValueError as err:
+            raise typer.BadParameter(f"{flag}: {err}") from err
+    lease, renew, retry = values
+    if not lease > renew > retry * 1.2 or retry <= 0:
+        raise typer.BadParameter(
+            "leader election needs --leader-election-lease-duration > --leader-election-renew-deadline > "
+            f"1.2 x --leader-election-retry-period (got {lease_duration}, {renew_deadline}, {retry_period})"
+        )
+    # The Lease records whole seconds; round up so a standby never waits less than asked.
+    return math.ceil(lease), renew, retry
+
+
+async def run_controller(
+    cluster: ClusterConfig,
+    options: ManagerOptions,
+    *,
+    qps: float,
+    burst: int,
+    reconcilers: Mapping[str, ReconcilerFactory] = DEFAULT_RECONCILERS,
+) -> int:
     """Run the manager until a signal stops it; returns the process exit code."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -142,7 +275,7 @@ async def run_controller(cluster: ClusterConfig, options: ManagerOptions, *, qps
     log.info("cluster configuration loaded", extra={"source": cluster.source, "server": cluster.server})
     try:
         async with KubeClient(cluster, qps=qps, burst=burst) as client:
-            return await Manager(options, client).run(stop)
+            return await Manager(options, client, reconcilers).run(stop)
     except asyncio.CancelledError:
         return 1
     except OSError as err:

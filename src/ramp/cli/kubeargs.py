@@ -3,7 +3,8 @@ clear line on stderr.
 
 `--kubeconfig`, `--context` and `-n/--namespace` read the cluster settings as kubectl does
 (`ramp.kube.config.load_config`: the flag, else $KUBECONFIG, else ~/.kube/config); the namespace defaults to the
-context's. `run_with_client` runs one async job with a `KubeClient` and exits 1 with `error: <sentence>` when an
+context's. kubectl's other global flags (`--as`, `--token`, `--server`, ...) come from `ramp.cli.globalflags`.
+`run_with_client` runs one async job with a `KubeClient` and exits 1 with `error: <sentence>` when an
 action is refused (`ramp.actions.ActionError`), the API server says no, or it cannot be reached.
 """
 
@@ -18,6 +19,7 @@ import httpx
 import typer
 
 from ramp.actions.errors import ActionError, describe_api_error
+from ramp.cli.globalflags import global_flags
 from ramp.kube.client import KubeClient
 from ramp.kube.config import ClusterConfig, load_config
 from ramp.kube.errors import ApiError, ConfigError
@@ -56,9 +58,13 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def load_cluster(args: KubeArgs) -> tuple[ClusterConfig, str]:
-    """The cluster settings and the namespace to use; exits 1 on an unusable kubeconfig."""
+    """The cluster settings and the namespace to use, with kubectl's global flags (`ramp.cli.globalflags`)
+    applied; exits 1 on an unusable kubeconfig."""
+    flags = global_flags()
     try:
-        config = load_config(args.kubeconfig, context=args.context)
+        config = load_config(
+            args.kubeconfig or flags.kubeconfig, context=args.context or flags.context, overrides=flags.overrides
+        )
     except ConfigError as error:
         fail(str(error))
     return config, args.namespace or config.namespace

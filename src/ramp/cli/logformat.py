@@ -16,11 +16,14 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 LEVELS = {
+    "trace": logging.DEBUG,  # logrus' levels, as upstream's --loglevel takes them
     "debug": logging.DEBUG,
     "info": logging.INFO,
     "warn": logging.WARNING,
     "warning": logging.WARNING,
     "error": logging.ERROR,
+    "fatal": logging.CRITICAL,
+    "panic": logging.CRITICAL,
 }
 
 # Attributes every LogRecord has; anything else on a record came in through `extra=` and is a field.
@@ -71,6 +74,7 @@ def configure_logging(level: str, fmt: str, stream: TextIO | None = None) -> Non
     """Install the formatter on the root logger; raises ValueError naming the bad flag value."""
     if level.lower() not in LEVELS:
         raise ValueError(f"--loglevel {level!r}: use one of debug, info, warn, error")
+    fmt = fmt or "text"  # upstream's default is empty: its text format
     if fmt not in ("text", "json"):
         raise ValueError(f"--logformat {fmt!r}: use text or json")
     handler = logging.StreamHandler(stream or sys.stderr)

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
 from ramp import __version__
-from ramp.cli import analysis, cluster, experiments, get, rollouts
+from ramp.cli import analysis, cluster, create, experiments, get, rollouts
+from ramp.cli.completion import completion, enable_completion
 from ramp.cli.controller import controller
+from ramp.cli.controller_flags import normalize_controller_bools
 from ramp.cli.crds import crds
 from ramp.cli.dashboard import dashboard
 from ramp.cli.demo import demo
+from ramp.cli.globalflags import set_global_flags, split_global_flags
 from ramp.cli.lint import lint
 from ramp.cli.status import status
+from ramp.kube.errors import ConfigError
 
 app = typer.Typer(
     name="ramp",
-    help="Progressive delivery for Kubernetes, speaking the Argo Rollouts API.",
+    help=(
+        "Progressive delivery for Kubernetes, speaking the Argo Rollouts API.\n\n"
+        "kubectl's global flags work on every command, before or after the verb: --server/-s, --token, --as, "
+        "--as-group, --as-uid, --certificate-authority, --client-certificate, --client-key, "
+        "--insecure-skip-tls-verify, --tls-server-name, --cluster, --user, --request-timeout, "
+        "--disable-compression, -v."
+    ),
     no_args_is_help=True,
     add_completion=False,
 )
@@ -42,9 +53,11 @@ rollouts.register(app)
 experiments.register()
 get.register(app)
 analysis.register(app)
+create.register(analysis.create_app)
 app.command("status")(status)
 app.command("lint")(lint)
 app.command("dashboard")(dashboard)
+app.command("completion")(completion)
 
 
 _TRUE, _FALSE = ("1", "t", "true", "yes"), ("0", "f", "false", "no")
@@ -67,9 +80,37 @@ def normalize_bool_flags(args: list[str]) -> list[str]:
     return normalized
 
 
+def command_options(args: list[str]) -> frozenset[str]:
+    """The option names the command named by `args` defines itself (`ramp dashboard` has its own `--token`)."""
+    command = typer.main.get_command(app)
+    for arg in args:
+        if arg.startswith("-"):
+            continue
+        subcommands: dict[str, Any] = getattr(command, "commands", {})  # a group's verbs
+        if arg not in subcommands:
+            break
+        command = subcommands[arg]
+    return frozenset(name for param in command.params for name in param.opts)
+
+
+def prepare(args: list[str]) -> list[str]:
+    """The command line typer parses: kubectl's global flags taken out (and recorded), Go-style booleans
+    normalized. A bad global flag value exits 2 naming the flag."""
+    try:
+        rest, flags = split_global_flags(args, command_options(args))
+    except ConfigError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise SystemExit(2) from None
+    set_global_flags(flags)
+    if rest[:1] == ["controller"]:
+        rest = ["controller", *normalize_controller_bools(rest[1:])]
+    return normalize_bool_flags(rest)
+
+
 def main() -> None:
     """Entry point of the console scripts."""
-    app(args=normalize_bool_flags(sys.argv[1:]))
+    enable_completion()
+    app(args=prepare(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ import httpx
 from ramp import __version__
 from ramp.kube.config import ClusterConfig
 from ramp.kube.errors import ApiError
-from ramp.kube.metrics import K8S_REQUESTS
+from ramp.kube.metrics import K8S_REQUESTS, NAMED_REQUEST_KINDS
 from ramp.kube.ratelimit import ClientRateLimiter
-from ramp.kube.resources import EVENTS, Resource
+from ramp.kube.resources import Resource
 
 JSON = dict[str, Any]
 PatchType = Literal["merge", "json", "strategic", "apply"]
@@ -67,15 +67,19 @@ class KubeClient:
         self.field_manager = field_manager
         self._limiter = ClientRateLimiter(qps, burst)
         self._owns_http = True
-        self._timeout = timeout
+        limit: float | None = timeout
+        if config.request_timeout is not None:
+            # `--request-timeout` (kubectl's flag): 0 means no limit. Watches keep their own read timeout.
+            limit = config.request_timeout or None
+        self._timeout = limit
         self._extensions = {"sni_hostname": config.tls_server_name} if config.tls_server_name else {}
         self._http = httpx.AsyncClient(
             base_url=config.server,
             # A test transport brings its own TLS (none); building a context would only read system CAs.
             verify=config.ssl_context() if transport is None else True,
             auth=config.auth(),
-            headers={"User-Agent": f"ramp/{__version__}", "Accept": "application/json"},
-            timeout=timeout,
+            headers=_default_headers(config),
+            timeout=limit,
             transport=transport,
             # Each informer holds one connection open for its watch; leave room for them and the workers.
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
@@ -277,8 +281,9 @@ class KubeClient:
         metric_name: str | None = None,
     ) -> JSON:
         path = resource.path(namespace, name, subresource)
-        # Upstream labels lists and events with name N/A, keeping the label's cardinality bounded.
-        shown_name = "N/A" if verb == "List" or resource is EVENTS else (metric_name or name or "")
+        # Only the kinds whose series are dropped on delete carry a name (see `kube.metrics`): bounded series.
+        named = verb != "List" and resource.plural in NAMED_REQUEST_KINDS
+        shown_name = (metric_name or name or "") if named else "N/A"
         labels = (resource.plural, namespace or "", shown_name, verb)
         content = None
         headers = {}
@@ -300,6 +305,16 @@ class KubeClient:
             return {}
         decoded = response.json()
         return decoded if isinstance(decoded, dict) else {"items": decoded}
+
+
+def _default_headers(config: ClusterConfig) -> httpx.Headers:
+    """User agent, JSON, and the `Impersonate-*` headers of `--as`/`--as-group`/`--as-uid` (one header per group)."""
+    items = [("User-Agent", f"ramp/{__version__}"), ("Accept", "application/json")]
+    items += list(config.impersonation_headers().items())
+    items += [("Impersonate-Group", group) for group in config.impersonate_groups]
+    if config.disable_compression:
+        items.append(("Accept-Encoding", "identity"))
+    return httpx.Headers(items)
 
 
 def _watch_read_timeout(timeout_seconds: int, allow_bookmarks: bool) -> float:

@@ -4,6 +4,13 @@
 in `$KUBECONFIG` (merged, first file wins per entry), else `~/.kube/config`, else the pod's service account.
 The result is a `ClusterConfig` of plain values; `ssl_context()` and `auth()` turn it into what `kube.client`
 hands to httpx. Certificate and key data never touch the disk except for the moment `ssl` needs a file.
+
+`ConfigOverrides` carries kubectl's global flags (`--server`, `--token`, `--as`, `--as-group`,
+`--certificate-authority`, `--insecure-skip-tls-verify`, `--request-timeout`, `--cluster`, `--user`, ...), used
+by every `ramp` verb and by `ramp controller` (upstream binds the same flags). They win over the kubeconfig,
+as with kubectl. Ramp's rule for credentials: a `--token` or `--username` on the command line replaces the
+kubeconfig user's credentials (client certificate included), so the request acts as the identity given.
+With `--server` and no kubeconfig at all, the flags alone make the configuration.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import ssl
 import tempfile
 import time
 from collections.abc import Generator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +52,26 @@ class ClusterConfig:
     password: str | None = None
     insecure_skip_tls_verify: bool = False
     tls_server_name: str | None = None
+    impersonate_user: str | None = None
+    """`--as`: sent as `Impersonate-User`."""
+    impersonate_groups: tuple[str, ...] = ()
+    """`--as-group` (repeatable): sent as `Impersonate-Group`."""
+    impersonate_uid: str | None = None
+    request_timeout: float | None = None
+    """`--request-timeout` in seconds (None: the client's default; 0: no timeout)."""
+    disable_compression: bool = False
+    """`--disable-compression`: ask for uncompressed responses."""
     source: str = ""
     """Where the settings came from, for log lines (`kubeconfig /path context=x` or `in-cluster`)."""
+
+    def impersonation_headers(self) -> dict[str, str]:
+        """The `Impersonate-*` headers of `--as`/`--as-uid` (the groups need repeated headers: see the client)."""
+        headers = {}
+        if self.impersonate_user:
+            headers["Impersonate-User"] = self.impersonate_user
+        if self.impersonate_uid:
+            headers["Impersonate-Uid"] = self.impersonate_uid
+        return headers
 
     def ssl_context(self) -> ssl.SSLContext:
         """TLS trusting the configured CA (else the system store), presenting any client certificate."""
@@ -100,40 +125,162 @@ class TokenFileAuth(httpx.Auth):
         yield request
 
 
+class NoClusterConfigured(ConfigError):
+    """No kubeconfig file and not in a pod."""
+
+
+@dataclass(frozen=True)
+class ConfigOverrides:
+    """kubectl's global flags; each one set wins over the kubeconfig (see the module docstring)."""
+
+    cluster: str | None = None
+    user: str | None = None
+    server: str | None = None
+    token: str | None = None
+    username: str | None = None
+    password: str | None = None
+    certificate_authority: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
+    insecure_skip_tls_verify: bool | None = None
+    tls_server_name: str | None = None
+    impersonate_user: str | None = None
+    impersonate_groups: tuple[str, ...] = ()
+    impersonate_uid: str | None = None
+    request_timeout: float | None = None
+    namespace: str | None = None
+    disable_compression: bool | None = None
+
+    def is_empty(self) -> bool:
+        return self == ConfigOverrides()
+
+
+def apply_overrides(config: ClusterConfig, overrides: ConfigOverrides) -> ClusterConfig:
+    """`config` with every flag of `overrides` that is set in place of the kubeconfig's value."""
+    changes: dict[str, Any] = {}
+    o = overrides
+    if o.server:
+        changes["server"] = o.server.rstrip("/")
+    if o.namespace:
+        changes["namespace"] = o.namespace
+    if o.certificate_authority:
+        changes["ca_data"] = _read_flag_file("--certificate-authority", o.certificate_authority)
+    if o.insecure_skip_tls_verify is not None:
+        changes["insecure_skip_tls_verify"] = o.insecure_skip_tls_verify
+        if o.insecure_skip_tls_verify and not o.certificate_authority:
+            changes["ca_data"] = None  # kubectl refuses a CA together with insecure; the flag wins
+    if o.tls_server_name:
+        changes["tls_server_name"] = o.tls_server_name
+    if o.token or o.username:
+        # The identity given on the command line replaces the kubeconfig user's, certificate included.
+        changes.update(
+            token=o.token,
+            token_file=None,
+            username=o.username,
+            password=o.password,
+            client_cert_data=None,
+            client_key_data=None,
+        )
+    if o.client_certificate or o.client_key:
+        if not (o.client_certificate and o.client_key):
+            raise ConfigError("--client-certificate and --client-key go together; pass both")
+        changes["client_cert_data"] = _read_flag_file("--client-certificate", o.client_certificate)
+        changes["client_key_data"] = _read_flag_file("--client-key", o.client_key)
+    if o.impersonate_user:
+        changes["impersonate_user"] = o.impersonate_user
+    if o.impersonate_groups:
+        if not o.impersonate_user:
+            raise ConfigError("--as-group needs --as: name the user to impersonate")
+        changes["impersonate_groups"] = tuple(o.impersonate_groups)
+    if o.impersonate_uid:
+        changes["impersonate_uid"] = o.impersonate_uid
+    if o.request_timeout is not None:
+        changes["request_timeout"] = o.request_timeout
+    if o.disable_compression is not None:
+        changes["disable_compression"] = o.disable_compression
+    if not changes:
+        return config
+    return replace(config, **changes, source=f"{config.source} (overridden by flags)".strip())
+
+
+def parse_request_timeout(value: str) -> float | None:
+    """kubectl's `--request-timeout`: "0" (no timeout), a number of seconds, or a duration ("1s", "2m", "1h").
+
+    >>> parse_request_timeout("30s"), parse_request_timeout("2m"), parse_request_timeout("5")
+    (30.0, 120.0, 5.0)
+    """
+    text = value.strip()
+    if not text:
+        return None
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    for suffix in sorted(units, key=len, reverse=True):
+        if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
+            return float(text[: -len(suffix)]) * units[suffix]
+    if text.replace(".", "", 1).isdigit():
+        return float(text)
+    raise ConfigError(f"--request-timeout {value!r}: use a number of seconds or a duration such as 30s, 2m or 1h")
+
+
 def load_config(
     kubeconfig: str | None = None,
     *,
     context: str | None = None,
+    overrides: ConfigOverrides | None = None,
     environ: Mapping[str, str] | None = None,
     home: Path | None = None,
     service_account_dir: Path = SERVICE_ACCOUNT_DIR,
 ) -> ClusterConfig:
-    """Find and load the cluster settings in client-go's order (see the module docstring)."""
-    env = os.environ if environ is None else environ
+    """Find and load the cluster settings in client-go's order (see the module docstring), then apply
+    `overrides` (kubectl's global flags)."""
+    flags = overrides or ConfigOverrides()
+    try:
+        found = _find_config(
+            kubeconfig, context, flags, os.environ if environ is None else environ, home, service_account_dir
+        )
+    except NoClusterConfigured:
+        if not flags.server:
+            raise
+        # `--server` (with `--token`, ...) makes a configuration of its own, as kubectl without a kubeconfig.
+        found = ClusterConfig(server=flags.server, source="command-line flags")
+    return apply_overrides(found, flags)
+
+
+def _find_config(
+    kubeconfig: str | None,
+    context: str | None,
+    flags: ConfigOverrides,
+    env: Mapping[str, str],
+    home: Path | None,
+    service_account_dir: Path,
+) -> ClusterConfig:
+    pick = {"context": context, "cluster": flags.cluster, "user": flags.user}
     if kubeconfig:
         path = Path(kubeconfig).expanduser()
         if not path.is_file():
             raise ConfigError(f"--kubeconfig {kubeconfig}: no such file")
-        return load_kubeconfig([path], context=context)
+        return load_kubeconfig([path], **pick)
     if env.get("KUBECONFIG"):
         paths = [Path(p).expanduser() for p in env["KUBECONFIG"].split(os.pathsep) if p]
         existing = [p for p in paths if p.is_file()]
         if not existing:
             raise ConfigError(f"KUBECONFIG={env['KUBECONFIG']}: none of these files exists")
-        return load_kubeconfig(existing, context=context)
+        return load_kubeconfig(existing, **pick)
     default = (home or Path.home()) / ".kube" / "config"
     if default.is_file():
-        return load_kubeconfig([default], context=context)
+        return load_kubeconfig([default], **pick)
     if env.get("KUBERNETES_SERVICE_HOST"):
         return load_in_cluster(env, service_account_dir)
-    raise ConfigError(
+    raise NoClusterConfigured(
         "no cluster configured: pass --kubeconfig PATH, set KUBECONFIG, create ~/.kube/config, "
         "or run inside a pod (KUBERNETES_SERVICE_HOST)"
     )
 
 
-def load_kubeconfig(paths: Sequence[Path], *, context: str | None = None) -> ClusterConfig:
-    """Merge kubeconfig files (the first file wins for each named entry, as kubectl) and resolve a context."""
+def load_kubeconfig(
+    paths: Sequence[Path], *, context: str | None = None, cluster: str | None = None, user: str | None = None
+) -> ClusterConfig:
+    """Merge kubeconfig files (the first file wins for each named entry, as kubectl) and resolve a context;
+    `cluster`/`user` (`--cluster`, `--user`) replace the context's own entries."""
     clusters: dict[str, tuple[dict[str, Any], Path]] = {}
     users: dict[str, tuple[dict[str, Any], Path]] = {}
     contexts: dict[str, dict[str, Any]] = {}
@@ -154,13 +301,31 @@ def load_kubeconfig(paths: Sequence[Path], *, context: str | None = None) -> Clu
     if chosen not in contexts:
         raise ConfigError(f"kubeconfig {where}: context {chosen!r} not found (known: {sorted(contexts)})")
     ctx = contexts[chosen]
-    cluster_name, user_name = str(ctx.get("cluster", "")), str(ctx.get("user", ""))
+    cluster_name, user_name = cluster or str(ctx.get("cluster", "")), user or str(ctx.get("user", ""))
     if cluster_name not in clusters:
-        raise ConfigError(f"kubeconfig {where}: context {chosen!r} names cluster {cluster_name!r}, which is missing")
-    cluster, cluster_file = clusters[cluster_name]
-    user, user_file = users.get(user_name, ({}, cluster_file))
+        named_by = "--cluster" if cluster else f"context {chosen!r}"
+        raise ConfigError(f"kubeconfig {where}: {named_by} names cluster {cluster_name!r}, which is missing")
+    cluster_entry, cluster_file = clusters[cluster_name]
+    user_entry, user_file = users.get(user_name, ({}, cluster_file))
     if user_name and user_name not in users:
-        raise ConfigError(f"kubeconfig {where}: context {chosen!r} names user {user_name!r}, which is missing")
+        named_by = "--user" if user else f"context {chosen!r}"
+        raise ConfigError(f"kubeconfig {where}: {named_by} names user {user_name!r}, which is missing")
+    return _cluster_config(
+        where, chosen, ctx, cluster_name, cluster_entry, cluster_file, user_name, user_entry, user_file
+    )
+
+
+def _cluster_config(
+    where: str,
+    chosen: str,
+    ctx: Mapping[str, Any],
+    cluster_name: str,
+    cluster: Mapping[str, Any],
+    cluster_file: Path,
+    user_name: str,
+    user: Mapping[str, Any],
+    user_file: Path,
+) -> ClusterConfig:
     for unsupported in ("exec", "auth-provider"):
         if user.get(unsupported):
             raise ConfigError(
@@ -285,6 +450,13 @@ def _load_cert_chain(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
             ctx.load_cert_chain(cert_path, key_path)
         except ssl.SSLError as err:
             raise ConfigError(f"client certificate/key do not load: {err}") from err
+
+
+def _read_flag_file(flag: str, path: str) -> bytes:
+    try:
+        return Path(path).expanduser().read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{flag} {path}: cannot be read: {err.strerror}") from err
 
 
 def _is_ipv6(host: str) -> bool:

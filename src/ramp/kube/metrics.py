@@ -7,6 +7,17 @@ The in-flight work gauges are computed when scraped (`InFlightCollector`), from 
 `remove_object_series` drops a deleted object's series, as upstream's `MetricsServer.Remove`, so that
 memory does not grow with every rollout ever created.
 
+`argo_rollouts_controller_info{version}` is always 1 and carries Ramp's version (`v<version>`), as upstream's
+gauge carries its own, so dashboards that count running controllers by it keep working.
+
+Cardinality of `controller_clientset_k8s_request_total`: Ramp keeps upstream's five labels (kind, namespace,
+name, verb, status_code) so upstream's dashboards and alerts keep working, but fills `name` only for the kinds
+whose series are dropped when the object goes (`NAMED_REQUEST_KINDS`: Rollouts, AnalysisRuns, Experiments;
+`remove_object_series`, 65 s after the delete). Every other request (lists, watches, events, and ReplicaSets,
+Pods, Jobs, Services, Leases... by name) counts under name `N/A`. Upstream labels those with their own names
+too, so its series grow with every ReplicaSet revision and every measurement Job ever made and never shrink;
+here the series are bounded by the argoproj objects that exist (a few verbs x status codes each).
+
 Go's client does not add `_total` to a counter's name; prometheus_client does. Where upstream's name has
 no `_total` (`rollout_reconcile_error`), `PlainCounter` exposes the exact upstream name.
 """
@@ -24,6 +35,11 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
+
+from ramp import __version__
+
+NAMED_REQUEST_KINDS = frozenset({"rollouts", "analysisruns", "experiments"})
+"""Kinds (plural) whose requests carry the object's name in `controller_clientset_k8s_request_total`."""
 
 K8S_REQUESTS = Counter(
     "controller_clientset_k8s_request",
@@ -51,6 +67,9 @@ WORKQUEUE_WORK_DURATION = Histogram(
 
 # Upstream's labels: the object the event is about, then the event's type and reason.
 EVENTS = Counter("rollout_events", "Count of rollout events", ["namespace", "name", "type", "reason"])
+
+CONTROLLER_INFO = Gauge("argo_rollouts_controller_info", "Running Argo-rollouts version", ["version"])
+CONTROLLER_INFO.labels(f"v{__version__}").set(1)
 
 LEADER = Gauge(
     "leader_election_master_status",

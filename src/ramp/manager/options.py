@@ -24,6 +24,12 @@ class ManagerOptions:
     leader_elect: bool = True
     lease_namespace: str = DEFAULT_LEASE_NAMESPACE
     identity: str = field(default_factory=default_identity)
+    lease_duration: int = 15
+    """Seconds a standby waits after the last renewal before taking the Lease (upstream's default)."""
+    renew_deadline: float = 10.0
+    """Seconds the leader keeps retrying a renewal before it stops leading."""
+    retry_period: float = 2.0
+    """Seconds between attempts to acquire or renew."""
     bind_address: str = "0.0.0.0"  # probes and scrapers reach a pod on its IP, as upstream
     healthz_port: int = 8080
     metrics_port: int = 8090

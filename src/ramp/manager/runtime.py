@@ -34,6 +34,8 @@ from collections.abc import Awaitable, Mapping
 from typing import Literal, TypeVar
 
 from ramp import __version__
+from ramp.analysis import metrics as analysis_metrics
+from ramp.experiments import metrics as experiment_metrics
 from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
 from ramp.kube.endpoints import healthz_routes, metrics_routes, start_http_server
@@ -112,6 +114,9 @@ class Manager:
                 # queued behind a burst of reconcile requests could miss its deadline and cost the Lease.
                 KubeLeaseStore(client.with_own_limiter(), options.lease_namespace, lease_name(options.instance_id)),
                 identity=options.identity,
+                lease_duration=options.lease_duration,
+                renew_deadline=options.renew_deadline,
+                retry_period=options.retry_period,
             )
             if options.leader_elect
             else None
@@ -119,6 +124,8 @@ class Manager:
         self.informers: Informers | None = None
         self.controllers: dict[str, Controller] = {}
         rollout_metrics.COLLECTOR.source = lambda: self.informers.rollouts if self.informers else None
+        analysis_metrics.COLLECTOR.source = lambda: self.informers
+        experiment_metrics.COLLECTOR.source = lambda: self.informers.experiments if self.informers else None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self, stop: asyncio.Event) -> int:

@@ -7,10 +7,13 @@ import asyncio
 import contextlib
 
 import httpx
+from prometheus_client import REGISTRY
 
+from ramp import __version__
 from ramp.kube.client import WATCH_IDLE_TIMEOUT, KubeClient
-from ramp.kube.config import ClusterConfig
-from ramp.kube.resources import LEASES, ROLLOUTS
+from ramp.kube.config import ClusterConfig, ConfigOverrides, apply_overrides
+from ramp.kube.metrics import K8S_REQUESTS
+from ramp.kube.resources import LEASES, REPLICA_SETS, ROLLOUTS
 
 
 def _client(answer, **kwargs) -> KubeClient:
@@ -57,3 +60,48 @@ async def test_lease_requests_never_wait_behind_reconcile_traffic_on_the_shared_
     assert not client._http.is_closed
     await client.aclose()
     assert client._http.is_closed
+
+
+async def test_kubectl_flags_reach_every_request_as_impersonation_timeout_and_token() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"kind": "Rollout"})
+
+    base = ClusterConfig(server="https://mock", client_cert_data=b"c", client_key_data=b"k", token="kubeconfig")
+    config = apply_overrides(
+        base,
+        ConfigOverrides(
+            token="from-flag",
+            impersonate_user="alice",
+            impersonate_groups=("dev", "ops"),
+            request_timeout=7.0,
+            disable_compression=True,
+        ),
+    )
+    assert config.client_cert_data is None  # the flag's identity replaces the kubeconfig user's
+    async with KubeClient(config, transport=httpx.MockTransport(answer), qps=0) as client:
+        await client.get(ROLLOUTS, "web", "ns")
+    (request,) = seen
+    assert request.headers["Authorization"] == "Bearer from-flag"
+    assert request.headers["Impersonate-User"] == "alice"
+    assert request.headers.get_list("Impersonate-Group") == ["dev", "ops"]
+    assert request.headers["Accept-Encoding"] == "identity"
+    assert request.extensions["timeout"]["connect"] == 7.0
+
+
+async def test_request_series_name_only_the_objects_whose_series_are_dropped_on_delete() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={})
+
+    async with _client(answer, qps=0) as client:
+        await client.get(ROLLOUTS, "web", "card")
+        await client.get(REPLICA_SETS, "web-6f7d8", "card")
+    assert K8S_REQUESTS.labels("rollouts", "card", "web", "Get", "200")._value.get() == 1
+    # A ReplicaSet (one per revision) counts under N/A: the series do not grow with every revision.
+    assert K8S_REQUESTS.labels("replicasets", "card", "N/A", "Get", "200")._value.get() == 1
+
+
+def test_the_controller_info_gauge_carries_the_version() -> None:
+    assert REGISTRY.get_sample_value("argo_rollouts_controller_info", {"version": f"v{__version__}"}) == 1.0

@@ -12,7 +12,15 @@ import httpx
 import pytest
 import yaml
 
-from ramp.kube.config import ClusterConfig, load_config, load_in_cluster, load_kubeconfig
+from ramp.kube.config import (
+    ClusterConfig,
+    ConfigOverrides,
+    apply_overrides,
+    load_config,
+    load_in_cluster,
+    load_kubeconfig,
+    parse_request_timeout,
+)
 from ramp.kube.errors import ConfigError
 
 
@@ -183,3 +191,71 @@ def test_client_certificate_data_loads_into_the_tls_context(tmp_path: Path) -> N
     broken = ClusterConfig(server="https://h:1", client_cert_data=cert, client_key_data=b"not a key")
     with pytest.raises(ConfigError, match="do not load"):
         broken.ssl_context()
+
+
+def test_command_line_flags_win_over_the_kubeconfig(tmp_path: Path) -> None:
+    doc = _kubeconfig(
+        {"server": "https://kubeconfig:6443", "certificate-authority-data": _b64(b"CA")},
+        {"client-certificate-data": _b64(b"CERT"), "client-key-data": _b64(b"KEY")},
+    )
+    ca = tmp_path / "other-ca.crt"
+    ca.write_bytes(b"OTHER CA")
+    flags = ConfigOverrides(
+        server="https://flag:6443/",
+        token="sa-token",
+        certificate_authority=str(ca),
+        namespace="team",
+        impersonate_user="alice",
+        impersonate_groups=("dev",),
+        request_timeout=5.0,
+    )
+    config = load_config(str(_write(tmp_path / "config", doc)), overrides=flags, environ={}, home=tmp_path)
+    assert (config.server, config.token, config.ca_data, config.namespace) == (
+        "https://flag:6443",
+        "sa-token",
+        b"OTHER CA",
+        "team",
+    )
+    assert config.client_cert_data is None and config.client_key_data is None
+    assert config.impersonation_headers() == {"Impersonate-User": "alice"}
+    assert config.impersonate_groups == ("dev",) and config.request_timeout == 5.0
+
+
+def test_server_and_token_alone_make_a_configuration_without_a_kubeconfig(tmp_path: Path) -> None:
+    flags = ConfigOverrides(server="https://api:6443", token="t", insecure_skip_tls_verify=True)
+    config = load_config(environ={}, home=tmp_path, service_account_dir=tmp_path / "none", overrides=flags)
+    assert (config.server, config.token, config.insecure_skip_tls_verify) == ("https://api:6443", "t", True)
+
+
+def test_cluster_and_user_flags_pick_kubeconfig_entries(tmp_path: Path) -> None:
+    doc = _kubeconfig({"server": "https://c"}, {"token": "u-token"})
+    doc["clusters"].append({"name": "other", "cluster": {"server": "https://other"}})
+    doc["users"].append({"name": "robot", "user": {"token": "robot-token"}})
+    path = _write(tmp_path / "config", doc)
+    config = load_kubeconfig([path], cluster="other", user="robot")
+    assert (config.server, config.token) == ("https://other", "robot-token")
+    with pytest.raises(ConfigError, match="--user names user 'ghost'"):
+        load_kubeconfig([path], user="ghost")
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (ConfigOverrides(impersonate_groups=("dev",)), "--as-group needs --as"),
+        (ConfigOverrides(client_certificate="/x"), "--client-key"),
+        (ConfigOverrides(certificate_authority="/absent/ca.crt"), "--certificate-authority"),
+    ],
+)
+def test_bad_flag_combinations_are_refused_naming_the_flag(flags: ConfigOverrides, named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        apply_overrides(ClusterConfig(server="https://x"), flags)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("0", 0.0), ("30s", 30.0), ("1m", 60.0), ("250ms", 0.25), ("5", 5.0)])
+def test_request_timeout_takes_kubectls_forms(text: str, seconds: float) -> None:
+    assert parse_request_timeout(text) == seconds
+
+
+def test_a_request_timeout_that_is_no_duration_is_refused() -> None:
+    with pytest.raises(ConfigError, match="--request-timeout"):
+        parse_request_timeout("soon")
