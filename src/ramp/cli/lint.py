@@ -2,9 +2,11 @@
 
 Every YAML (or JSON) document of the file whose apiVersion is argoproj.io is read with `ramp.api.parse_object`
 (the schema, each bad field named), checked for fields Ramp does not know (typos; upstream's lint rejects
-unknown fields too) and, for Rollouts, checked with the controller's own `ramp.rollout.validation`. Other kinds
-(Services, Ingresses) are skipped. Problems print as `FILE: Kind "name": field.path: what is wrong`; exit 1 if
-there is any, else `✔ FILE is valid`.
+unknown fields too) and, for Rollouts, checked with the controller's own `ramp.rollout.validation` (the same
+rules and messages as the InvalidSpec condition); metrics of AnalysisTemplates, ClusterAnalysisTemplates and
+AnalysisRuns are checked for providers Ramp does not have. Other kinds (Services, Ingresses) are skipped.
+Problems print as `FILE: Kind "name": field.path: what is wrong`; exit 1 if there is any, else
+`✔ FILE is valid`.
 """
 
 from __future__ import annotations
@@ -16,21 +18,36 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from ramp.api import GROUP, ManifestError, Problem, Rollout, parse_object, unknown_fields
+from ramp.api import (
+    GROUP,
+    AnalysisRun,
+    AnalysisTemplate,
+    ClusterAnalysisTemplate,
+    ManifestError,
+    Problem,
+    Rollout,
+    parse_object,
+    unknown_fields,
+)
 from ramp.cli.kubeargs import fail
+from ramp.providers.registry import check_template_providers
 from ramp.rollout.validation import validate_rollout
+
+_MEASURING_KINDS = {model.KIND for model in (AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun)}
 
 
 def lint_document(document: Mapping[str, Any]) -> list[Problem]:
     """The problems of one argoproj.io object (empty when it is valid)."""
+    # Read from the document as written, so a metric plugin is named even when its settings do not parse.
+    providers = check_template_providers(document) if document.get("kind") in _MEASURING_KINDS else []
     try:
         obj = parse_object(document)
     except ManifestError as error:
-        return list(error.problems)
+        return [*error.problems, *providers]
     problems = [Problem(path, "unknown field (a typo, or not supported)") for path in unknown_fields(obj)]
     if isinstance(obj, Rollout):
         problems += validate_rollout(obj)
-    return problems
+    return problems + providers
 
 
 def describe_document(document: Mapping[str, Any]) -> str:

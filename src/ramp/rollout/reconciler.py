@@ -27,6 +27,7 @@ from ramp.kube.errors import ApiError
 from ramp.kube.events import EventRecorder
 from ramp.kube.reconcile import Result
 from ramp.kube.resources import EXPERIMENTS, PODS, REPLICA_SETS, ROLLOUTS, object_key
+from ramp.providers.registry import check_template_providers
 from ramp.rollout import analysisruns, bluegreen, restart, services, workload
 from ramp.rollout.bluegreen import BlueGreenPlan, plan_blue_green
 from ramp.rollout.canary import CanaryPlan, Event, limits_of, plan_canary
@@ -216,7 +217,8 @@ class RolloutReconciler:
     # -- AnalysisRuns ----------------------------------------------------------------------------------
 
     def _missing_templates(self, raw: Mapping[str, Any]) -> str | None:
-        """A message naming each referenced analysis template that does not exist (as upstream's InvalidSpec)."""
+        """A message naming each referenced analysis template that does not exist (as upstream's InvalidSpec), and
+        each metric of one that measures with a provider Ramp does not have (a metric plugin, kayenta, ...)."""
         strategy = (raw.get("spec") or {}).get("strategy") or {}
         canary = strategy.get("canary") or {}
         blue_green = strategy.get("blueGreen") or {}
@@ -233,9 +235,14 @@ class RolloutReconciler:
         problems = []
         for path, analysis in references:
             try:
-                analysisruns.find_templates(self.informers, namespace, analysis.get("templates") or [])
+                found = analysisruns.find_templates(self.informers, namespace, analysis.get("templates") or [])
             except analysisruns.RunCreationError as err:
                 problems.append(f"{path}.templates: {err}; create it or fix templateName")
+                continue
+            for kind, templates in zip(("AnalysisTemplate", "ClusterAnalysisTemplate"), found, strict=True):
+                for template in templates:
+                    name = template["metadata"]["name"]
+                    problems += [f'{path}.templates: {kind} "{name}": {p}' for p in check_template_providers(template)]
         return "; ".join(problems) or None
 
     async def _carry_out_analysis(self, snapshot: Snapshot, plan: CanaryPlan | BlueGreenPlan) -> None:
