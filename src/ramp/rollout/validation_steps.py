@@ -37,7 +37,6 @@ EXPERIMENT_WEIGHT_ROUTERS = (
     "Experiment template weight is only available for TrafficRouting with SMI, ALB, Istio and Plugins at this time"
 )
 ANALYSIS_ARGS_METADATA = "Analyses arguments must refer to valid object metadata supported by downwardAPI"
-PLUGIN_STEP = "step plugins are not supported by Ramp"
 
 _FEATURES = {"setHeaderRoute": "set_header_route", "setMirrorRoute": "set_mirror_route"}
 _MISSING_ROUTING = {
@@ -67,7 +66,7 @@ def check_steps(rollout: Rollout, canary: CanaryStrategy) -> list[Problem]:
             problems.append(
                 Problem(
                     f"{where}.plugin",
-                    f'{PLUGIN_STEP}: plugin "{step.plugin.name}" is not supported (Ramp runs no step plugins); '
+                    f'step plugin "{step.plugin.name}" is not supported by Ramp (it runs no step plugins); '
                     "remove the step or replace it with a built-in step (setWeight, pause, analysis, ...)",
                 )
             )

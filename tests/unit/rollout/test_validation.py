@@ -506,7 +506,7 @@ RULES: dict[str, tuple[Change, str, str]] = {
     "plugin-step": (
         steps({"plugin": {"name": "acme/step", "config": {}}}),
         f"{S}.plugin",
-        'step plugins are not supported by Ramp: plugin "acme/step" is not supported',
+        'step plugin "acme/step" is not supported by Ramp',
     ),
 }
 
