@@ -27,7 +27,6 @@ from ramp.kube.errors import ApiError
 from ramp.kube.events import EventRecorder
 from ramp.kube.reconcile import Result
 from ramp.kube.resources import EXPERIMENTS, PODS, REPLICA_SETS, ROLLOUTS, object_key
-from ramp.providers.registry import check_template_providers
 from ramp.rollout import analysisruns, bluegreen, restart, services, workload
 from ramp.rollout.bluegreen import BlueGreenPlan, plan_blue_green
 from ramp.rollout.canary import CanaryPlan, Event, limits_of, plan_canary
@@ -49,6 +48,7 @@ from ramp.rollout.routing import ROUTING_ANNOTATION, TrafficRouting, routing_rec
 from ramp.rollout.snapshot import Snapshot
 from ramp.rollout.status import StatusInputs, complete_status, invalid_spec_status, status_patch
 from ramp.rollout.validation import validate_rollout
+from ramp.rollout.validation_references import check_analysis_templates, check_service_labels
 from ramp.traffic.base import RouterError
 
 log = logging.getLogger("ramp.rollout")
@@ -128,7 +128,7 @@ class RolloutReconciler:
         problems = validate_rollout(rollout, found.template)
         if problems or found.template is None:
             return await self._write_invalid(raw, "; ".join(str(p) for p in problems), now)
-        missing = self._missing_templates(raw) or self._missing_services(raw)
+        missing = self._missing_templates(raw) or self._missing_services(raw, found.template)
         if missing:
             return await self._write_invalid(raw, missing, now)
         sets = self._owned_sets(raw)
@@ -218,7 +218,7 @@ class RolloutReconciler:
 
     def _missing_templates(self, raw: Mapping[str, Any]) -> str | None:
         """A message naming each referenced analysis template that does not exist (as upstream's InvalidSpec), and
-        each metric of one that measures with a provider Ramp does not have (a metric plugin, kayenta, ...)."""
+        what `check_analysis_templates` finds in the ones that do (a metric plugin, an endless metric, ...)."""
         strategy = (raw.get("spec") or {}).get("strategy") or {}
         canary = strategy.get("canary") or {}
         blue_green = strategy.get("blueGreen") or {}
@@ -239,10 +239,14 @@ class RolloutReconciler:
             except analysisruns.RunCreationError as err:
                 problems.append(f"{path}.templates: {err}; create it or fix templateName")
                 continue
-            for kind, templates in zip(("AnalysisTemplate", "ClusterAnalysisTemplate"), found, strict=True):
-                for template in templates:
-                    name = template["metadata"]["name"]
-                    problems += [f'{path}.templates: {kind} "{name}": {p}' for p in check_template_providers(template)]
+            kinds = ("AnalysisTemplate", "ClusterAnalysisTemplate")
+            templates = [(kind, template) for kind, group in zip(kinds, found, strict=True) for template in group]
+            problems += check_analysis_templates(
+                path,
+                templates,
+                background=path == "spec.strategy.canary.analysis",
+                arguments=analysis.get("args") or [],
+            )
         return "; ".join(problems) or None
 
     async def _carry_out_analysis(self, snapshot: Snapshot, plan: CanaryPlan | BlueGreenPlan) -> None:
@@ -348,9 +352,9 @@ class RolloutReconciler:
                 found[wanted] = service
         return found
 
-    def _missing_services(self, raw: Mapping[str, Any]) -> str | None:
-        """A message naming each referenced Service that does not exist or is another Rollout's (upstream's
-        InvalidSpec); nothing is written then."""
+    def _missing_services(self, raw: Mapping[str, Any], template: Mapping[str, Any]) -> str | None:
+        """A message naming each referenced Service that does not exist, is another Rollout's, or selects labels
+        the pod template lacks (upstream's InvalidSpec); nothing is written then."""
         found = self._referenced_services(raw)
         name = str(raw["metadata"]["name"])
         problems = []
@@ -362,6 +366,7 @@ class RolloutReconciler:
             owner = services.managing_rollout(service)
             if owner is not None and owner != name:
                 problems.append(f'{path}: Service "{wanted}" is managed by Rollout "{owner}"; use another')
+            problems += check_service_labels(path, service, (template.get("metadata") or {}).get("labels") or {})
         return "; ".join(problems) or None
 
     async def _switch_services(self, snapshot: Snapshot, plan: BlueGreenPlan) -> None:
