@@ -48,7 +48,12 @@ from ramp.rollout.routing import ROUTING_ANNOTATION, TrafficRouting, routing_rec
 from ramp.rollout.snapshot import Snapshot
 from ramp.rollout.status import StatusInputs, complete_status, invalid_spec_status, status_patch
 from ramp.rollout.validation import validate_rollout
-from ramp.rollout.validation_references import check_analysis_templates, check_service_labels
+from ramp.rollout.validation_references import (
+    BACKGROUND_ANALYSIS,
+    analysis_references,
+    check_analysis_templates,
+    check_service_labels,
+)
 from ramp.traffic.base import RouterError
 
 log = logging.getLogger("ramp.rollout")
@@ -219,21 +224,9 @@ class RolloutReconciler:
     def _missing_templates(self, raw: Mapping[str, Any]) -> str | None:
         """A message naming each referenced analysis template that does not exist (as upstream's InvalidSpec), and
         what `check_analysis_templates` finds in the ones that do (a metric plugin, an endless metric, ...)."""
-        strategy = (raw.get("spec") or {}).get("strategy") or {}
-        canary = strategy.get("canary") or {}
-        blue_green = strategy.get("blueGreen") or {}
         namespace = str(raw["metadata"]["namespace"])
-        references: list[tuple[str, Any]] = []
-        for field_name in ("prePromotionAnalysis", "postPromotionAnalysis"):
-            if blue_green.get(field_name):
-                references.append((f"spec.strategy.blueGreen.{field_name}", blue_green[field_name]))
-        if canary.get("analysis"):
-            references.append(("spec.strategy.canary.analysis", canary["analysis"]))
-        for index, step in enumerate(canary.get("steps") or []):
-            if isinstance(step, Mapping) and step.get("analysis"):
-                references.append((f"spec.strategy.canary.steps[{index}].analysis", step["analysis"]))
         problems = []
-        for path, analysis in references:
+        for path, analysis in analysis_references(raw):
             try:
                 found = analysisruns.find_templates(self.informers, namespace, analysis.get("templates") or [])
             except analysisruns.RunCreationError as err:
@@ -244,7 +237,7 @@ class RolloutReconciler:
             problems += check_analysis_templates(
                 path,
                 templates,
-                background=path == "spec.strategy.canary.analysis",
+                background=path == BACKGROUND_ANALYSIS,
                 arguments=analysis.get("args") or [],
             )
         return "; ".join(problems) or None

@@ -1,9 +1,10 @@
-"""Rules about the objects a Rollout refers to: its Services and its analysis templates, as found in the
-informer caches (upstream's validation_references).
+"""Rules about the objects a Rollout refers to: its Services and its analysis templates (upstream's
+validation_references).
 
-The reconciler looks the objects up and calls these pure functions before it creates or scales anything; each
-problem names the Rollout field that refers to the object, then the object, then what is wrong and the fix.
-Messages start with upstream's known string where there is one. Used by `ramp.rollout.reconciler`.
+The reconciler looks the objects up in the informer caches (`ramp lint` finds them in the same file) and calls
+these pure functions before it creates or scales anything; each problem names the Rollout field that refers to
+the object, then the object, then what is wrong and the fix. Messages start with upstream's known string where
+there is one. Used by `ramp.rollout.reconciler` and `ramp.cli.lint`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,26 @@ from ramp.providers.registry import check_template_providers
 
 POD_TEMPLATE_HASH_LABEL = "rollouts-pod-template-hash"
 MISSING_ARGUMENTS = "missing analysis arguments in rollout spec"
+BACKGROUND_ANALYSIS = "spec.strategy.canary.analysis"
+
+
+def analysis_references(raw: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(field path, analysis) of every analysis a Rollout runs from templates: blue-green pre- and post-promotion,
+    the canary's background analysis (at BACKGROUND_ANALYSIS) and its analysis steps."""
+    strategy = (raw.get("spec") or {}).get("strategy") or {}
+    canary = strategy.get("canary") or {}
+    blue_green = strategy.get("blueGreen") or {}
+    found: list[tuple[str, Mapping[str, Any]]] = [
+        (f"spec.strategy.blueGreen.{key}", blue_green[key])
+        for key in ("prePromotionAnalysis", "postPromotionAnalysis")
+        if isinstance(blue_green.get(key), Mapping)
+    ]
+    if isinstance(canary.get("analysis"), Mapping):
+        found.append((BACKGROUND_ANALYSIS, canary["analysis"]))
+    for index, step in enumerate(canary.get("steps") or []):
+        if isinstance(step, Mapping) and isinstance(step.get("analysis"), Mapping):
+            found.append((f"spec.strategy.canary.steps[{index}].analysis", step["analysis"]))
+    return found
 
 
 def check_service_labels(path: str, service: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:

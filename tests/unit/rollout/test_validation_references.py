@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
+from ramp.cli.lint import lint_text
 from ramp.rollout.validation_references import check_analysis_templates, check_service_labels
 
 Obj = dict[str, Any]
@@ -76,3 +78,24 @@ def test_service_selecting_labels_the_pods_lack() -> None:
     ]
     managed = {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web", "rollouts-pod-template-hash": "abc"}}}
     assert check_service_labels("spec.strategy.canary.stableService", managed, {"app": "web"}) == []
+
+
+def test_lint_checks_the_templates_a_rollout_runs_when_the_file_holds_them() -> None:
+    rollout = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {"name": "web"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "a", "image": "x"}]}},
+            "strategy": {"canary": {"steps": [{"analysis": {"templates": [{"templateName": "t"}]}}]}},
+        },
+    }
+    endless = {"name": "m", "interval": "1m", "provider": PROMETHEUS}
+    analysis_template = {"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate"} | template(endless)[1]
+    lines = lint_text(yaml.safe_dump_all([analysis_template, rollout]))
+    assert lines == [
+        'Rollout "web": spec.strategy.canary.steps[0].analysis.templates: AnalysisTemplate "t" has metric m which '
+        "runs indefinitely. Invalid value for count: nil; give the metric a count (or use it in "
+        "spec.strategy.canary.analysis, which runs in the background)"
+    ]
