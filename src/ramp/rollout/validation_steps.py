@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 
 from ramp.api import Problem, Rollout
+from ramp.api.durations import parse_duration
 from ramp.api.rollout_analysis import AnalysisRunArgument
 from ramp.api.steps import CanaryStep, StringMatch
 from ramp.api.strategy import CanaryStrategy
@@ -80,7 +81,7 @@ def check_steps(rollout: Rollout, canary: CanaryStrategy) -> list[Problem]:
         route_problems, lacks_managed = _check_routes(canary, step, where)
         problems += route_problems
         missing_managed_routes = missing_managed_routes or lacks_managed
-        problems += _check_experiment_weights(canary, step, where)
+        problems += _check_experiment(canary, step, where)
         for at, arguments in _step_arguments(step, where):
             problems += _check_arguments(arguments, at)
     if missing_managed_routes:
@@ -164,11 +165,20 @@ def _check_string_match(match: StringMatch, where: str) -> list[Problem]:
     return []
 
 
-def _check_experiment_weights(canary: CanaryStrategy, step: CanaryStep, where: str) -> list[Problem]:
+def _check_experiment(canary: CanaryStrategy, step: CanaryStep, where: str) -> list[Problem]:
     if step.experiment is None:
         return []
     routing = canary.traffic_routing
     problems: list[Problem] = []
+    duration = step.experiment.duration
+    if duration and parse_duration(duration).total_seconds() < 0:
+        problems.append(
+            Problem(
+                f"{where}.experiment.duration",
+                f"Duration needs to be greater than 0, got {duration!r}; use a duration such as 10m, or none to run "
+                "until the analyses finish",
+            )
+        )
     for index, template in enumerate(step.experiment.templates):
         if template.weight is None:
             continue

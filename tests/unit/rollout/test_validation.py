@@ -453,6 +453,16 @@ RULES: dict[str, tuple[Change, str, str]] = {
         f"{S}.setMirrorRoute.percentage",
         "must be 0-100",
     ),
+    "experiment-duration-invalid": (
+        steps({"experiment": {"duration": "ten minutes", "templates": [{"name": "a", "specRef": "canary"}]}}),
+        f"{S}.experiment.duration",
+        "must be a duration such as",
+    ),
+    "experiment-duration-negative": (
+        steps({"experiment": {"duration": "-5m", "templates": [{"name": "a", "specRef": "canary"}]}}),
+        f"{S}.experiment.duration",
+        "Duration needs to be greater than 0",
+    ),
     "experiment-weight-without-traffic-routing": (
         steps(EXPERIMENT),
         f"{S}.experiment.templates[0].weight",
