@@ -327,7 +327,11 @@ def test_switching_blue_green_to_canary_and_back(
     [
         ({"activeService": "", "previewService": "web-preview"}, ["web-preview"], "activeService"),
         ({"activeService": "web-missing"}, [], 'Service "web-missing" not found'),
-        ({"activeService": "web-active", "previewService": "web-active"}, ["web-active"], "must differ"),
+        (
+            {"activeService": "web-active", "previewService": "web-active"},
+            ["web-active"],
+            "uses the same service for the active and preview services",
+        ),
     ],
     ids=["no-active-service", "service-does-not-exist", "active-equals-preview"],
 )

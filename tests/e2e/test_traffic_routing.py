@@ -285,6 +285,7 @@ def test_set_canary_scale_and_dynamic_stable_scale_size_the_replica_sets_apart_f
     start_controller("--namespaced", "--namespace", namespace, "--leader-elect=false").wait_for_log("workers started")
     canary = _canary(case, names)
     canary["dynamicStableScale"] = True
+    del canary["scaleDownDelaySeconds"]  # dynamicStableScale cannot be used with scaleDownDelaySeconds
     canary["steps"] = [
         {"setCanaryScale": {"replicas": 3}},
         {"setWeight": 10},

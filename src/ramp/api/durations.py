@@ -88,7 +88,9 @@ def _check_pause_duration(value: object) -> int | str:
     except ValueError:
         raise PydanticCustomError("pause_duration", _PAUSE_HINT) from None
     if seconds < 0:
-        raise PydanticCustomError("pause_duration", "must not be negative")
+        raise PydanticCustomError(
+            "pause_duration", "Duration needs to be greater than 0 (0 or more, such as 30s; none pauses until promoted)"
+        )
     return value
 
 

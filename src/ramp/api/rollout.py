@@ -134,6 +134,6 @@ class Rollout(ApiObject):
 def parse_rollout(obj: Any) -> Rollout:
     """Read a Rollout manifest; raises ManifestError naming each bad field.
 
-    Example message: `spec.strategy.canary.steps[2].setWeight: must be an integer 0-100, got 120`.
+    Example message: `spec.strategy.canary.steps[2].setWeight: SetWeight needs to be between 0 and 100, got 120; ...`.
     """
     return parse_manifest(Rollout, obj)

@@ -23,6 +23,7 @@ from ramp.api.durations import Duration, PauseDuration, pause_seconds
 from ramp.api.experiment import TemplateService
 from ramp.api.meta import ApiModel, LabelsAndAnnotations, LabelSelector, OpaqueObject
 from ramp.api.rollout_analysis import AnalysisRunArgument, RolloutAnalysis
+from ramp.api.traffic import DEFAULT_MAX_TRAFFIC_WEIGHT
 from ramp.api.validation import describe_input, nested_error
 
 
@@ -188,6 +189,17 @@ COMPLETION_ORDER: tuple[str, ...] = (
 )
 """When a step has several keys, the first of these decides when the step completes (as upstream does)."""
 
+INVALID_STEP = "Step must have one of the following set: experiment, setWeight, setCanaryScale, plugin or pause"
+"""Upstream's message for an empty step or one with two of setWeight/pause/experiment/analysis."""
+
+
+def set_weight_message(highest: int, weight: object) -> str:
+    """A setWeight outside 0..maxTrafficWeight: upstream's message first, then the value and the fix."""
+    return (
+        f"SetWeight needs to be between 0 and {highest}, got {describe_input(weight)}; use a whole number 0-{highest}"
+    )
+
+
 _PYTHON_NAMES = {
     "set_weight": "setWeight",
     "set_canary_scale": "setCanaryScale",
@@ -235,18 +247,22 @@ class CanaryStep(ApiModel):
                 {"unknown": ", ".join(unknown), "choices": choices},
             )
         if not keys:
-            raise PydanticCustomError("ramp_step", "empty step; a step is one of: {choices}", {"choices": choices})
+            raise PydanticCustomError(
+                "ramp_step",
+                "{upstream}; empty step: give it one of {choices}",
+                {"upstream": INVALID_STEP, "choices": choices},
+            )
         exclusive = [key for key in keys if key in EXCLUSIVE_STEP_KINDS]
         if len(exclusive) > 1:
             raise PydanticCustomError(
                 "ramp_step",
-                "a step has only one of {exclusive} (found {found}); split it into separate steps",
-                {"exclusive": ", ".join(EXCLUSIVE_STEP_KINDS), "found": ", ".join(exclusive)},
+                "{upstream}; a step has only one of {exclusive} (found {found}): split it into separate steps",
+                {"upstream": INVALID_STEP, "exclusive": ", ".join(EXCLUSIVE_STEP_KINDS), "found": ", ".join(exclusive)},
             )
         weight = data.get("setWeight", data.get("set_weight"))
         if weight is not None and not _is_weight(weight):
             # the upper bound depends on trafficRouting.maxTrafficWeight: CanaryStrategy checks it
-            raise nested_error("setWeight", f"must be an integer 0-100, got {describe_input(weight)}")
+            raise nested_error("setWeight", set_weight_message(DEFAULT_MAX_TRAFFIC_WEIGHT, weight))
         return data
 
     @property

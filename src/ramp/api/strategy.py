@@ -14,9 +14,9 @@ from pydantic import model_validator
 
 from ramp.api.meta import ApiModel, IntOrString, LabelsAndAnnotations
 from ramp.api.rollout_analysis import RolloutAnalysis, RolloutAnalysisBackground
-from ramp.api.steps import CanaryStep
+from ramp.api.steps import CanaryStep, set_weight_message
 from ramp.api.traffic import DEFAULT_MAX_TRAFFIC_WEIGHT, RolloutTrafficRouting
-from ramp.api.validation import describe_input, nested_error
+from ramp.api.validation import nested_error
 
 DEFAULT_MAX_SURGE = "25%"
 DEFAULT_MAX_UNAVAILABLE = "25%"
@@ -111,10 +111,7 @@ class CanaryStrategy(ApiModel):
         highest = self.effective_max_traffic_weight
         for index, step in enumerate(self.steps or []):
             if step.set_weight is not None and step.set_weight > highest:
-                raise nested_error(
-                    f"steps[{index}].setWeight",
-                    f"must be an integer 0-{highest}, got {describe_input(step.set_weight)}",
-                )
+                raise nested_error(f"steps[{index}].setWeight", set_weight_message(highest, step.set_weight))
         return self
 
     @property

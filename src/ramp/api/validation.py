@@ -1,8 +1,8 @@
 """Reading manifests into models and writing them back, with errors that name the field and say the fix.
 
 `parse_manifest` validates a JSON object against a model and turns pydantic's errors into `Problem`s such as
-`spec.strategy.canary.steps[2].setWeight: must be an integer 0-100, got 120`; it raises one `ManifestError`
-listing them all. `to_manifest` writes a model back as camelCase JSON without the fields that were never set.
+`spec.replicas: must be an integer, got "two"`; it raises one `ManifestError` listing them
+all. `to_manifest` writes a model back as camelCase JSON without the fields that were never set.
 `unknown_fields` lists keys Ramp does not model (typos, or fields of a newer Argo Rollouts), for linting:
 parsing keeps them rather than failing, so the controller can work with objects a newer client wrote.
 
@@ -38,6 +38,7 @@ _MESSAGES = {
     "model_attributes_type": "must be an object (a mapping of keys to values)",
 }
 _WITHOUT_INPUT = {"missing", "ramp_step"}  # the input is the whole object: repeating it does not help
+_KEEP_CASE = {"ramp_step", "pause_duration"}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -122,6 +123,8 @@ def _problem(error: ErrorDetails) -> Problem:
         message = _MESSAGES[kind]
     elif kind.startswith("value_error") or kind == "assertion_error":
         message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    elif kind in _KEEP_CASE:
+        message = str(error["msg"])  # Ramp's own message, which may start with upstream's (capitalised) one
     else:
         message = str(error["msg"])
         message = message[:1].lower() + message[1:]

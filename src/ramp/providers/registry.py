@@ -4,6 +4,9 @@ Keys are what `ramp.api.providers.configured_providers` returns for a metric ("p
 "newRelic", "plugin/ramp/judge", ...). A metric whose provider has no entry (an unknown plugin) gets
 an Error measurement saying "provider X is not supported" from the analysis reconciler.
 
+`check_template_providers` names, for validation (`ramp lint`, and a Rollout's InvalidSpec when a template it
+references measures with one), each metric whose provider Ramp does not have.
+
 `build_providers(environment)` makes the providers with the settings upstream reads from the controller's
 environment (a default Prometheus address, Datadog and AWS credentials); `PROVIDERS` is the same without them.
 Used by `ramp.analysis.reconciler` and `ramp.manager.wiring`.
@@ -12,7 +15,9 @@ Used by `ramp.analysis.reconciler` and `ramp.manager.wiring`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
+from ramp.api import Problem
 from ramp.api.analysis import Metric
 from ramp.api.providers import configured_providers
 from ramp.providers.base import Provider
@@ -69,3 +74,33 @@ def describe_unsupported(metric: Metric) -> str:
     """The Error measurement's message for a metric no registered provider measures."""
     key = provider_key(metric)
     return f"provider {key} is not supported" if key else "no provider specified"
+
+
+def check_template_providers(template: Mapping[str, Any]) -> list[Problem]:
+    """A problem for each metric of a stored AnalysisTemplate, ClusterAnalysisTemplate or AnalysisRun object
+    (read as written: the metric need not parse to say which provider it names). Such a metric would only
+    ever measure Error, so validation refuses it up front.."""
+    problems: list[Problem] = []
+    for index, raw in enumerate((template.get("spec") or {}).get("metrics") or []):
+        provider = raw.get("provider") if isinstance(raw, Mapping) else None
+        if not isinstance(provider, Mapping):
+            continue
+        for field_name, value in provider.items():
+            plugins = value if field_name == "plugin" and isinstance(value, Mapping) else None
+            keys = [f"plugin/{name}" for name in plugins] if plugins is not None else [str(field_name)]
+            problems += [_unsupported(key, f"spec.metrics[{index}]") for key in keys if key not in PROVIDERS]
+    return problems
+
+
+def _unsupported(key: str, metric_path: str) -> Problem:
+    supported = ", ".join(sorted(known.replace("plugin/", "plugin.", 1) for known in PROVIDERS))
+    if key.startswith("plugin/"):
+        name = key.removeprefix("plugin/")
+        return Problem(
+            f'{metric_path}.provider.plugin["{name}"]',
+            f'metric plugin "{name}" is not supported by Ramp (it runs no metric plugins but its own); '
+            f"use one of {supported}",
+        )
+    return Problem(
+        f"{metric_path}.provider.{key}", f"metric provider {key} is not supported by Ramp; use one of {supported}"
+    )

@@ -48,6 +48,12 @@ from ramp.rollout.routing import ROUTING_ANNOTATION, TrafficRouting, routing_rec
 from ramp.rollout.snapshot import Snapshot
 from ramp.rollout.status import StatusInputs, complete_status, invalid_spec_status, status_patch
 from ramp.rollout.validation import validate_rollout
+from ramp.rollout.validation_references import (
+    BACKGROUND_ANALYSIS,
+    analysis_references,
+    check_analysis_templates,
+    check_service_labels,
+)
 from ramp.traffic.base import RouterError
 
 log = logging.getLogger("ramp.rollout")
@@ -127,7 +133,7 @@ class RolloutReconciler:
         problems = validate_rollout(rollout, found.template)
         if problems or found.template is None:
             return await self._write_invalid(raw, "; ".join(str(p) for p in problems), now)
-        missing = self._missing_templates(raw) or self._missing_services(raw)
+        missing = self._missing_templates(raw) or self._missing_services(raw, found.template)
         if missing:
             return await self._write_invalid(raw, missing, now)
         sets = self._owned_sets(raw)
@@ -217,26 +223,24 @@ class RolloutReconciler:
     # -- AnalysisRuns ----------------------------------------------------------------------------------
 
     def _missing_templates(self, raw: Mapping[str, Any]) -> str | None:
-        """A message naming each referenced analysis template that does not exist (as upstream's InvalidSpec)."""
-        strategy = (raw.get("spec") or {}).get("strategy") or {}
-        canary = strategy.get("canary") or {}
-        blue_green = strategy.get("blueGreen") or {}
+        """A message naming each referenced analysis template that does not exist (as upstream's InvalidSpec), and
+        what `check_analysis_templates` finds in the ones that do (a metric plugin, an endless metric, ...)."""
         namespace = str(raw["metadata"]["namespace"])
-        references: list[tuple[str, Any]] = []
-        for field_name in ("prePromotionAnalysis", "postPromotionAnalysis"):
-            if blue_green.get(field_name):
-                references.append((f"spec.strategy.blueGreen.{field_name}", blue_green[field_name]))
-        if canary.get("analysis"):
-            references.append(("spec.strategy.canary.analysis", canary["analysis"]))
-        for index, step in enumerate(canary.get("steps") or []):
-            if isinstance(step, Mapping) and step.get("analysis"):
-                references.append((f"spec.strategy.canary.steps[{index}].analysis", step["analysis"]))
         problems = []
-        for path, analysis in references:
+        for path, analysis in analysis_references(raw):
             try:
-                analysisruns.find_templates(self.informers, namespace, analysis.get("templates") or [])
+                found = analysisruns.find_templates(self.informers, namespace, analysis.get("templates") or [])
             except analysisruns.RunCreationError as err:
                 problems.append(f"{path}.templates: {err}; create it or fix templateName")
+                continue
+            kinds = ("AnalysisTemplate", "ClusterAnalysisTemplate")
+            templates = [(kind, template) for kind, group in zip(kinds, found, strict=True) for template in group]
+            problems += check_analysis_templates(
+                path,
+                templates,
+                background=path == BACKGROUND_ANALYSIS,
+                arguments=analysis.get("args") or [],
+            )
         return "; ".join(problems) or None
 
     async def _carry_out_analysis(self, snapshot: Snapshot, plan: CanaryPlan | BlueGreenPlan) -> None:
@@ -342,9 +346,9 @@ class RolloutReconciler:
                 found[wanted] = service
         return found
 
-    def _missing_services(self, raw: Mapping[str, Any]) -> str | None:
-        """A message naming each referenced Service that does not exist or is another Rollout's (upstream's
-        InvalidSpec); nothing is written then."""
+    def _missing_services(self, raw: Mapping[str, Any], template: Mapping[str, Any]) -> str | None:
+        """A message naming each referenced Service that does not exist, is another Rollout's, or selects labels
+        the pod template lacks (upstream's InvalidSpec); nothing is written then."""
         found = self._referenced_services(raw)
         name = str(raw["metadata"]["name"])
         problems = []
@@ -356,6 +360,7 @@ class RolloutReconciler:
             owner = services.managing_rollout(service)
             if owner is not None and owner != name:
                 problems.append(f'{path}: Service "{wanted}" is managed by Rollout "{owner}"; use another')
+            problems += check_service_labels(path, service, (template.get("metadata") or {}).get("labels") or {})
         return "; ".join(problems) or None
 
     async def _switch_services(self, snapshot: Snapshot, plan: BlueGreenPlan) -> None:

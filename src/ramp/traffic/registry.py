@@ -14,7 +14,7 @@ from ramp.api.traffic import configured_routers
 from ramp.traffic.alb import ALBRouter
 from ramp.traffic.ambassador import AmbassadorRouter
 from ramp.traffic.apisix import ApisixRouter
-from ramp.traffic.base import Router, RouterContext, RouterError, RouterFactory, RouterIO
+from ramp.traffic.base import Router, RouterBase, RouterContext, RouterError, RouterFactory, RouterIO
 from ramp.traffic.gatewayapi import GatewayAPIRouter, NativeGatewayAPIRouter
 from ramp.traffic.istio import IstioRouter
 from ramp.traffic.nginx import NginxRouter
@@ -44,10 +44,20 @@ def describe_unsupported(key: str) -> str:
     """The message for a trafficRouting key Ramp has no router for, naming the field and the fix."""
     field_path = key.replace("plugins/", "plugins.", 1)
     supported = ", ".join(sorted(k.replace("plugins/", "plugins.", 1) for k in ROUTERS))
-    return (
-        f"spec.strategy.canary.trafficRouting.{field_path}: this router is not supported by Ramp; "
-        f"use one of {supported}"
-    )
+    what = f'router plugin "{key.removeprefix("plugins/")}"' if key.startswith("plugins/") else "this router"
+    return f"spec.strategy.canary.trafficRouting.{field_path}: {what} is not supported by Ramp; use one of {supported}"
+
+
+def is_supporting(key: str, feature: str) -> bool:
+    """True when the router for `key` does `feature` ("set_header_route", "set_mirror_route"): it overrides
+    RouterBase's default, which refuses the step."""
+    factory = ROUTERS.get(key)
+    return factory is not None and getattr(factory, feature, None) is not getattr(RouterBase, feature)
+
+
+def routers_supporting(feature: str) -> list[str]:
+    """The trafficRouting keys whose router does `feature`, for messages."""
+    return sorted(key.replace("plugins/", "plugins.", 1) for key in ROUTERS if is_supporting(key, feature))
 
 
 def build_routers(context: RouterContext, io: RouterIO) -> list[Router]:

@@ -26,25 +26,38 @@ def canary(*steps: Any, **settings: Any) -> dict[str, Any]:
 ROLLOUT_ERRORS = {
     "set_weight_above_100": (
         canary({"setWeight": 10}, {"pause": {}}, {"setWeight": 120}),
-        ["spec.strategy.canary.steps[2].setWeight: must be an integer 0-100, got 120"],
+        [
+            "spec.strategy.canary.steps[2].setWeight:"
+            " SetWeight needs to be between 0 and 100, got 120; use a whole number 0-100"
+        ],
     ),
     "set_weight_negative": (
         canary({"setWeight": -5}),
-        ["spec.strategy.canary.steps[0].setWeight: must be an integer 0-100, got -5"],
+        [
+            "spec.strategy.canary.steps[0].setWeight:"
+            " SetWeight needs to be between 0 and 100, got -5; use a whole number 0-100"
+        ],
     ),
     "set_weight_as_percent_string": (
         canary({"setWeight": "20%"}),
-        ['spec.strategy.canary.steps[0].setWeight: must be an integer 0-100, got "20%"'],
+        [
+            "spec.strategy.canary.steps[0].setWeight:"
+            ' SetWeight needs to be between 0 and 100, got "20%"; use a whole number 0-100'
+        ],
     ),
     "set_weight_bounded_by_max_traffic_weight": (
         canary({"setWeight": 500}, {"setWeight": 1001}, trafficRouting={"maxTrafficWeight": 1000}),
-        ["spec.strategy.canary.steps[1].setWeight: must be an integer 0-1000, got 1001"],
+        [
+            "spec.strategy.canary.steps[1].setWeight:"
+            " SetWeight needs to be between 0 and 1000, got 1001; use a whole number 0-1000"
+        ],
     ),
     "step_with_two_exclusive_keys": (
         canary({"setWeight": 20, "pause": {}}),
         [
-            "spec.strategy.canary.steps[0]: a step has only one of setWeight, pause, experiment, analysis "
-            "(found setWeight, pause); split it into separate steps"
+            "spec.strategy.canary.steps[0]: Step must have one of the following set: experiment, setWeight, "
+            "setCanaryScale, plugin or pause; a step has only one of setWeight, pause, experiment, analysis "
+            "(found setWeight, pause): split it into separate steps"
         ],
     ),
     "step_with_unknown_key": (
@@ -57,7 +70,8 @@ ROLLOUT_ERRORS = {
     "empty_step": (
         canary({}),
         [
-            "spec.strategy.canary.steps[0]: empty step; a step is one of: setWeight, pause, setCanaryScale, "
+            "spec.strategy.canary.steps[0]: Step must have one of the following set: experiment, setWeight, "
+            "setCanaryScale, plugin or pause; empty step: give it one of setWeight, pause, setCanaryScale, "
             "analysis, experiment, setHeaderRoute, setMirrorRoute, plugin"
         ],
     ),
@@ -74,7 +88,11 @@ ROLLOUT_ERRORS = {
     ),
     "negative_pause": (
         canary({"pause": {"duration": -3}}),
-        ["spec.strategy.canary.steps[0].pause.duration: must not be negative, got -3"],
+        [
+            "spec.strategy.canary.steps[0].pause.duration:"
+            " Duration needs to be greater than 0 (0 or more, such as 30s; none pauses "
+            "until promoted), got -3"
+        ],
     ),
     "replicas_as_string": (
         rollout(replicas="3"),
@@ -229,7 +247,8 @@ def test_error_text_names_the_object_and_lists_each_problem():
         parse_rollout(canary({"setWeight": -1}, maxSurge=1.5))
     assert str(caught.value) == (
         'Rollout "demo" is invalid:\n'
-        "  spec.strategy.canary.steps[0].setWeight: must be an integer 0-100, got -1\n"
+        "  spec.strategy.canary.steps[0].setWeight: SetWeight needs to be between 0 and 100, got -1; use a whole "
+        "number 0-100\n"
         '  spec.strategy.canary.maxSurge: must be an integer or a string such as "25%", got 1.5'
     )
     assert caught.value.summary().startswith('Rollout "demo" is invalid: spec.strategy.canary.steps[0].setWeight')

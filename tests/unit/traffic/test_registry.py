@@ -53,14 +53,21 @@ def _rollout(canary: dict[str, object]) -> dict[str, object]:
 def test_validation_names_missing_services_and_unsupported_routers() -> None:
     rollout = parse_rollout(_rollout({"trafficRouting": {"appMesh": {}}}))
     problems = [str(p) for p in validate_rollout(rollout, rollout.spec.template)]  # type: ignore[arg-type]
-    assert any(p.startswith("spec.strategy.canary.stableService: required with trafficRouting") for p in problems)
-    assert any(p.startswith("spec.strategy.canary.canaryService: required with trafficRouting") for p in problems)
+    assert any(
+        p.startswith("spec.strategy.canary.stableService: Canary service and Stable service must to be set")
+        for p in problems
+    )
+    assert any(
+        p.startswith("spec.strategy.canary.canaryService: Canary service and Stable service must to be set")
+        for p in problems
+    )
     assert any(
         p.startswith("spec.strategy.canary.trafficRouting.appMesh: this router is not supported") for p in problems
     )
 
 
 def test_ping_pong_replaces_the_two_services() -> None:
-    canary = {"pingPong": {"pingService": "ping", "pongService": "pong"}, "trafficRouting": {"smi": {}}}
+    routing = {"istio": {"virtualService": {"name": "vs"}}}  # ping-pong works with ALB, Istio and Gateway API
+    canary = {"pingPong": {"pingService": "ping", "pongService": "pong"}, "trafficRouting": routing}
     rollout = parse_rollout(_rollout(canary))
     assert validate_rollout(rollout, rollout.spec.template) == []  # type: ignore[arg-type]
