@@ -603,13 +603,14 @@ def test_metrics_measured_by_a_provider_ramp_does_not_have_are_named() -> None:
                 {"name": "judge", "provider": {"plugin": {"ramp/judge": {}}}},
                 {"name": "plugin", "provider": {"plugin": {"acme/metric": {}}}},
                 {"name": "kayenta", "provider": {"kayenta": {}}},
+                {"name": "apm", "provider": {"newRelicAPM": {}}},
             ]
         },
     }
     problems = [str(p) for p in check_template_providers(template)]
     assert [p.split(":")[0] for p in problems] == [
         'spec.metrics[2].provider.plugin["acme/metric"]',
-        "spec.metrics[3].provider.kayenta",
+        "spec.metrics[4].provider.newRelicAPM",
     ]
     assert 'metric plugin "acme/metric" is not supported by Ramp' in problems[0]
     lines = lint_text(yaml.safe_dump(template))
