@@ -43,6 +43,7 @@ from ramp.rollout.analysis import (
     select_runs_to_delete,
 )
 from ramp.rollout.canary import Event
+from ramp.rollout.ephemeral import plan_ephemeral_metadata
 from ramp.rollout.pauses import BLUE_GREEN_PAUSE, INCONCLUSIVE_PAUSE, find_pause, pause_by_controller, remove_pause
 from ramp.rollout.replicasets import SCALE_DOWN_DEADLINE_ANNOTATION, ReplicaSetView
 from ramp.rollout.services import selected_hash
@@ -230,24 +231,17 @@ def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
 
 def _plan_pod_metadata(snapshot: Snapshot, bg: BlueGreenStrategy, plan: BlueGreenPlan) -> None:
     """activeMetadata on the pods the active Service selects, previewMetadata on the new ones before that, none
-    on the others."""
-    active_metadata = _dump(bg.active_metadata) or {}
-    preview_metadata = _dump(bg.preview_metadata) or {}
+    on the others (no longer behind the active Service, and an undo must not copy the labels back)."""
+    active_metadata = _dump(bg.active_metadata)
+    preview_metadata = _dump(bg.preview_metadata)
     active = str((plan.status.get("blueGreen") or {}).get("activeSelector") or "")
-    for rs in snapshot.sets:
+
+    def wanted_for(rs: ReplicaSetView) -> Mapping[str, Any] | None:
         if rs.pod_hash == active:
-            wanted = active_metadata
-        elif rs.name == snapshot.new.name:
-            wanted = preview_metadata
-        else:
-            wanted = {}  # no longer behind the active Service (and an undo must not copy the labels back)
-        shaped = {
-            key: {str(k): str(v) for k, v in value.items()}
-            for key, value in wanted.items()
-            if key in ("labels", "annotations") and isinstance(value, Mapping) and value
-        }
-        if shaped or rs.ephemeral_metadata:
-            plan.pod_metadata[rs.name] = shaped
+            return active_metadata
+        return preview_metadata if rs.name == snapshot.new.name else None
+
+    plan.pod_metadata = plan_ephemeral_metadata(snapshot.sets, wanted_for)
 
 
 def _reconcile_pause(

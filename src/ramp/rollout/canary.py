@@ -41,6 +41,7 @@ from ramp.rollout.analysis import (
 from ramp.rollout.canary_experiment import CURRENT_EXPERIMENT, ExperimentStepPlan, plan_experiment_step
 from ramp.rollout.canary_experiment import is_running as is_experiment_running
 from ramp.rollout.canary_routed import calculate_routed_scales, is_at_routed_counts, to_percent
+from ramp.rollout.ephemeral import Metadata, canary_roles, plan_ephemeral_metadata
 from ramp.rollout.pauses import CANARY_PAUSE, INCONCLUSIVE_PAUSE, find_pause, pause_by_controller, remove_pause
 from ramp.rollout.replicasets import ReplicaSetView
 from ramp.rollout.snapshot import Snapshot
@@ -88,6 +89,8 @@ class CanaryPlan:
     """Weights, managed routes and Service targets (None: no Services or router to drive)."""
     routed: bool = False
     """A traffic router carries the weight."""
+    pod_metadata: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    """ReplicaSet name → the canaryMetadata / stableMetadata its pods should carry ({} for none)."""
 
     def record_created_run(self, request: RunRequest, run: Mapping[str, Any]) -> None:
         """A run the reconciler created for `request` becomes the current one in the status."""
@@ -212,7 +215,23 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
     if plan.promoted:
         _end_experiments(plan, snapshot, status)
     plan.traffic = _plan_traffic(snapshot, plan, stable, total, plan.experiments.additional)
+    plan.pod_metadata = _plan_pod_metadata(snapshot, spec, str(status.get("stableRS") or ""))
     return plan
+
+
+def _plan_pod_metadata(snapshot: Snapshot, spec: CanaryStrategy | None, stable_hash: str) -> dict[str, Metadata]:
+    """canaryMetadata on the new pods during an update, stableMetadata on the stable ones (the new ones once
+    promoted in this very reconcile), none on the others."""
+    canary_metadata = spec.canary_metadata if spec is not None else None
+    stable_metadata = spec.stable_metadata if spec is not None else None
+    roles = canary_roles(
+        snapshot.new.name,
+        snapshot.new.pod_hash,
+        stable_hash,
+        canary_metadata.model_dump(exclude_none=True) if canary_metadata is not None else None,
+        stable_metadata.model_dump(exclude_none=True) if stable_metadata is not None else None,
+    )
+    return plan_ephemeral_metadata(snapshot.sets, roles)
 
 
 def _apply_experiment(plan: CanaryPlan, snapshot: Snapshot, status: Obj, stable: ReplicaSetView) -> None:

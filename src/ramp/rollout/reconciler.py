@@ -173,6 +173,7 @@ class RolloutReconciler:
                 await self._write_invalid(raw, str(err), snapshot.now)
                 return Result.after(ROUTER_RETRY_SECONDS)
             await self._annotate_deadlines(snapshot, plan.deadlines)
+            await self._sync_pod_metadata(snapshot, plan.pod_metadata)
         await self._scale(snapshot, plan.scales)
         await self._clean_up_history(snapshot)
         version = await self._sync_annotations(raw, snapshot.new, found.generation)
@@ -386,8 +387,9 @@ class RolloutReconciler:
     async def _sync_pod_metadata(
         self, snapshot: Snapshot, wanted_by_name: Mapping[str, Mapping[str, Mapping[str, str]]]
     ) -> None:
-        """Put the wanted active/preview labels and annotations on a ReplicaSet's template and its running pods,
-        removing the ones injected before; the annotation records them so template matching ignores them."""
+        """Put the wanted ephemeral labels and annotations (blue-green active/preview, canary canary/stable) on a
+        ReplicaSet's template and its running pods, removing the ones injected before; the annotation records
+        them so template matching ignores them. Pods are patched, never restarted."""
         by_name = {rs.name: rs for rs in snapshot.sets}
         namespace = str(snapshot.raw["metadata"]["namespace"])
         for name, wanted in wanted_by_name.items():
