@@ -28,6 +28,12 @@ from ramp.kube.events import EventRecorder
 from ramp.kube.reconcile import Result
 from ramp.kube.resources import EXPERIMENTS, PODS, REPLICA_SETS, ROLLOUTS, object_key
 from ramp.rollout import analysisruns, bluegreen, restart, services, workload
+from ramp.rollout.antiaffinity import (
+    affinity_patch,
+    calculate_template_affinity,
+    remove_injected_anti_affinity,
+    template_for_new_set,
+)
 from ramp.rollout.bluegreen import BlueGreenPlan, plan_blue_green
 from ramp.rollout.canary import CanaryPlan, Event, limits_of, plan_canary
 from ramp.rollout.replicasets import (
@@ -40,9 +46,7 @@ from ramp.rollout.replicasets import (
     build_replica_set,
     is_owned_by,
     next_revision,
-    remove_injected_anti_affinity,
     scale_patch,
-    template_for_new_set,
 )
 from ramp.rollout.routing import ROUTING_ANNOTATION, TrafficRouting, routing_record
 from ramp.rollout.snapshot import Snapshot
@@ -174,6 +178,7 @@ class RolloutReconciler:
                 return Result.after(ROUTER_RETRY_SECONDS)
             await self._annotate_deadlines(snapshot, plan.deadlines)
             await self._sync_pod_metadata(snapshot, plan.pod_metadata)
+        await self._sync_anti_affinity(snapshot, str(plan.status.get("stableRS") or ""))
         await self._scale(snapshot, plan.scales)
         await self._clean_up_history(snapshot)
         version = await self._sync_annotations(raw, snapshot.new, found.generation)
@@ -462,7 +467,7 @@ class RolloutReconciler:
         revision = next_revision(sets)
         body = build_replica_set(
             raw,
-            template_for_new_set(raw, template, sets),
+            template_for_new_set(raw, template, pod_hash),
             selector,
             pod_hash,
             revision,
@@ -489,6 +494,18 @@ class RolloutReconciler:
         view = ReplicaSetView.of(created)
         self.recorder.normal(raw, "NewReplicaSetCreated", f"Created ReplicaSet {view.name} (revision {revision})")
         return view, True
+
+    async def _sync_anti_affinity(self, snapshot: Snapshot, stable_hash: str) -> None:
+        """Keep the new ReplicaSet's injected anti-affinity term on the current stable pods, and take it off once
+        the new ReplicaSet is stable (`ramp.rollout.antiaffinity`); running pods are not restarted."""
+        new = snapshot.new
+        wanted = calculate_template_affinity(snapshot.raw, new.template, new.pod_hash, stable_hash)
+        operations = affinity_patch(new.raw, wanted)
+        if not operations:
+            return
+        namespace = snapshot.raw["metadata"]["namespace"]
+        updated = await self.client.patch(REPLICA_SETS, new.name, operations, namespace, patch_type="json")
+        self.informers.replica_sets.observe(updated)
 
     async def _set_revision(self, raw: Mapping[str, Any], rs: ReplicaSetView, revision: int) -> ReplicaSetView:
         patch = {"metadata": {"annotations": {REVISION_ANNOTATION: str(revision)}}}

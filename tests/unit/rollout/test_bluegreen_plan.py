@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from ramp.api import format_timestamp, parse_rollout
+from ramp.rollout.antiaffinity import remove_injected_anti_affinity, template_for_new_set
 from ramp.rollout.bluegreen import plan_blue_green
-from ramp.rollout.replicasets import ReplicaSetView, remove_injected_anti_affinity, template_for_new_set
+from ramp.rollout.replicasets import ReplicaSetView
 from ramp.rollout.snapshot import Snapshot
 
 NOW = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -263,9 +264,9 @@ def test_anti_affinity_keeps_new_pods_off_the_stable_pods_and_is_ignored_when_ma
 ) -> None:
     raw = rollout({"stableRS": "old"}, antiAffinity=anti_affinity)
     template = raw["spec"]["template"]
-    injected = template_for_new_set(raw, template, [replica_set("old", 1, 3)])
+    injected = template_for_new_set(raw, template, "new")
     (term,) = injected["spec"]["affinity"]["podAntiAffinity"][rule]
     selector = (term.get("podAffinityTerm") or term)["labelSelector"]
     assert selector["matchExpressions"] == [{"key": "rollouts-pod-template-hash", "operator": "In", "values": ["old"]}]
     assert remove_injected_anti_affinity(injected) == template
-    assert template_for_new_set(raw, template, [replica_set("old", 1, 0)]) == template
+    assert template_for_new_set(raw, template, "old") == template  # the stable template itself avoids nothing
