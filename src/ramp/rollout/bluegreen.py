@@ -11,8 +11,9 @@ and, once all its pods are available, the active Service is switched; the previo
 scaled to 0 after it. After postPromotionAnalysis succeeds the new ReplicaSet becomes stable; a failed one (or
 an abort) puts the active Service back on the stable pods and scales the new ones down after
 abortScaleDownDelaySeconds. A first deploy, promote --full and a fast rollback (to a ReplicaSet still waiting
-for its scale-down) skip the pause and the analyses. The active Service is only ever pointed at a ReplicaSet whose
-pods are all available, so it never selects zero ready pods.
+for its scale-down, or one of the spec.rollbackWindow.revisions made before the stable one) skip the pause and
+the analyses. The active Service is only ever pointed at a ReplicaSet whose pods are all available, so it never
+selects zero ready pods.
 Pure: `ramp.rollout.reconciler` carries the plan out (`ramp.rollout.services` for the selectors).
 """
 
@@ -124,7 +125,9 @@ def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
     initial = active_now not in by_hash  # first deploy, or the strategy was just switched to blue-green
     aborted = bool(status.get("abort"))
     full = bool(status.get("promoteFull")) and not aborted
-    fast_rollback = has_scale_down_deadline(new) and not initial and active_now != new.pod_hash
+    # Back to a ReplicaSet still waiting for its scale-down, or within spec.rollbackWindow: no pause, no analysis.
+    recent = has_scale_down_deadline(new) or snapshot.is_rollback_within_window
+    fast_rollback = recent and not initial and active_now != new.pod_hash
     promoted = active_now == new.pod_hash
     skip_gates = initial or full or fast_rollback or promoted
 

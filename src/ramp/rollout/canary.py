@@ -434,23 +434,9 @@ def _reset_on_change(snapshot: Snapshot, status: Obj, events: list[Event]) -> No
         status["currentStepIndex"] = count
         if template_changed:
             events.append(Event("Normal", "SkipSteps", "Rollback to stable ReplicaSets"))
-    elif template_changed and count and _is_within_rollback_window(snapshot):
+    elif template_changed and count and snapshot.is_rollback_within_window:
         status["currentStepIndex"] = count
         events.append(Event("Normal", "SkipSteps", "Rollback within the rollback window"))
-
-
-def _is_within_rollback_window(snapshot: Snapshot) -> bool:
-    """Rolling back to one of the `rollbackWindow.revisions` most recent earlier revisions skips the steps."""
-    window = snapshot.rollout.spec.rollback_window
-    if window is None or not window.revisions:
-        return False
-    stable = snapshot.stable
-    new = snapshot.new
-    if stable is None or not new.created or new.created >= stable.created:
-        return False
-    # By creation time, as upstream: revision numbers move when an old ReplicaSet is used again.
-    before_stable = sorted((rs.created for rs in snapshot.sets if rs.created < stable.created), reverse=True)
-    return new.created in before_stable[: window.revisions]
 
 
 def _calculate_scales(
