@@ -53,6 +53,9 @@ class PingPongSpec(ApiModel):
     """The pong Service."""
 
 
+REPLICA_PROGRESS_TYPES = ("Percent", "Pods")
+
+
 class ReplicaProgressThreshold(ApiModel):
     """How many canary pods must be available before a step completes (default: all of them)."""
 
@@ -60,6 +63,14 @@ class ReplicaProgressThreshold(ApiModel):
     """Percent or Pods."""
     value: int
     """The threshold, greater than 0."""
+
+    @model_validator(mode="after")
+    def _known_type(self) -> ReplicaProgressThreshold:
+        if self.type not in REPLICA_PROGRESS_TYPES:
+            raise nested_error("type", f"must be Percent or Pods, got {describe_input(self.type)}")
+        if self.value < 0:
+            raise nested_error("value", f"must be 0 or more, got {self.value}")
+        return self
 
 
 def _effective_abort_delay(explicit: int | None, default: int) -> int | None:
