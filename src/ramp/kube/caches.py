@@ -13,7 +13,8 @@ from ramp.kube.informer import Informer
 
 @dataclass(frozen=True)
 class Informers:
-    """The caches reconcilers read. `cluster_analysis_templates` is None in namespaced mode (as upstream)."""
+    """The caches reconcilers read. `cluster_analysis_templates` is None in namespaced mode (as upstream).
+    `workload_replica_sets` and `pod_templates` hold what a Rollout's workloadRef may name besides Deployments."""
 
     rollouts: Informer
     analysis_runs: Informer
@@ -23,6 +24,8 @@ class Informers:
     replica_sets: Informer
     services: Informer
     deployments: Informer
+    workload_replica_sets: Informer | None = None
+    pod_templates: Informer | None = None
 
     def all(self) -> list[Informer]:
         found = [
@@ -34,5 +37,7 @@ class Informers:
             self.replica_sets,
             self.services,
             self.deployments,
+            self.workload_replica_sets,
+            self.pod_templates,
         ]
         return [i for i in found if i is not None]

@@ -48,12 +48,13 @@ from ramp.kube.resources import (
     CLUSTER_ANALYSIS_TEMPLATES,
     DEPLOYMENTS,
     EXPERIMENTS,
+    POD_TEMPLATES,
     REPLICA_SETS,
     ROLLOUTS,
     SERVICES,
     Resource,
 )
-from ramp.kube.selectors import instance_id_selector, rollout_replica_sets_selector
+from ramp.kube.selectors import instance_id_selector, rollout_replica_sets_selector, workload_replica_sets_selector
 from ramp.manager.options import ManagerOptions
 from ramp.manager.wiring import (
     DEFAULT_RECONCILERS,
@@ -246,6 +247,8 @@ class Manager:
             replica_sets=informer(REPLICA_SETS, rollout_replica_sets_selector()),
             services=informer(SERVICES),
             deployments=informer(DEPLOYMENTS),
+            workload_replica_sets=informer(REPLICA_SETS, workload_replica_sets_selector()),
+            pod_templates=informer(POD_TEMPLATES),
         )
         informers.rollouts.add_index(SERVICE_INDEX, rollout_service_keys)
         informers.rollouts.add_index(WORKLOAD_INDEX, rollout_workload_keys)

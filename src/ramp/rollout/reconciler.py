@@ -125,7 +125,7 @@ class RolloutReconciler:
             rollout = parse_rollout(raw)
         except ManifestError as err:
             return await self._write_invalid(raw, "; ".join(str(p) for p in err.problems), now)
-        found = workload.resolve(raw, rollout, self.informers.deployments)
+        found = workload.resolve(raw, rollout, self.informers)
         if found.problem is not None:
             return await self._write_invalid(raw, found.problem, now)
         problems = validate_rollout(rollout, found.template)
