@@ -481,8 +481,9 @@ class RolloutReconciler:
             if not err.is_already_exists:
                 raise
             existing = await self.client.get(REPLICA_SETS, body["metadata"]["name"], namespace)
+            seen = ReplicaSetView.of(existing)
             if is_owned_by(existing, raw) and is_same_pod_template(
-                (existing.get("spec") or {}).get("template") or {}, template
+                remove_injected_anti_affinity(seen.template), template, seen.ephemeral_metadata
             ):
                 self.informers.replica_sets.observe(existing)
                 return ReplicaSetView.of(existing), False
