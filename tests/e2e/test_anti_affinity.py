@@ -1,14 +1,16 @@
-"""Canary `antiAffinity`: the canary pods keep off the nodes of the stable pods.
+"""`antiAffinity` (canary and blue-green): the new pods keep off the nodes of the stable pods.
 
 Behaviour matched (upstream docs/features/anti-affinity): with `requiredDuringSchedulingIgnoredDuringExecution`
 the new ReplicaSet's pod template gets a pod anti-affinity term on the stable pods' rollouts-pod-template-hash per
 node (kubernetes.io/hostname), beside the template's own rules, so the scheduler places no canary pod on a node
 that runs a stable pod. Once the canary is stable the term is taken off its template (there is nothing left to
-avoid), without restarting its pods, and without a new ReplicaSet.
+avoid), without restarting its pods, and without a new ReplicaSet. Blue-green's
+`preferredDuringSchedulingIgnoredDuringExecution: {weight}` puts the same term, weighted, on the preview pods.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -71,3 +73,55 @@ def test_canary_pods_keep_off_the_stable_pods_nodes_until_promoted(
     assert canary_pod["metadata"]["uid"] in {pod["metadata"]["uid"] for pod in s.live_pods(f"{HASH}={new_hash}")}
     assert len(s.replica_sets("web")) == 2
     s.then_phase("web", "Healthy")
+
+
+def test_blue_green_preview_prefers_other_nodes_and_the_preference_goes_once_active(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess]
+) -> None:
+    controller = start_controller("--namespaced", "--namespace", namespace, "--leader-elect=false")
+    controller.wait_for_log("workers started")
+    s = Scenario(cluster, namespace)
+    gates = RampGates(cluster, namespace)
+    # Given a Healthy blue-green Rollout with a preferred anti-affinity of weight 50, paused before each switch
+    for name in ("web-active", "web-preview"):
+        service = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 80}]},
+        }
+        s.given(json.dumps(service))
+    blue_green = {
+        "activeService": "web-active",
+        "previewService": "web-preview",
+        "autoPromotionEnabled": False,
+        "antiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": {"weight": 50}},
+    }
+    s.given_rollout("web", image=OLD, replicas=2, spec={"strategy": {"blueGreen": blue_green}})
+    old_hash = s.then_phase("web", "Healthy")["status"]["stableRS"]
+    # When a new version is previewed
+    gates.set_image("web", "app", NEW)
+    s.then_phase("web", "Paused")
+    new_hash = s.status("web")["currentPodHash"]
+    # Then the preview ReplicaSet's template prefers (weight 50) nodes without the active pods
+    new_rs = next(rs for rs in s.replica_sets("web") if pod_template_hash(rs) == new_hash)
+    rules = new_rs["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    (weighted,) = rules["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert weighted["weight"] == 50
+    assert weighted["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    expressions = weighted["podAffinityTerm"]["labelSelector"]["matchExpressions"]
+    assert expressions == [{"key": HASH, "operator": "In", "values": [old_hash]}]
+    # When it is promoted, Then the preference is taken off once it is the stable version
+    gates.promote("web")
+    s.then_rollout("web", lambda r: r["status"].get("stableRS") == new_hash, "promoted")
+    wait_until(
+        lambda: (
+            "affinity"
+            not in next(rs for rs in s.replica_sets("web") if pod_template_hash(rs) == new_hash)["spec"]["template"][
+                "spec"
+            ]
+        ),
+        30,
+        "preferred anti-affinity taken off the promoted ReplicaSet",
+    )
+    assert len(s.replica_sets("web")) == 2
