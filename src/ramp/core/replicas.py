@@ -363,14 +363,12 @@ def _at_least_min_pods(count: int, min_pods: int | None, replicas: int) -> int:
     return max(count, min(min_pods, replicas))
 
 
-def is_replica_progress_met(available: int, desired: int, threshold_type: str | None, value: int | None) -> bool:
-    """Whether a canary ReplicaSet has made enough progress towards `desired` available pods for its step to count
-    as scaled (upstream's replicaProgressThreshold): all of them by default; with `Percent` that share of
-    `desired` (rounded up, nothing needed when nothing is desired); with `Pods` that many. Having every desired pod
-    available is always enough, so a threshold above `desired` never holds a step back.
+def is_replica_progress_met(available: int, desired: int, threshold_type: str, value: int) -> bool:
+    """Whether a canary ReplicaSet with `available` pods has made the progress towards `desired` that its
+    replicaProgressThreshold asks (upstream's ReplicaProgressThresholdMet): with `Percent` that share of `desired`
+    (met when nothing is desired), with `Pods` that many. Having every desired pod available is always enough, so
+    a threshold above `desired` never holds a step back. Without a threshold callers want all desired pods.
 
-    >>> is_replica_progress_met(3, 4, None, None)
-    False
     >>> is_replica_progress_met(3, 4, "Percent", 75)
     True
     >>> is_replica_progress_met(2, 4, "Pods", 2)
@@ -380,7 +378,7 @@ def is_replica_progress_met(available: int, desired: int, threshold_type: str | 
     """
     if available >= desired:
         return True
-    if threshold_type is None or value is None or value < 0:
+    if value < 0:
         return False
     if threshold_type == "Percent":
         return available * MAX_WEIGHT >= value * desired

@@ -40,7 +40,12 @@ from ramp.rollout.analysis import (
 )
 from ramp.rollout.canary_experiment import CURRENT_EXPERIMENT, ExperimentStepPlan, plan_experiment_step
 from ramp.rollout.canary_experiment import is_running as is_experiment_running
-from ramp.rollout.canary_routed import calculate_routed_scales, is_at_routed_counts, is_canary_progress_met, to_percent
+from ramp.rollout.canary_routed import (
+    calculate_routed_scales,
+    is_at_routed_counts,
+    is_progress_threshold_met,
+    to_percent,
+)
 from ramp.rollout.ephemeral import Metadata, canary_roles, plan_ephemeral_metadata
 from ramp.rollout.pauses import CANARY_PAUSE, INCONCLUSIVE_PAUSE, find_pause, pause_by_controller, remove_pause
 from ramp.rollout.replicasets import ReplicaSetView
@@ -205,7 +210,7 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
         if (
             (done_steps or full)
             and new.replicas == desired
-            and is_canary_progress_met(snapshot, new.available, desired)
+            and (new.available == desired or is_progress_threshold_met(snapshot, new.available, desired))
         ):
             reason = "Full promotion requested" if full else f"Completed all {count} canary steps"
             _promote(status, new, count, events, reason)
@@ -506,7 +511,9 @@ def _is_at_desired_counts(
     from ramp.core.replicas import approximate_weighted_counts
 
     canary_want, stable_want = approximate_weighted_counts(snapshot.replicas, weight, limits.max_surge)
-    if new.replicas != canary_want or not is_canary_progress_met(snapshot, new.available, canary_want):
+    if new.replicas != canary_want:
+        return False
+    if new.available != canary_want and not is_progress_threshold_met(snapshot, new.available, canary_want):
         return False
     if stable.name != new.name and (stable.replicas != stable_want or stable.available != stable_want):
         return False

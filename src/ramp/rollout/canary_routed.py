@@ -173,18 +173,21 @@ def is_at_routed_counts(
     """The canary has exactly its pods for this step, available (all, or replicaProgressThreshold of them), and
     the stable has what it needs."""
     canary_want, stable_want = routed_counts(snapshot, status, weight_percent, aborted=False)
-    if new.replicas != canary_want or not is_canary_progress_met(snapshot, new.available, canary_want):
+    if new.replicas != canary_want:
+        return False
+    if new.available < canary_want and not is_progress_threshold_met(snapshot, new.available, canary_want):
         return False
     return stable.name == new.name or stable.available >= min(stable_want, stable.replicas)
 
 
-def is_canary_progress_met(snapshot: Snapshot, available: int, desired: int) -> bool:
-    """Enough of the canary's `desired` pods are available: all of them, or spec.strategy.canary.
-    replicaProgressThreshold of them (upstream applies it to step completion, the traffic weight and promotion)."""
+def is_progress_threshold_met(snapshot: Snapshot, available: int, desired: int) -> bool:
+    """spec.strategy.canary.replicaProgressThreshold of the canary's `desired` pods are available (upstream applies
+    it to step completion, the routed weight and promotion). False when no threshold is set: the callers then
+    want all of them, as before."""
     strategy = snapshot.rollout.spec.strategy
     threshold = strategy.canary.replica_progress_threshold if strategy and strategy.canary else None
     if threshold is None:
-        return is_replica_progress_met(available, desired, None, None)
+        return False
     return is_replica_progress_met(available, desired, threshold.type, threshold.value)
 
 

@@ -18,8 +18,6 @@ STEPS: list[dict[str, Any]] = [{"setWeight": 50}, {"pause": {}}]
 @pytest.mark.parametrize(
     ("available", "desired", "kind", "value", "met"),
     [
-        pytest.param(3, 4, None, None, False, id="default-needs-all"),
-        pytest.param(4, 4, None, None, True, id="default-all-available"),
         pytest.param(3, 4, "Percent", 75, True, id="percent-reached"),
         pytest.param(2, 4, "Percent", 75, False, id="percent-short"),
         pytest.param(1, 3, "Percent", 33, True, id="percent-rounds-in-favour"),
@@ -29,7 +27,7 @@ STEPS: list[dict[str, Any]] = [{"setWeight": 50}, {"pause": {}}]
         pytest.param(2, 2, "Pods", 3, True, id="all-available-beats-a-higher-threshold"),
     ],
 )
-def test_threshold_table(available: int, desired: int, kind: str | None, value: int | None, met: bool) -> None:
+def test_threshold_table(available: int, desired: int, kind: str, value: int, met: bool) -> None:
     assert is_replica_progress_met(available, desired, kind, value) is met
 
 
