@@ -1,4 +1,5 @@
-"""A Rollout that takes its pod template from a Deployment (`workloadRef`) and scales that Deployment down.
+"""A Rollout that takes its pod template from a Deployment, a ReplicaSet or a PodTemplate (`workloadRef`), and
+scales a Deployment down.
 
 Behaviour matched (upstream docs/migrating.md "Reference Deployment From Rollout"): the Rollout has no template
 of its own; it creates its own ReplicaSet from the Deployment's template and runs beside the Deployment's pods
@@ -106,3 +107,69 @@ def test_rollout_runs_the_deployment_template_and_scales_it_down(
     for pod in s.live_pods(rollout_pods):
         owner = next(ref for ref in pod["metadata"]["ownerReferences"] if ref.get("controller"))
         assert owner["name"] == rs["metadata"]["name"]
+
+
+NEW_IMAGE = "nginx:1.28"
+# Upstream's other workload reference kinds (rollout/templateref.go): an apps/v1 ReplicaSet (spec.template,
+# spec.selector) and a core v1 PodTemplate (template; no selector, so the Rollout gives one). scaleDown applies
+# to a Deployment only, so it is left out here (and refused on these kinds, see tests/unit/rollout/test_workload.py).
+WORKLOADS = {
+    "ReplicaSet": (
+        {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {"name": "web-source"},
+            "spec": {"replicas": 0, **{k: v for k, v in DEPLOYMENT["spec"].items() if k != "replicas"}},
+        },
+        "/spec/template/spec/containers/0/image",
+        {},
+    ),
+    "PodTemplate": (
+        {
+            "apiVersion": "v1",
+            "kind": "PodTemplate",
+            "metadata": {"name": "web-source"},
+            "template": DEPLOYMENT["spec"]["template"],
+        },
+        "/template/spec/containers/0/image",
+        {"selector": {"matchLabels": {"app": "web"}}},
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(WORKLOADS))
+def test_rollout_runs_the_template_of_a_replica_set_or_pod_template_and_follows_its_changes(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], kind: str
+) -> None:
+    controller = start_controller("--namespaced", "--namespace", namespace, "--leader-elect=false")
+    controller.wait_for_log("workers started")
+    s = Scenario(cluster, namespace)
+    workload, image_path, extra_spec = WORKLOADS[kind]
+    api_version = workload["apiVersion"]
+    rollout_pods = "app=web,rollouts-pod-template-hash"
+    # Given a ReplicaSet (scaled to 0) or a PodTemplate `web-source` with the pod template
+    s.given(json.dumps(workload))
+    # When a Rollout references it, with no template of its own
+    workload_ref = {"apiVersion": api_version, "kind": kind, "name": "web-source"}
+    s.given_rollout(
+        "web",
+        replicas=REPLICAS,
+        canary={"steps": []},
+        spec={"template": None, "workloadRef": workload_ref, **extra_spec},
+    )
+    # Then it creates its own ReplicaSet from that template and becomes Healthy
+    first = s.then_phase("web", "Healthy")["status"]["stableRS"]
+    s.expect_pods(rollout_pods, count=REPLICAS, ready=REPLICAS, image=IMAGE)
+    # When the workload's template changes
+    s.when_json_patched(kind.lower(), "web-source", [{"op": "replace", "path": image_path, "value": NEW_IMAGE}])
+    # Then the Rollout rolls out the new template (the change alone brings it: the workload is watched)
+    rollout = s.then_rollout(
+        "web", lambda r: r["status"].get("stableRS") not in (None, first), "the new template stable", timeout=60
+    )
+    s.then_phase("web", "Healthy")
+    s.expect_pods(rollout_pods, count=REPLICAS, ready=REPLICAS, image=NEW_IMAGE)
+    assert len(s.replica_sets("web")) == 2
+    assert rollout["metadata"]["annotations"]["rollout.argoproj.io/revision"] == "2"
+    # And the referenced workload itself is left alone
+    if kind == "ReplicaSet":
+        assert s.get("replicaset", "web-source")["spec"]["replicas"] == 0

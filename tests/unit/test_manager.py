@@ -208,19 +208,24 @@ async def test_deleting_a_rollout_drops_its_metric_series_after_the_cleanup_dela
 def test_informers_watch_what_upstream_watches_and_all_resync() -> None:
     manager = _manager(instance_id="blue", rollout_resync=600.0)
     assert manager.informers is not None
-    selectors = {i.resource.plural: i.label_selector for i in manager.informers.all()}
+    selectors = sorted((i.resource.plural, i.label_selector or "") for i in manager.informers.all())
     owned = "argo-rollouts.argoproj.io/controller-instance-id=blue"
-    assert selectors == {
-        "rollouts": owned,
-        "analysisruns": owned,
-        "analysistemplates": owned,
-        "clusteranalysistemplates": owned,
-        "deployments": None,
-        "experiments": owned,
-        "replicasets": "rollouts-pod-template-hash",  # only a Rollout's; no instance id, as upstream
-        "services": None,
-        "ingresses": None,  # upstream watches Ingresses too (nginx, ALB); Ramp to reconcile the Rollouts naming one
-    }
+    assert selectors == sorted(
+        [
+            ("rollouts", owned),
+            ("analysisruns", owned),
+            ("analysistemplates", owned),
+            ("clusteranalysistemplates", owned),
+            ("deployments", ""),
+            ("experiments", owned),
+            ("replicasets", "rollouts-pod-template-hash"),  # only a Rollout's; no instance id, as upstream
+            # what a workloadRef may name: ReplicaSets neither a Rollout nor a Deployment made, PodTemplates
+            ("replicasets", "!rollouts-pod-template-hash,!pod-template-hash"),
+            ("podtemplates", ""),
+            ("services", ""),
+            ("ingresses", ""),  # upstream watches Ingresses too (nginx, ALB); Ramp to reconcile the Rollouts naming one
+        ]
+    )
     assert {i.resync_period for i in manager.informers.all()} == {600.0}
 
 

@@ -1,4 +1,5 @@
-"""`set_image`: change container images in a Rollout's pod template (or in the Deployment it references).
+"""`set_image`: change container images in a Rollout's pod template (or in the Deployment, ReplicaSet or
+PodTemplate it references).
 
 As upstream's `set image`: the container name may be `*` for every container; init and ephemeral containers
 count too; a name that matches no container is an error and nothing is written. The write is a full update
@@ -16,10 +17,16 @@ from typing import Any
 from ramp.actions.errors import ActionError, translate_api_errors
 from ramp.kube.client import JSON, KubeClient
 from ramp.kube.errors import ApiError
-from ramp.kube.resources import DEPLOYMENTS, ROLLOUTS
+from ramp.kube.resources import DEPLOYMENTS, POD_TEMPLATES, REPLICA_SETS, ROLLOUTS, Resource
 
 MAX_ATTEMPTS = 5
 _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+_WORKLOADS: Mapping[str, Resource] = {
+    "Deployment": DEPLOYMENTS,
+    "ReplicaSet": REPLICA_SETS,
+    "PodTemplate": POD_TEMPLATES,
+}
+"""workloadRef kinds whose pod template set_image changes instead of the Rollout's."""
 
 
 @dataclass(frozen=True)
@@ -31,12 +38,14 @@ class ImageUpdate:
 
 
 def with_images(obj: Mapping[str, Any], images: Mapping[str, str]) -> JSON:
-    """A copy of a Rollout or Deployment with `images` ({container or "*": image}) set in its pod template.
+    """A copy of a Rollout or workload with `images` ({container or "*": image}) set in its pod template
+    (`spec.template`, or `template` for a PodTemplate).
 
     Raises ActionError naming the first container that matches nothing.
     """
     updated = copy.deepcopy(dict(obj))
-    pod_spec = ((updated.get("spec") or {}).get("template") or {}).get("spec") or {}
+    holder = updated if updated.get("kind") == "PodTemplate" else (updated.get("spec") or {})
+    pod_spec = (holder.get("template") or {}).get("spec") or {}
     found: set[str] = set()
     for field in _CONTAINER_LISTS:
         for container in pod_spec.get(field) or []:
@@ -60,7 +69,12 @@ async def set_image(client: KubeClient, namespace: str, name: str, images: Mappi
         async with translate_api_errors("Rollout", namespace, name, "update"):
             rollout = await client.get(ROLLOUTS, name, namespace)
         workload = (rollout.get("spec") or {}).get("workloadRef")
-        resource, target = (DEPLOYMENTS, str(workload.get("name", ""))) if workload else (ROLLOUTS, name)
+        resource, target = (ROLLOUTS, name)
+        if workload:
+            kind = str(workload.get("kind", ""))
+            if kind not in _WORKLOADS:
+                raise ActionError(f'Rollout "{name}": set image on a workloadRef of kind {kind!r} is not supported')
+            resource, target = _WORKLOADS[kind], str(workload.get("name", ""))
         async with translate_api_errors(resource.kind, namespace, target, "update"):
             obj = rollout if resource is ROLLOUTS else await client.get(resource, target, namespace)
             try:

@@ -19,11 +19,17 @@ from typing import Any
 from ramp.actions.errors import ActionError, translate_api_errors
 from ramp.actions.ownership import list_owned_replica_sets, revision_of
 from ramp.kube.client import JSON, KubeClient
-from ramp.kube.resources import DEPLOYMENTS, REPLICA_SETS, ROLLOUTS, Resource
+from ramp.kube.resources import DEPLOYMENTS, POD_TEMPLATES, REPLICA_SETS, ROLLOUTS, Resource
+from ramp.rollout.antiaffinity import remove_injected_anti_affinity
 
 POD_TEMPLATE_HASH_LABEL = "rollouts-pod-template-hash"
 EPHEMERAL_METADATA_ANNOTATION = "rollout.argoproj.io/ephemeral-metadata"
-_WORKLOADS: Mapping[str, Resource] = {"Deployment": DEPLOYMENTS, "ReplicaSet": REPLICA_SETS}
+_WORKLOADS: Mapping[str, tuple[Resource, str]] = {
+    "Deployment": (DEPLOYMENTS, "/spec/template"),
+    "ReplicaSet": (REPLICA_SETS, "/spec/template"),
+    "PodTemplate": (POD_TEMPLATES, "/template"),
+}
+"""workloadRef kinds: where each keeps its pod template."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,7 @@ async def undo(client: KubeClient, namespace: str, name: str, *, to_revision: in
         revision, replica_set = chosen
         template = template_without_hash((replica_set.get("spec") or {}).get("template") or {})
         template = strip_injected_metadata(template, replica_set)
+        template = remove_injected_anti_affinity(template)  # antiAffinity's term belongs to the role too
         current = template_without_hash((rollout.get("spec") or {}).get("template") or {})
         if (rollout.get("spec") or {}).get("template") and is_derivative(current, template):
             return UndoResult(revision, changed=False)
@@ -127,7 +134,9 @@ async def undo(client: KubeClient, namespace: str, name: str, *, to_revision: in
             kind = str(workload.get("kind", ""))
             if kind not in _WORKLOADS:
                 raise ActionError(f'Rollout "{name}": undo of a workloadRef of kind {kind!r} is not supported')
-            target, target_name = _WORKLOADS[kind], str(workload.get("name", ""))
+            target, path = _WORKLOADS[kind]
+            target_name = str(workload.get("name", ""))
+            patch = [{"op": "replace", "path": path, "value": template}]
     async with translate_api_errors(target.kind, namespace, target_name, "patch"):
         await client.patch(target, target_name, patch, namespace, patch_type="json")
     return UndoResult(revision, changed=True)

@@ -16,7 +16,7 @@ from ramp.api.meta import ApiModel, IntOrString, LabelsAndAnnotations
 from ramp.api.rollout_analysis import RolloutAnalysis, RolloutAnalysisBackground
 from ramp.api.steps import CanaryStep, set_weight_message
 from ramp.api.traffic import DEFAULT_MAX_TRAFFIC_WEIGHT, RolloutTrafficRouting
-from ramp.api.validation import nested_error
+from ramp.api.validation import describe_input, nested_error
 
 DEFAULT_MAX_SURGE = "25%"
 DEFAULT_MAX_UNAVAILABLE = "25%"
@@ -53,6 +53,9 @@ class PingPongSpec(ApiModel):
     """The pong Service."""
 
 
+REPLICA_PROGRESS_TYPES = ("Percent", "Pods")
+
+
 class ReplicaProgressThreshold(ApiModel):
     """How many canary pods must be available before a step completes (default: all of them)."""
 
@@ -60,6 +63,14 @@ class ReplicaProgressThreshold(ApiModel):
     """Percent or Pods."""
     value: int
     """The threshold, greater than 0."""
+
+    @model_validator(mode="after")
+    def _known_type(self) -> ReplicaProgressThreshold:
+        if self.type not in REPLICA_PROGRESS_TYPES:
+            raise nested_error("type", f"must be Percent or Pods, got {describe_input(self.type)}")
+        if self.value < 0:
+            raise nested_error("value", f"must be 0 or more, got {self.value}")
+        return self
 
 
 def _effective_abort_delay(explicit: int | None, default: int) -> int | None:

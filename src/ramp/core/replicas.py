@@ -37,6 +37,7 @@ __all__ = [
     "calculate_basic_canary_counts",
     "calculate_older_scale_down",
     "calculate_routed_canary_counts",
+    "is_replica_progress_met",
     "resolve_surge_limits",
 ]
 
@@ -360,3 +361,27 @@ def _at_least_min_pods(count: int, min_pods: int | None, replicas: int) -> int:
     if count == 0 or min_pods is None:
         return count
     return max(count, min(min_pods, replicas))
+
+
+def is_replica_progress_met(available: int, desired: int, threshold_type: str, value: int) -> bool:
+    """Whether a canary ReplicaSet with `available` pods has made the progress towards `desired` that its
+    replicaProgressThreshold asks (upstream's ReplicaProgressThresholdMet): with `Percent` that share of `desired`
+    (met when nothing is desired), with `Pods` that many. Having every desired pod available is always enough, so
+    a threshold above `desired` never holds a step back. Without a threshold callers want all desired pods.
+
+    >>> is_replica_progress_met(3, 4, "Percent", 75)
+    True
+    >>> is_replica_progress_met(2, 4, "Pods", 2)
+    True
+    >>> is_replica_progress_met(1, 1, "Pods", 3)
+    True
+    """
+    if available >= desired:
+        return True
+    if value < 0:
+        return False
+    if threshold_type == "Percent":
+        return available * MAX_WEIGHT >= value * desired
+    if threshold_type == "Pods":
+        return available >= value
+    return False

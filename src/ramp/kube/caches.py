@@ -13,7 +13,8 @@ from ramp.kube.informer import Informer
 
 @dataclass(frozen=True)
 class Informers:
-    """The caches reconcilers read. `cluster_analysis_templates` is None in namespaced mode (as upstream)."""
+    """The caches reconcilers read. `cluster_analysis_templates` is None in namespaced mode (as upstream).
+    `workload_replica_sets` and `pod_templates` hold what a Rollout's workloadRef may name besides Deployments."""
 
     rollouts: Informer
     analysis_runs: Informer
@@ -25,6 +26,8 @@ class Informers:
     deployments: Informer
     ingresses: Informer | None = None
     """Only to notice a named Ingress appear or change (routers read Ingresses themselves)."""
+    workload_replica_sets: Informer | None = None
+    pod_templates: Informer | None = None
 
     def all(self) -> list[Informer]:
         found = [
@@ -37,5 +40,7 @@ class Informers:
             self.services,
             self.deployments,
             self.ingresses,
+            self.workload_replica_sets,
+            self.pod_templates,
         ]
         return [i for i in found if i is not None]

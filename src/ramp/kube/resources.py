@@ -58,6 +58,7 @@ EXPERIMENTS = Resource("argoproj.io", "v1alpha1", "experiments", "Experiment")
 REPLICA_SETS = Resource("apps", "v1", "replicasets", "ReplicaSet")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
 PODS = Resource("", "v1", "pods", "Pod")
+POD_TEMPLATES = Resource("", "v1", "podtemplates", "PodTemplate")
 SERVICES = Resource("", "v1", "services", "Service")
 EVENTS = Resource("", "v1", "events", "Event")
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
@@ -77,6 +78,7 @@ RESOURCES: Mapping[str, Resource] = {
         REPLICA_SETS,
         DEPLOYMENTS,
         PODS,
+        POD_TEMPLATES,
         SERVICES,
         EVENTS,
         NAMESPACES,

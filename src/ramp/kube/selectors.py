@@ -59,6 +59,16 @@ def rollout_replica_sets_selector() -> str:
     return ROLLOUT_POD_TEMPLATE_HASH_LABEL
 
 
+def workload_replica_sets_selector() -> str:
+    """The ReplicaSets a Rollout's `workloadRef` may name: made by neither a Rollout nor a Deployment (their
+    ReplicaSets carry `rollouts-pod-template-hash` or `pod-template-hash`), so the cache stays small.
+
+    >>> workload_replica_sets_selector()
+    '!rollouts-pod-template-hash,!pod-template-hash'
+    """
+    return f"!{ROLLOUT_POD_TEMPLATE_HASH_LABEL},!pod-template-hash"
+
+
 def format_label_selector(selector: Mapping[str, Any] | None) -> str:
     """A label selector as text (`app=web,tier in (a,b)`), as `metav1.FormatLabelSelector` writes it."""
     selector = selector or {}

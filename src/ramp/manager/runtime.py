@@ -51,12 +51,13 @@ from ramp.kube.resources import (
     DEPLOYMENTS,
     EXPERIMENTS,
     INGRESSES,
+    POD_TEMPLATES,
     REPLICA_SETS,
     ROLLOUTS,
     SERVICES,
     Resource,
 )
-from ramp.kube.selectors import instance_id_selector, rollout_replica_sets_selector
+from ramp.kube.selectors import instance_id_selector, rollout_replica_sets_selector, workload_replica_sets_selector
 from ramp.manager.options import ManagerOptions
 from ramp.manager.wiring import (
     DEFAULT_RECONCILERS,
@@ -258,6 +259,8 @@ class Manager:
             services=informer(SERVICES),
             deployments=informer(DEPLOYMENTS),
             ingresses=informer(INGRESSES),
+            workload_replica_sets=informer(REPLICA_SETS, workload_replica_sets_selector()),
+            pod_templates=informer(POD_TEMPLATES),
         )
         informers.rollouts.add_index(SERVICE_INDEX, rollout_service_keys)
         informers.rollouts.add_index(WORKLOAD_INDEX, rollout_workload_keys)

@@ -39,7 +39,7 @@ last values are still scraped once."""
 SERVICE_INDEX = "services"
 """Rollouts informer index: `namespace/name` of each Service a Rollout points at."""
 WORKLOAD_INDEX = "workloads"
-"""Rollouts informer index: `namespace/name` of the Deployment a Rollout's workloadRef names."""
+"""Rollouts informer index: `Kind/namespace/name` of the workload a Rollout's workloadRef names."""
 REFERENCE_INDEX = "references"
 """Rollouts informer index: the templates and Ingresses a Rollout names (`ramp.rollout.references`)."""
 TEMPLATE_INDEX = "template-references"
@@ -160,17 +160,24 @@ def route_events(informers: Informers, controllers: Mapping[str, Controller]) ->
             )
         )
 
-        def enqueue_workload_rollouts(deployment: Obj) -> None:
-            for rollout in informers.rollouts.by_index(WORKLOAD_INDEX, object_key(deployment)):
-                rollouts_queue.add(object_key(rollout))
+        def enqueue_workload_rollouts(kind: str) -> EventHandler:
+            def enqueue(workload: Obj) -> None:
+                for rollout in informers.rollouts.by_index(WORKLOAD_INDEX, f"{kind}/{object_key(workload)}"):
+                    rollouts_queue.add(object_key(rollout))
 
-        informers.deployments.add_handler(
-            EventHandler(
-                on_add=enqueue_workload_rollouts,
-                on_update=lambda old, new: None if old is new else enqueue_workload_rollouts(new),
-                on_delete=enqueue_workload_rollouts,
+            return EventHandler(
+                on_add=enqueue,
+                on_update=lambda old, new: None if old is new else enqueue(new),
+                on_delete=enqueue,
             )
-        )
+
+        for kind, workload_informer in (
+            ("Deployment", informers.deployments),
+            ("ReplicaSet", informers.workload_replica_sets),
+            ("PodTemplate", informers.pod_templates),
+        ):
+            if workload_informer is not None:
+                workload_informer.add_handler(enqueue_workload_rollouts(kind))
         route_references(informers, rollouts_queue.add)
 
 
@@ -268,8 +275,9 @@ def referenced_services(rollout: Obj) -> set[str]:
 
 
 def rollout_workload_keys(rollout: Obj) -> set[str]:
-    """`namespace/name` of the Deployment a Rollout's workloadRef names (the rollouts informer's workload index)."""
+    """`Kind/namespace/name` of the Deployment, ReplicaSet or PodTemplate a Rollout's workloadRef names (the
+    rollouts informer's workload index)."""
     ref = (rollout.get("spec") or {}).get("workloadRef") or {}
-    if ref.get("kind") != "Deployment" or not ref.get("name"):
+    if ref.get("kind") not in ("Deployment", "ReplicaSet", "PodTemplate") or not ref.get("name"):
         return set()
-    return {f"{(rollout.get('metadata') or {}).get('namespace') or ''}/{ref['name']}"}
+    return {f"{ref['kind']}/{(rollout.get('metadata') or {}).get('namespace') or ''}/{ref['name']}"}

@@ -11,8 +11,9 @@ and, once all its pods are available, the active Service is switched; the previo
 scaled to 0 after it. After postPromotionAnalysis succeeds the new ReplicaSet becomes stable; a failed one (or
 an abort) puts the active Service back on the stable pods and scales the new ones down after
 abortScaleDownDelaySeconds. A first deploy, promote --full and a fast rollback (to a ReplicaSet still waiting
-for its scale-down) skip the pause and the analyses. The active Service is only ever pointed at a ReplicaSet whose
-pods are all available, so it never selects zero ready pods.
+for its scale-down, or one of the spec.rollbackWindow.revisions made before the stable one) skip the pause and
+the analyses. The active Service is only ever pointed at a ReplicaSet whose pods are all available, so it never
+selects zero ready pods.
 Pure: `ramp.rollout.reconciler` carries the plan out (`ramp.rollout.services` for the selectors).
 """
 
@@ -43,6 +44,7 @@ from ramp.rollout.analysis import (
     select_runs_to_delete,
 )
 from ramp.rollout.canary import Event
+from ramp.rollout.ephemeral import plan_ephemeral_metadata
 from ramp.rollout.pauses import BLUE_GREEN_PAUSE, INCONCLUSIVE_PAUSE, find_pause, pause_by_controller, remove_pause
 from ramp.rollout.replicasets import SCALE_DOWN_DEADLINE_ANNOTATION, ReplicaSetView
 from ramp.rollout.services import selected_hash
@@ -123,7 +125,9 @@ def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
     initial = active_now not in by_hash  # first deploy, or the strategy was just switched to blue-green
     aborted = bool(status.get("abort"))
     full = bool(status.get("promoteFull")) and not aborted
-    fast_rollback = has_scale_down_deadline(new) and not initial and active_now != new.pod_hash
+    # Back to a ReplicaSet still waiting for its scale-down, or within spec.rollbackWindow: no pause, no analysis.
+    recent = has_scale_down_deadline(new) or snapshot.is_rollback_within_window
+    fast_rollback = recent and not initial and active_now != new.pod_hash
     promoted = active_now == new.pod_hash
     skip_gates = initial or full or fast_rollback or promoted
 
@@ -230,24 +234,17 @@ def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
 
 def _plan_pod_metadata(snapshot: Snapshot, bg: BlueGreenStrategy, plan: BlueGreenPlan) -> None:
     """activeMetadata on the pods the active Service selects, previewMetadata on the new ones before that, none
-    on the others."""
-    active_metadata = _dump(bg.active_metadata) or {}
-    preview_metadata = _dump(bg.preview_metadata) or {}
+    on the others (no longer behind the active Service, and an undo must not copy the labels back)."""
+    active_metadata = _dump(bg.active_metadata)
+    preview_metadata = _dump(bg.preview_metadata)
     active = str((plan.status.get("blueGreen") or {}).get("activeSelector") or "")
-    for rs in snapshot.sets:
+
+    def wanted_for(rs: ReplicaSetView) -> Mapping[str, Any] | None:
         if rs.pod_hash == active:
-            wanted = active_metadata
-        elif rs.name == snapshot.new.name:
-            wanted = preview_metadata
-        else:
-            wanted = {}  # no longer behind the active Service (and an undo must not copy the labels back)
-        shaped = {
-            key: {str(k): str(v) for k, v in value.items()}
-            for key, value in wanted.items()
-            if key in ("labels", "annotations") and isinstance(value, Mapping) and value
-        }
-        if shaped or rs.ephemeral_metadata:
-            plan.pod_metadata[rs.name] = shaped
+            return active_metadata
+        return preview_metadata if rs.name == snapshot.new.name else None
+
+    plan.pod_metadata = plan_ephemeral_metadata(snapshot.sets, wanted_for)
 
 
 def _reconcile_pause(

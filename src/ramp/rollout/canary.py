@@ -40,7 +40,13 @@ from ramp.rollout.analysis import (
 )
 from ramp.rollout.canary_experiment import CURRENT_EXPERIMENT, ExperimentStepPlan, plan_experiment_step
 from ramp.rollout.canary_experiment import is_running as is_experiment_running
-from ramp.rollout.canary_routed import calculate_routed_scales, is_at_routed_counts, to_percent
+from ramp.rollout.canary_routed import (
+    calculate_routed_scales,
+    is_at_routed_counts,
+    is_progress_threshold_met,
+    to_percent,
+)
+from ramp.rollout.ephemeral import Metadata, canary_roles, plan_ephemeral_metadata
 from ramp.rollout.pauses import CANARY_PAUSE, INCONCLUSIVE_PAUSE, find_pause, pause_by_controller, remove_pause
 from ramp.rollout.replicasets import ReplicaSetView
 from ramp.rollout.snapshot import Snapshot
@@ -88,6 +94,8 @@ class CanaryPlan:
     """Weights, managed routes and Service targets (None: no Services or router to drive)."""
     routed: bool = False
     """A traffic router carries the weight."""
+    pod_metadata: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    """ReplicaSet name → the canaryMetadata / stableMetadata its pods should carry ({} for none)."""
 
     def record_created_run(self, request: RunRequest, run: Mapping[str, Any]) -> None:
         """A run the reconciler created for `request` becomes the current one in the status."""
@@ -199,7 +207,11 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
             events.append(Event("Normal", "RolloutStepCompleted", message))
         full = bool(status.get("promoteFull"))
         done_steps = count == 0 or (index is not None and index >= count)
-        if (done_steps or full) and new.replicas == desired and new.available == desired:
+        if (
+            (done_steps or full)
+            and new.replicas == desired
+            and (new.available == desired or is_progress_threshold_met(snapshot, new.available, desired))
+        ):
             reason = "Full promotion requested" if full else f"Completed all {count} canary steps"
             _promote(status, new, count, events, reason)
             plan.promoted = True
@@ -212,7 +224,23 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
     if plan.promoted:
         _end_experiments(plan, snapshot, status)
     plan.traffic = _plan_traffic(snapshot, plan, stable, total, plan.experiments.additional)
+    plan.pod_metadata = _plan_pod_metadata(snapshot, spec, str(status.get("stableRS") or ""))
     return plan
+
+
+def _plan_pod_metadata(snapshot: Snapshot, spec: CanaryStrategy | None, stable_hash: str) -> dict[str, Metadata]:
+    """canaryMetadata on the new pods during an update, stableMetadata on the stable ones (the new ones once
+    promoted in this very reconcile), none on the others."""
+    canary_metadata = spec.canary_metadata if spec is not None else None
+    stable_metadata = spec.stable_metadata if spec is not None else None
+    roles = canary_roles(
+        snapshot.new.name,
+        snapshot.new.pod_hash,
+        stable_hash,
+        canary_metadata.model_dump(exclude_none=True) if canary_metadata is not None else None,
+        stable_metadata.model_dump(exclude_none=True) if stable_metadata is not None else None,
+    )
+    return plan_ephemeral_metadata(snapshot.sets, roles)
 
 
 def _apply_experiment(plan: CanaryPlan, snapshot: Snapshot, status: Obj, stable: ReplicaSetView) -> None:
@@ -415,23 +443,9 @@ def _reset_on_change(snapshot: Snapshot, status: Obj, events: list[Event]) -> No
         status["currentStepIndex"] = count
         if template_changed:
             events.append(Event("Normal", "SkipSteps", "Rollback to stable ReplicaSets"))
-    elif template_changed and count and _is_within_rollback_window(snapshot):
+    elif template_changed and count and snapshot.is_rollback_within_window:
         status["currentStepIndex"] = count
         events.append(Event("Normal", "SkipSteps", "Rollback within the rollback window"))
-
-
-def _is_within_rollback_window(snapshot: Snapshot) -> bool:
-    """Rolling back to one of the `rollbackWindow.revisions` most recent earlier revisions skips the steps."""
-    window = snapshot.rollout.spec.rollback_window
-    if window is None or not window.revisions:
-        return False
-    stable = snapshot.stable
-    new = snapshot.new
-    if stable is None or not new.created or new.created >= stable.created:
-        return False
-    # By creation time, as upstream: revision numbers move when an old ReplicaSet is used again.
-    before_stable = sorted((rs.created for rs in snapshot.sets if rs.created < stable.created), reverse=True)
-    return new.created in before_stable[: window.revisions]
 
 
 def _calculate_scales(
@@ -497,7 +511,9 @@ def _is_at_desired_counts(
     from ramp.core.replicas import approximate_weighted_counts
 
     canary_want, stable_want = approximate_weighted_counts(snapshot.replicas, weight, limits.max_surge)
-    if new.replicas != canary_want or new.available != canary_want:
+    if new.replicas != canary_want:
+        return False
+    if new.available != canary_want and not is_progress_threshold_met(snapshot, new.available, canary_want):
         return False
     if stable.name != new.name and (stable.replicas != stable_want or stable.available != stable_want):
         return False

@@ -19,7 +19,13 @@ from typing import Any
 
 from ramp.api import format_timestamp
 from ramp.core.conditions import parse_time
-from ramp.core.replicas import CanaryCounts, CanaryScale, ObservedWeights, calculate_routed_canary_counts
+from ramp.core.replicas import (
+    CanaryCounts,
+    CanaryScale,
+    ObservedWeights,
+    calculate_routed_canary_counts,
+    is_replica_progress_met,
+)
 from ramp.rollout.replicasets import SCALE_DOWN_DEADLINE_ANNOTATION, ReplicaSetView
 from ramp.rollout.snapshot import Snapshot
 
@@ -164,11 +170,25 @@ def _aborted_canary_size(
 def is_at_routed_counts(
     snapshot: Snapshot, status: Mapping[str, Any], new: ReplicaSetView, stable: ReplicaSetView, weight_percent: int
 ) -> bool:
-    """The canary has exactly its pods for this step, all available, and the stable has what it needs."""
+    """The canary has exactly its pods for this step, available (all, or replicaProgressThreshold of them), and
+    the stable has what it needs."""
     canary_want, stable_want = routed_counts(snapshot, status, weight_percent, aborted=False)
-    if new.replicas != canary_want or new.available < canary_want:
+    if new.replicas != canary_want:
+        return False
+    if new.available < canary_want and not is_progress_threshold_met(snapshot, new.available, canary_want):
         return False
     return stable.name == new.name or stable.available >= min(stable_want, stable.replicas)
+
+
+def is_progress_threshold_met(snapshot: Snapshot, available: int, desired: int) -> bool:
+    """spec.strategy.canary.replicaProgressThreshold of the canary's `desired` pods are available (upstream applies
+    it to step completion, the routed weight and promotion). False when no threshold is set: the callers then
+    want all of them, as before."""
+    strategy = snapshot.rollout.spec.strategy
+    threshold = strategy.canary.replica_progress_threshold if strategy and strategy.canary else None
+    if threshold is None:
+        return False
+    return is_replica_progress_met(available, desired, threshold.type, threshold.value)
 
 
 def _deadline(rs: ReplicaSetView) -> str | None:

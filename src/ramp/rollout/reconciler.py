@@ -28,6 +28,12 @@ from ramp.kube.events import EventRecorder
 from ramp.kube.reconcile import Result
 from ramp.kube.resources import EXPERIMENTS, PODS, REPLICA_SETS, ROLLOUTS, object_key
 from ramp.rollout import analysisruns, bluegreen, restart, services, workload
+from ramp.rollout.antiaffinity import (
+    affinity_patch,
+    calculate_template_affinity,
+    remove_injected_anti_affinity,
+    template_for_new_set,
+)
 from ramp.rollout.bluegreen import BlueGreenPlan, plan_blue_green
 from ramp.rollout.canary import CanaryPlan, Event, limits_of, plan_canary
 from ramp.rollout.replicasets import (
@@ -40,9 +46,7 @@ from ramp.rollout.replicasets import (
     build_replica_set,
     is_owned_by,
     next_revision,
-    remove_injected_anti_affinity,
     scale_patch,
-    template_for_new_set,
 )
 from ramp.rollout.routing import ROUTING_ANNOTATION, TrafficRouting, routing_record
 from ramp.rollout.snapshot import Snapshot
@@ -127,7 +131,7 @@ class RolloutReconciler:
             rollout = parse_rollout(raw)
         except ManifestError as err:
             return await self._write_invalid(raw, "; ".join(str(p) for p in err.problems), now)
-        found = workload.resolve(raw, rollout, self.informers.deployments)
+        found = workload.resolve(raw, rollout, self.informers)
         if found.problem is not None:
             return await self._write_invalid(raw, found.problem, now)
         problems = validate_rollout(rollout, found.template)
@@ -180,6 +184,8 @@ class RolloutReconciler:
                 # A missing Ingress is watched: its creation reconciles the Rollout again, no polling needed.
                 return Result() if err.watched else Result.after(ROUTER_RETRY_SECONDS)
             await self._annotate_deadlines(snapshot, plan.deadlines)
+            await self._sync_pod_metadata(snapshot, plan.pod_metadata)
+        await self._sync_anti_affinity(snapshot, str(plan.status.get("stableRS") or ""))
         await self._scale(snapshot, plan.scales)
         await self._clean_up_history(snapshot)
         version = await self._sync_annotations(raw, snapshot.new, found.generation)
@@ -392,8 +398,9 @@ class RolloutReconciler:
     async def _sync_pod_metadata(
         self, snapshot: Snapshot, wanted_by_name: Mapping[str, Mapping[str, Mapping[str, str]]]
     ) -> None:
-        """Put the wanted active/preview labels and annotations on a ReplicaSet's template and its running pods,
-        removing the ones injected before; the annotation records them so template matching ignores them."""
+        """Put the wanted ephemeral labels and annotations (blue-green active/preview, canary canary/stable) on a
+        ReplicaSet's template and its running pods, removing the ones injected before; the annotation records
+        them so template matching ignores them. Pods are patched, never restarted."""
         by_name = {rs.name: rs for rs in snapshot.sets}
         namespace = str(snapshot.raw["metadata"]["namespace"])
         for name, wanted in wanted_by_name.items():
@@ -466,7 +473,7 @@ class RolloutReconciler:
         revision = next_revision(sets)
         body = build_replica_set(
             raw,
-            template_for_new_set(raw, template, sets),
+            template_for_new_set(raw, template, pod_hash),
             selector,
             pod_hash,
             revision,
@@ -480,8 +487,9 @@ class RolloutReconciler:
             if not err.is_already_exists:
                 raise
             existing = await self.client.get(REPLICA_SETS, body["metadata"]["name"], namespace)
+            seen = ReplicaSetView.of(existing)
             if is_owned_by(existing, raw) and is_same_pod_template(
-                (existing.get("spec") or {}).get("template") or {}, template
+                remove_injected_anti_affinity(seen.template), template, seen.ephemeral_metadata
             ):
                 self.informers.replica_sets.observe(existing)
                 return ReplicaSetView.of(existing), False
@@ -493,6 +501,18 @@ class RolloutReconciler:
         view = ReplicaSetView.of(created)
         self.recorder.normal(raw, "NewReplicaSetCreated", f"Created ReplicaSet {view.name} (revision {revision})")
         return view, True
+
+    async def _sync_anti_affinity(self, snapshot: Snapshot, stable_hash: str) -> None:
+        """Keep the new ReplicaSet's injected anti-affinity term on the current stable pods, and take it off once
+        the new ReplicaSet is stable (`ramp.rollout.antiaffinity`); running pods are not restarted."""
+        new = snapshot.new
+        wanted = calculate_template_affinity(snapshot.raw, new.template, new.pod_hash, stable_hash)
+        operations = affinity_patch(new.raw, wanted)
+        if not operations:
+            return
+        namespace = snapshot.raw["metadata"]["namespace"]
+        updated = await self.client.patch(REPLICA_SETS, new.name, operations, namespace, patch_type="json")
+        self.informers.replica_sets.observe(updated)
 
     async def _set_revision(self, raw: Mapping[str, Any], rs: ReplicaSetView, revision: int) -> ReplicaSetView:
         patch = {"metadata": {"annotations": {REVISION_ANNOTATION: str(revision)}}}

@@ -139,64 +139,6 @@ def build_replica_set(
     }
 
 
-def inject_anti_affinity(template: Mapping[str, Any], anti_affinity: Mapping[str, Any], avoided_hash: str) -> Obj:
-    """A copy of `template` whose pods keep off the nodes of the pods of `avoided_hash` (blue-green antiAffinity:
-    a weighted preference or a requirement, per node)."""
-    injected = copy.deepcopy(dict(template))
-    term = {
-        "labelSelector": {"matchExpressions": [{"key": HASH_LABEL, "operator": "In", "values": [avoided_hash]}]},
-        "topologyKey": "kubernetes.io/hostname",
-    }
-    rules = injected.setdefault("spec", {}).setdefault("affinity", {}).setdefault("podAntiAffinity", {})
-    preferred = anti_affinity.get("preferredDuringSchedulingIgnoredDuringExecution")
-    if isinstance(preferred, Mapping):
-        weighted = {"weight": int(preferred.get("weight") or 1), "podAffinityTerm": term}
-        rules.setdefault("preferredDuringSchedulingIgnoredDuringExecution", []).append(weighted)
-    elif anti_affinity.get("requiredDuringSchedulingIgnoredDuringExecution") is not None:
-        rules.setdefault("requiredDuringSchedulingIgnoredDuringExecution", []).append(term)
-    return injected
-
-
-def template_for_new_set(
-    rollout: Mapping[str, Any], template: Mapping[str, Any], sets: Sequence[ReplicaSetView]
-) -> Mapping[str, Any]:
-    """The template a new ReplicaSet gets: with blue-green antiAffinity, its pods keep off the nodes of the
-    stable pods still running."""
-    blue_green = ((rollout.get("spec") or {}).get("strategy") or {}).get("blueGreen") or {}
-    anti_affinity = blue_green.get("antiAffinity")
-    stable_hash = (rollout.get("status") or {}).get("stableRS")
-    stable = next((rs for rs in sets if stable_hash and rs.pod_hash == stable_hash and rs.replicas > 0), None)
-    if not isinstance(anti_affinity, Mapping) or stable is None:
-        return template
-    return inject_anti_affinity(template, anti_affinity, stable.pod_hash)
-
-
-def remove_injected_anti_affinity(template: Mapping[str, Any]) -> Obj:
-    """A copy of a ReplicaSet's template without the anti-affinity terms on the pod hash label (injected by
-    `inject_anti_affinity`), so it can be compared with the Rollout's template."""
-    cleaned = copy.deepcopy(dict(template))
-    affinity = (cleaned.get("spec") or {}).get("affinity")
-    if not isinstance(affinity, dict) or not isinstance(affinity.get("podAntiAffinity"), dict):
-        return cleaned
-    rules = affinity["podAntiAffinity"]
-    for key in ("preferredDuringSchedulingIgnoredDuringExecution", "requiredDuringSchedulingIgnoredDuringExecution"):
-        kept = [term for term in rules.get(key) or [] if not _is_hash_term(term.get("podAffinityTerm") or term)]
-        if kept:
-            rules[key] = kept
-        else:
-            rules.pop(key, None)
-    if not rules:
-        affinity.pop("podAntiAffinity", None)
-    if not affinity:
-        cleaned["spec"].pop("affinity", None)
-    return cleaned
-
-
-def _is_hash_term(term: Mapping[str, Any]) -> bool:
-    expressions = (term.get("labelSelector") or {}).get("matchExpressions") or []
-    return any(expression.get("key") == HASH_LABEL for expression in expressions)
-
-
 def owner_reference(rollout: Mapping[str, Any]) -> Obj:
     meta = rollout["metadata"]
     return {

@@ -56,6 +56,21 @@ class Snapshot:
         return next((rs for rs in self.sets if wanted and rs.pod_hash == wanted), None)
 
     @property
+    def is_rollback_within_window(self) -> bool:
+        """The new ReplicaSet is one of the `spec.rollbackWindow.revisions` ReplicaSets made just before the
+        stable one (upstream's rollback window: such a rollback skips the steps, pauses and analyses). By creation
+        time, as upstream: revision numbers move when an old ReplicaSet is used again."""
+        window = self.rollout.spec.rollback_window
+        stable = self.stable
+        new = self.new
+        if window is None or not window.revisions or stable is None or not new.created:
+            return False
+        if new.created >= stable.created:
+            return False
+        between = [rs for rs in self.sets if new.created < rs.created < stable.created]
+        return len(between) < window.revisions
+
+    @property
     def older(self) -> list[ReplicaSetView]:
         """ReplicaSets that are neither the new one nor the stable one."""
         stable = self.stable

@@ -141,3 +141,14 @@ def test_undo_leaves_out_the_metadata_the_controller_injected_into_a_replica_set
         "metadata": {"labels": {"app": "web"}, "annotations": {"note": "mine"}}
     }
     assert strip_injected_metadata({"metadata": {}}, {"metadata": {}}) == {"metadata": {}}
+
+
+def test_set_image_changes_a_pod_templates_top_level_template() -> None:
+    pod_template = {
+        "apiVersion": "v1",
+        "kind": "PodTemplate",
+        "template": {"spec": {"containers": [{"name": "app", "image": "nginx:1"}]}},
+    }
+    updated = with_images(pod_template, {"app": "nginx:2"})
+    assert updated["template"]["spec"]["containers"][0]["image"] == "nginx:2"
+    assert pod_template["template"]["spec"]["containers"][0]["image"] == "nginx:1"

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from ramp.api import format_timestamp, parse_rollout
+from ramp.rollout.antiaffinity import remove_injected_anti_affinity, template_for_new_set
 from ramp.rollout.bluegreen import plan_blue_green
-from ramp.rollout.replicasets import ReplicaSetView, remove_injected_anti_affinity, template_for_new_set
+from ramp.rollout.replicasets import ReplicaSetView
 from ramp.rollout.snapshot import Snapshot
 
 NOW = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -263,9 +264,35 @@ def test_anti_affinity_keeps_new_pods_off_the_stable_pods_and_is_ignored_when_ma
 ) -> None:
     raw = rollout({"stableRS": "old"}, antiAffinity=anti_affinity)
     template = raw["spec"]["template"]
-    injected = template_for_new_set(raw, template, [replica_set("old", 1, 3)])
+    injected = template_for_new_set(raw, template, "new")
     (term,) = injected["spec"]["affinity"]["podAntiAffinity"][rule]
     selector = (term.get("podAffinityTerm") or term)["labelSelector"]
     assert selector["matchExpressions"] == [{"key": "rollouts-pod-template-hash", "operator": "In", "values": ["old"]}]
     assert remove_injected_anti_affinity(injected) == template
-    assert template_for_new_set(raw, template, [replica_set("old", 1, 0)]) == template
+    assert template_for_new_set(raw, template, "old") == template  # the stable template itself avoids nothing
+
+
+@pytest.mark.parametrize(("window", "fast"), [(2, True), (3, True), (1, False), (None, False)])
+def test_rolling_back_within_the_rollback_window_skips_the_pause_and_the_analyses(
+    window: int | None, fast: bool
+) -> None:
+    # revisions by creation: v1 (hash a, scaled to 0 long ago), v2 (b), v3 (c, stable and active); back to v1
+    v1, v2, v3 = replica_set("a", 1, 0), replica_set("b", 2, 0), replica_set("c", 3, 3)
+    extra: dict[str, Any] = {"rollbackWindow": {"revisions": window}} if window is not None else {}
+    raw = rollout(
+        {"stableRS": "c", "currentPodHash": "a", "blueGreen": {"activeSelector": "c"}},
+        autoPromotionEnabled=False,
+        previewReplicaCount=1,
+        prePromotionAnalysis=ANALYSIS,
+    )
+    raw["spec"].update(extra)
+    plan = plan_blue_green(snapshot(raw, [v1, v2, v3], v1, "c"))
+    assert plan.scales["web-a"] == (3 if fast else 1)
+    assert not plan.analysis.create
+    # Once its pods are available: fast, it goes straight behind the active Service and is stable; else it pauses
+    ready = replica_set("a", 1, 3 if fast else 1)
+    plan = plan_blue_green(snapshot(raw, [ready, v2, v3], ready, "c"))
+    assert (plan.active_hash == "a") is fast
+    assert (plan.status.get("stableRS") == "a") is fast
+    assert bool(plan.status.get("pauseConditions")) is not fast
+    assert bool(plan.analysis.create) is not fast
