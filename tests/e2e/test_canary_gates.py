@@ -254,8 +254,9 @@ def test_pause_holds_a_timed_step_until_promote(
 ) -> None:
     _start(start_controller, namespace)
     s = Scenario(cluster, namespace)
-    # Given a canary on a 3-second pause between 25% and 75%
-    steps = [{"setWeight": 25}, {"pause": {"duration": "3s"}}, {"setWeight": 75}]
+    # Given a canary on a 10-second pause between 25% and 75% (long enough for the CLI to pause it in time on a
+    # loaded machine)
+    steps = [{"setWeight": 25}, {"pause": {"duration": "10s"}}, {"setWeight": 75}]
     s.given_rollout("web", image=OLD, replicas=4, canary={"steps": steps})
     s.then_phase("web", "Healthy")
     gates.set_image("web", "app", NEW)
@@ -266,7 +267,7 @@ def test_pause_holds_a_timed_step_until_promote(
     paused = s.then_phase("web", "Paused")
     assert paused["status"]["message"] == "manually paused"
     s.then_condition("web", "Paused", "RolloutPaused", status="True")
-    time.sleep(6)
+    time.sleep(12)
     assert s.status("web")["currentStepIndex"] <= 1
     s.then_replica_sets("web", {OLD: 3, NEW: 1})
     # When it is promoted, Then it goes on to the end
