@@ -42,7 +42,7 @@ from ramp.rollout.analysis import (
     run_status,
     select_runs_to_delete,
 )
-from ramp.rollout.canary import Event
+from ramp.rollout.canary import Event, remove_abort_when_promoted
 from ramp.rollout.pauses import BLUE_GREEN_PAUSE, INCONCLUSIVE_PAUSE, find_pause, pause_by_controller, remove_pause
 from ramp.rollout.replicasets import SCALE_DOWN_DEADLINE_ANNOTATION, ReplicaSetView
 from ramp.rollout.services import selected_hash
@@ -116,6 +116,7 @@ def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
     replicas = snapshot.replicas
     blue: Obj = dict(status.get("blueGreen") or {})
     _reset_on_change(snapshot, status, blue, plan.events)
+    remove_abort_when_promoted(status, new.pod_hash)
 
     by_hash = {rs.pod_hash: rs for rs in snapshot.sets}
     active_service = snapshot.services.get(bg.active_service)

@@ -132,6 +132,7 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
     total = spec.effective_max_traffic_weight if spec is not None else 100
 
     _reset_on_change(snapshot, status, events)
+    remove_abort_when_promoted(status, new.pod_hash)
     stable_hash = str(status.get("stableRS") or "")
     stable = snapshot.stable
     if stable is None or not stable_hash:
@@ -306,7 +307,14 @@ def _plan_traffic(
         mirror_routes=mirrors,
         remove_routes=done or not (headers or mirrors),
         service_hashes=service_hashes(
-            stable_service, canary_service, stable_hash, new.pod_hash, new.available, stable.available
+            stable_service,
+            canary_service,
+            stable_hash,
+            # Aborted without a router: the canary Service goes back to the stable pods at once (upstream), before
+            # the canary is scaled down, so it never selects pods on their way out.
+            stable_hash if aborted and not plan.routed else new.pod_hash,
+            stable.available if aborted and not plan.routed else new.available,
+            stable.available,
         ),
     )
     if plan.routed:
@@ -379,6 +387,14 @@ def _announce_run_phase(plan: CanaryPlan, before: Any, now_shown: Mapping[str, A
     message = f"{kind} Analysis Run '{now_shown['name']}' Status New: '{phase}' Previous: '{prior}'"
     event_type = "Warning" if phase in ("Failed", "Error") else "Normal"
     plan.events.append(Event(event_type, f"AnalysisRun{phase}", message))
+
+
+def remove_abort_when_promoted(status: Obj, pod_hash: str) -> None:
+    """An abort with no update in progress (the current template is the stable one) does nothing: the Rollout
+    stays Healthy (upstream removes the abort of a fully promoted rollout)."""
+    if status.get("abort") and status.get("stableRS") and status.get("stableRS") == pod_hash:
+        status["abort"] = False
+        status.pop("abortedAt", None)
 
 
 def _reset_on_change(snapshot: Snapshot, status: Obj, events: list[Event]) -> None:

@@ -149,7 +149,10 @@ def _check_strategy(rollout: Rollout) -> list[Problem]:
 def _check_routing(canary: CanaryStrategy, routing: RolloutTrafficRouting) -> list[Problem]:
     """A router needs the two Services it shifts traffic between (or pingPong), and must be one Ramp drives."""
     problems: list[Problem] = []
-    if canary.ping_pong is None:
+    keys = configured_routers(routing)
+    # Istio subset-level splitting routes to DestinationRule subsets of one host: no Services needed (upstream).
+    subset_only = keys == ["istio"] and routing.istio is not None and routing.istio.destination_rule is not None
+    if canary.ping_pong is None and not subset_only:
         for field_name, value in (("stableService", canary.stable_service), ("canaryService", canary.canary_service)):
             if not value:
                 problems.append(
@@ -163,7 +166,6 @@ def _check_routing(canary: CanaryStrategy, routing: RolloutTrafficRouting) -> li
         problems.append(
             Problem("spec.strategy.canary.pingPong", "cannot be used with stableService/canaryService; use one of them")
         )
-    keys = configured_routers(routing)
     if not keys:
         problems.append(Problem("spec.strategy.canary.trafficRouting", "names no router; add one (nginx, istio, ...)"))
     for key in unsupported_routers(keys):

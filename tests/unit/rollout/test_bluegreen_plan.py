@@ -269,3 +269,13 @@ def test_anti_affinity_keeps_new_pods_off_the_stable_pods_and_is_ignored_when_ma
     assert selector["matchExpressions"] == [{"key": "rollouts-pod-template-hash", "operator": "In", "values": ["old"]}]
     assert remove_injected_anti_affinity(injected) == template
     assert template_for_new_set(raw, template, [replica_set("old", 1, 0)]) == template
+
+
+def test_abort_with_no_update_in_progress_does_nothing() -> None:
+    current = replica_set("cur", 1, 3)
+    status = {"stableRS": "cur", "currentPodHash": "cur", "blueGreen": {"activeSelector": "cur"}, "abort": True}
+    plan = plan_blue_green(snapshot(rollout(status), [current], current, active="cur", preview="cur"))
+    assert plan.status["abort"] is False
+    assert "abortedAt" not in plan.status
+    assert plan.scales == {}
+    assert [e.reason for e in plan.events] == []

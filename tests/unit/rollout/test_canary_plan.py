@@ -201,3 +201,27 @@ def test_scale_ups_wait_while_a_scaled_down_replica_set_still_has_its_pods() -> 
     assert "web-new" not in plan.scales  # scale-downs within maxUnavailable may go on
     drained = replica_set("old", 1, 3)
     assert plan_canary(snapshot(rollout(status, steps=[]), [drained, new], new)).scales["web-new"] == 2
+
+
+def test_abort_points_the_canary_service_back_at_the_stable_pods_at_once() -> None:
+    # Upstream's reconcileStableAndCanaryService: aborted without a router, both Services select stable.
+    stable, new = replica_set("old", 1, 2), replica_set("new", 2, 2)
+    services = {"stableService": "web-stable", "canaryService": "web-canary", "steps": STEPS}
+    raw = rollout(mid_rollout(3, abort=True), strategy={"canary": services})
+    plan = plan_canary(snapshot(raw, [stable, new], new))
+    assert plan.traffic is not None
+    assert plan.traffic.service_hashes == {"web-stable": "old", "web-canary": "old"}
+    running = plan_canary(snapshot(rollout(mid_rollout(3), strategy={"canary": services}), [stable, new], new))
+    assert running.traffic is not None
+    assert running.traffic.service_hashes == {"web-stable": "old", "web-canary": "new"}
+
+
+def test_abort_with_no_update_in_progress_does_nothing() -> None:
+    stable = replica_set("old", 1, 4)
+    status = {"stableRS": "old", "currentPodHash": "old", "currentStepHash": compute_steps_hash(STEPS)}
+    plan = plan_canary(snapshot(rollout({**status, "currentStepIndex": 4, "abort": True}), [stable], stable))
+    assert plan.status["abort"] is False
+    assert "abortedAt" not in plan.status
+    assert plan.weight == 100
+    assert plan.scales == {}
+    assert plan.events == []
