@@ -102,20 +102,41 @@ def has_scale_down_deadline(rs: ReplicaSetView) -> bool:
     return SCALE_DOWN_DEADLINE_ANNOTATION in ((rs.raw.get("metadata") or {}).get("annotations") or {})
 
 
-def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
-    """Decide one reconcile of a blue-green Rollout."""
-    bg = strategy_of(snapshot)
+def is_update_start(snapshot: Snapshot) -> bool:
+    """Whether the template changed since the last status (not on the first deploy): upstream then only resets
+    the status in that reconcile, and acts in the next."""
+    current = snapshot.status.get("currentPodHash")
+    return bool(current) and current != snapshot.new.pod_hash
+
+
+def plan_update_start(snapshot: Snapshot) -> BlueGreenPlan:
+    """The reset status of a blue-green Rollout whose template changed; nothing is scaled or switched."""
+    plan = BlueGreenPlan(scales={}, status=_base_status(snapshot))
+    blue: Obj = dict(plan.status.get("blueGreen") or {})
+    _reset_on_change(snapshot, plan.status, blue)
+    plan.status["blueGreen"] = blue
+    return plan
+
+
+def _base_status(snapshot: Snapshot) -> Obj:
     status: Obj = {k: v for k, v in snapshot.status.items() if k not in ("conditions", "phase", "message")}
     status["conditions"] = list(snapshot.status.get("conditions") or [])
     status["canary"] = {}
     for key in ("currentStepIndex", "currentStepHash"):
         status.pop(key, None)  # canary-only fields, left over when the strategy was switched
+    return status
+
+
+def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
+    """Decide one reconcile of a blue-green Rollout."""
+    bg = strategy_of(snapshot)
+    status = _base_status(snapshot)
     plan = BlueGreenPlan(scales={}, status=status)
     new = snapshot.new
     now = snapshot.now
     replicas = snapshot.replicas
     blue: Obj = dict(status.get("blueGreen") or {})
-    _reset_on_change(snapshot, status, blue, plan.events)
+    _reset_on_change(snapshot, status, blue)
     remove_abort_when_promoted(status, new.pod_hash)
 
     by_hash = {rs.pod_hash: rs for rs in snapshot.sets}
@@ -395,12 +416,12 @@ def _plan_other_runs(snapshot: Snapshot, plan: BlueGreenPlan, *current: Promotio
     )
 
 
-def _reset_on_change(snapshot: Snapshot, status: Obj, blue: Obj, events: list[Event]) -> None:
-    """A new template starts the update again: no pause, abort or promotion carried over."""
+def _reset_on_change(snapshot: Snapshot, status: Obj, blue: Obj) -> None:
+    """A new template starts the update again: no pause, abort or promotion carried over (RolloutUpdated is the
+    reconciler's, with the Rollout's revision annotation)."""
     new = snapshot.new
     if status.get("currentPodHash") == new.pod_hash:
         return
-    first = "currentPodHash" not in status
     for key in ("pauseConditions", "abortedAt", "promoteFull", "restartedAt"):
         status.pop(key, None)
     status["controllerPause"] = False
@@ -409,8 +430,6 @@ def _reset_on_change(snapshot: Snapshot, status: Obj, blue: Obj, events: list[Ev
         blue.pop(key, None)
     blue["scaleUpPreviewCheckPoint"] = False
     status["currentPodHash"] = new.pod_hash
-    if not first:
-        events.append(Event("Normal", "RolloutUpdated", f"Rollout updated to revision {new.revision}"))
 
 
 def _make_stable(status: Obj, new: ReplicaSetView, events: list[Event]) -> None:

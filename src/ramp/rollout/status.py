@@ -51,6 +51,8 @@ class StatusResult:
     timed_out_now: bool
     aborted_now: bool = False
     resumed_now: bool = False
+    not_completed_now: bool = False
+    """The Completed condition turned False (or was first set False): upstream's RolloutNotCompleted event."""
 
 
 def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
@@ -192,11 +194,15 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
             ),
             now,
         )
+    # Completed is upstream's RolloutCompleted: the current template is the stable one (pods may still move).
+    promoted = bool(status.get("stableRS")) and status.get("stableRS") == status.get("currentPodHash")
+    was_completed = cond.get_condition(conditions, cond.COMPLETED)
+    not_completed_now = not promoted and (was_completed is None or was_completed.get("status") != cond.FALSE)
     conditions = cond.set_condition(
         conditions,
         cond.new_condition(
             cond.COMPLETED,
-            cond.TRUE if complete else cond.FALSE,
+            cond.TRUE if promoted else cond.FALSE,
             # Upstream uses this reason and message for both statuses.
             cond.ROLLOUT_COMPLETED_REASON,
             cond.ROLLOUT_COMPLETED_REASON,
@@ -223,7 +229,7 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
         status["message"] = message
     else:
         status.pop("message", None)
-    return StatusResult(status, requeue, timed_out_now, aborted_now, resumed_now)
+    return StatusResult(status, requeue, timed_out_now, aborted_now, resumed_now, not_completed_now)
 
 
 def invalid_spec_status(raw: Mapping[str, Any], message: str, now: datetime) -> Obj:
