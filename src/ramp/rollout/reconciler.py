@@ -62,6 +62,8 @@ from ramp.traffic.base import RouterError
 log = logging.getLogger("ramp.rollout")
 Obj = dict[str, Any]
 OWNER_INDEX = "rollout-owner"
+PODS_METADATA_ANNOTATION = "rollouts.ramp.dev/ephemeral-metadata-pods"
+"""On a ReplicaSet: the active/preview metadata its running pods were last all given (see `_sync_pod_metadata`)."""
 ROUTER_RETRY_SECONDS = 10.0
 """A routing object that is missing or malformed is looked at again this often (it is not watched)."""
 
@@ -445,7 +447,9 @@ class RolloutReconciler:
         namespace = str(snapshot.raw["metadata"]["namespace"])
         for name, wanted in wanted_by_name.items():
             rs = by_name.get(name)
-            if rs is None or rs.ephemeral_metadata == wanted:
+            record = json.dumps(wanted, sort_keys=True) if wanted else None
+            annotations = (rs.raw.get("metadata") or {}).get("annotations") or {} if rs is not None else {}
+            if rs is None or (rs.ephemeral_metadata == wanted and annotations.get(PODS_METADATA_ANNOTATION) == record):
                 continue
             previous = rs.ephemeral_metadata
             changes: dict[str, dict[str, str | None]] = {}
@@ -456,7 +460,6 @@ class RolloutReconciler:
                 change.update(wanted.get(kind, {}))
                 if change:
                     changes[kind] = change
-            record = json.dumps(wanted, sort_keys=True) if wanted else None
             rs_patch = {
                 "metadata": {"annotations": {EPHEMERAL_METADATA_ANNOTATION: record}},
                 "spec": {"template": {"metadata": changes}},
@@ -472,6 +475,11 @@ class RolloutReconciler:
                 except ApiError as err:
                     if not err.is_not_found:
                         raise
+            # Only now are the running pods known to carry it: a reconcile cut short before this point (or a pod
+            # that could not be patched) patches them again next time, as upstream re-syncs pods every time.
+            done = {"metadata": {"annotations": {PODS_METADATA_ANNOTATION: record}}}
+            updated = await self.client.patch(REPLICA_SETS, name, done, namespace)
+            self.informers.replica_sets.observe(updated)
 
     # -- ReplicaSets -----------------------------------------------------------------------------------
 
