@@ -434,3 +434,36 @@ def test_a_canary_update_with_a_weight_and_a_pause_records_upstreams_events_in_u
     ]
     wait_until(lambda: s.event_count("web", "RolloutCompleted") == 2, 15, "the second RolloutCompleted")
     assert _event_reasons_in_order(s, "web") == expected
+
+
+def test_a_blue_green_update_records_upstreams_events_in_upstreams_order(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess]
+) -> None:
+    _start(start_controller, namespace)
+    s = Scenario(cluster, namespace)
+    # Given a blue-green rollout with an active Service only, deployed (upstream's TestBlueGreenUpdate)
+    _services(s, "bg", "bg-active")
+    manifest = json.loads(_blue_green("bg", 3, OLD))
+    del manifest["spec"]["strategy"]["blueGreen"]["previewService"]
+    s.given(json.dumps(manifest))
+    s.then_phase("bg", "Healthy")
+    # When a new image rolls out and is switched to (auto-promotion)
+    s.when_image("rollout", "bg", "app", NEW)
+    s.then_rollout("bg", lambda r: r["status"].get("stableRS") == _hash_of(s, "bg", NEW), "the new version stable")
+    s.then_phase("bg", "Healthy")
+    wait_until(lambda: s.event_count("bg", "RolloutCompleted") == 2, 15, "the second RolloutCompleted")
+    # Then the events are upstream's, in upstream's order (the old pods wait out the 30 s scale-down delay)
+    assert _event_reasons_in_order(s, "bg") == [
+        "RolloutAddedToInformer",
+        "RolloutUpdated",
+        "NewReplicaSetCreated",
+        "ScalingReplicaSet",
+        "RolloutCompleted",  # Initial deploy
+        "SwitchService",
+        "RolloutUpdated",
+        "NewReplicaSetCreated",
+        "RolloutNotCompleted",
+        "ScalingReplicaSet",
+        "SwitchService",
+        "RolloutCompleted",  # Completed blue-green update
+    ]

@@ -49,6 +49,7 @@ from ramp.rollout.services import selected_hash
 from ramp.rollout.snapshot import Snapshot
 
 Obj = dict[str, Any]
+COMPLETED_REASON = "Completed blue-green update"
 
 
 @dataclass
@@ -146,6 +147,10 @@ def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
     aborted = bool(status.get("abort"))
     full = bool(status.get("promoteFull")) and not aborted
     fast_rollback = has_scale_down_deadline(new) and not initial and active_now != new.pod_hash
+    if initial and not aborted and snapshot.stable is None:
+        # Upstream marks the first template stable at once (its active Service has nothing to select yet), so the
+        # Rollout is Completed from its first status: RolloutCompleted follows the first ScalingReplicaSet.
+        _make_stable(status, new, plan.events, "Initial deploy")
     promoted = active_now == new.pod_hash
     skip_gates = initial or full or fast_rollback or promoted
 
@@ -241,7 +246,8 @@ def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
         or not _has_templates(bg.post_promotion_analysis)
     )
     if not aborted and switched and post_done and new.is_fully_available and new.replicas == replicas:
-        _make_stable(status, new, plan.events)
+        reason = "Full promotion requested" if full else "Fast rollback" if fast_rollback else COMPLETED_REASON
+        _make_stable(status, new, plan.events, reason)
     status["blueGreen"] = blue
     _abort_bookkeeping(status, plan, new, now)
     plan.scales = _calculate_scales(snapshot, bg, plan, new_size, aborted)
@@ -432,7 +438,7 @@ def _reset_on_change(snapshot: Snapshot, status: Obj, blue: Obj) -> None:
     status["currentPodHash"] = new.pod_hash
 
 
-def _make_stable(status: Obj, new: ReplicaSetView, events: list[Event]) -> None:
+def _make_stable(status: Obj, new: ReplicaSetView, events: list[Event], reason: str) -> None:
     if status.get("stableRS") == new.pod_hash:
         return
     status["stableRS"] = new.pod_hash
@@ -440,7 +446,11 @@ def _make_stable(status: Obj, new: ReplicaSetView, events: list[Event]) -> None:
     status.pop("pauseConditions", None)
     status["controllerPause"] = False
     events.append(
-        Event("Normal", "RolloutCompleted", f"Rollout completed update to revision {new.revision} ({new.pod_hash})")
+        Event(
+            "Normal",
+            "RolloutCompleted",
+            f"Rollout completed update to revision {new.revision} ({new.pod_hash}): {reason}",
+        )
     )
 
 

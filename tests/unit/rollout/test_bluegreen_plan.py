@@ -279,3 +279,14 @@ def test_abort_with_no_update_in_progress_does_nothing() -> None:
     assert "abortedAt" not in plan.status
     assert plan.scales == {}
     assert [e.reason for e in plan.events] == []
+
+
+def test_the_first_template_is_stable_at_once_as_upstreams_initial_deploy() -> None:
+    # Upstream: "Initial deploy" promotes before the active Service selects anything (no RolloutNotCompleted).
+    new = replica_set("new", 1, 0)
+    plan = plan_blue_green(snapshot(rollout(), [new], new, active=None))
+    assert plan.status["stableRS"] == "new"
+    assert plan.status["blueGreen"]["activeSelector"] == ""
+    assert [e.message for e in plan.events if e.reason == "RolloutCompleted"] == [
+        "Rollout completed update to revision 1 (new): Initial deploy"
+    ]
