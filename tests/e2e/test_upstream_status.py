@@ -168,16 +168,16 @@ def test_a_completed_rollout_waiting_out_its_scale_down_delay_is_healthy_and_nev
     _start(start_controller, namespace)
     s = Scenario(cluster, namespace)
     names = Names(namespace)
-    # Given an nginx-routed canary whose old pods stay 40 s after promotion, with a 5 s progress deadline
+    # Given an nginx-routed canary whose old pods stay 45 s after promotion, with a 10 s progress deadline
     _services(s, names.rollout, names.stable_service, names.canary_service)
     s.given(nginx_case.objects(names))
     canary = {
         "stableService": names.stable_service,
         "canaryService": names.canary_service,
         "trafficRouting": nginx_case.traffic_routing(names),
-        "scaleDownDelaySeconds": 40,
+        "scaleDownDelaySeconds": 45,
     }
-    s.given_rollout(names.rollout, image=OLD, replicas=2, canary=canary, spec={"progressDeadlineSeconds": 5})
+    s.given_rollout(names.rollout, image=OLD, replicas=2, canary=canary, spec={"progressDeadlineSeconds": 10})
     s.then_phase(names.rollout, "Healthy")
     # When a new version rolls out (no steps) and completes
     RampGates(cluster, namespace).set_image(names.rollout, "app", NEW)
@@ -195,10 +195,12 @@ def test_a_completed_rollout_waiting_out_its_scale_down_delay_is_healthy_and_nev
         return None
 
     # Then while the old pods wait out the delay it stays Healthy, past the progress deadline many times over
+    # (new pods slow to start on a busy cluster may have timed the update itself out: that is not this wait)
+    timeouts_before = s.event_count(names.rollout, "ProgressDeadlineExceeded")
     with s.sampling(healthy, interval=0.5) as samples:
         wait_until(lambda: s.replica_set_for_image(names.rollout, OLD)["spec"]["replicas"] == 0, 90, "old scaled down")
     samples.assert_clean(minimum=10)
-    assert s.event_count(names.rollout, "ProgressDeadlineExceeded") == 0
+    assert s.event_count(names.rollout, "ProgressDeadlineExceeded") == timeouts_before
 
 
 # 4. Blue-green ephemeral metadata follows the role
@@ -216,14 +218,16 @@ def test_blue_green_pods_carry_preview_then_active_metadata_as_their_role_change
         "activeMetadata": {"labels": {"role": "active"}},
         "previewMetadata": {"labels": {"role": "preview"}},
     }
-    s.given(
-        _blue_green(
-            "bg", 3, OLD, autoPromotionEnabled=False, previewReplicaCount=1, scaleDownDelaySeconds=60, **metadata
-        )
+    manifest = _blue_green(
+        "bg", 3, OLD, autoPromotionEnabled=False, previewReplicaCount=1, scaleDownDelaySeconds=60, **metadata
     )
-    s.then_phase("bg", "Healthy")
-    old_hash = _hash_of(s, "bg", OLD)
-    wait_until(lambda: len(s.live_pods(f"role=active,{HASH}={old_hash}")) == 3, 60, "active pods labelled")
+    # Then the first pods are active pods from the start (upstream): none is ever a preview pod
+    with s.sampling(lambda: f"preview pods {len(found)}" if (found := s.live_pods("role=preview")) else None) as first:
+        s.given(manifest)
+        s.then_phase("bg", "Healthy")
+        old_hash = _hash_of(s, "bg", OLD)
+        wait_until(lambda: len(s.live_pods(f"role=active,{HASH}={old_hash}")) == 3, 60, "active pods labelled")
+    first.assert_clean(minimum=2)
     # When a new version is previewed, Then its one pod is a preview pod
     gates.set_image("bg", "app", NEW)
     s.then_phase("bg", "Paused")

@@ -257,13 +257,17 @@ def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
 
 
 def _plan_pod_metadata(snapshot: Snapshot, bg: BlueGreenStrategy, plan: BlueGreenPlan) -> None:
-    """activeMetadata on the pods the active Service selects, previewMetadata on the new ones before that, none
-    on the others."""
+    """activeMetadata on the pods the active Service selects (and on a first deploy's), previewMetadata on the
+    new ones before they are switched to, none on the others."""
     active_metadata = _dump(bg.active_metadata) or {}
     preview_metadata = _dump(bg.preview_metadata) or {}
     active = str((plan.status.get("blueGreen") or {}).get("activeSelector") or "")
+    stable_hash = str(plan.status.get("stableRS") or "")
     for rs in snapshot.sets:
-        if rs.pod_hash == active:
+        # The first template is active from its first pod (upstream: a fully rolled out ReplicaSet is the active
+        # one), not a preview until the active Service is switched to it.
+        first = rs.name == snapshot.new.name and stable_hash in ("", rs.pod_hash)
+        if rs.pod_hash == active or first:
             wanted = active_metadata
         elif rs.name == snapshot.new.name:
             wanted = preview_metadata

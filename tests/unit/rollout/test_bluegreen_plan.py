@@ -290,3 +290,17 @@ def test_the_first_template_is_stable_at_once_as_upstreams_initial_deploy() -> N
     assert [e.message for e in plan.events if e.reason == "RolloutCompleted"] == [
         "Rollout completed update to revision 1 (new): Initial deploy"
     ]
+
+
+def test_a_first_deploys_pods_carry_the_active_metadata_from_the_start() -> None:
+    new = replica_set("new", 1, 0)
+    metadata = {"activeMetadata": {"labels": {"role": "active"}}, "previewMetadata": {"labels": {"role": "preview"}}}
+    plan = plan_blue_green(snapshot(rollout(**metadata), [new], new, active=None))
+    assert plan.pod_metadata == {"web-new": {"labels": {"role": "active"}}}
+    old, update = replica_set("old", 1, 3), replica_set("new", 2, 3)
+    manual = {**metadata, "autoPromotionEnabled": False}
+    paused = plan_blue_green(snapshot(rollout(updating(), **manual), [old, update], update, active="old"))
+    assert paused.pod_metadata == {
+        "web-old": {"labels": {"role": "active"}},
+        "web-new": {"labels": {"role": "preview"}},
+    }
