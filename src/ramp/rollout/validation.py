@@ -152,9 +152,9 @@ def _check_routing(canary: CanaryStrategy, routing: RolloutTrafficRouting) -> li
     keys = configured_routers(routing)
     # Istio subset-level splitting routes to DestinationRule subsets of one host: no Services needed (upstream).
     subset_only = keys == ["istio"] and routing.istio is not None and routing.istio.destination_rule is not None
-    if canary.ping_pong is None and not subset_only:
+    if canary.ping_pong is None:
         for field_name, value in (("stableService", canary.stable_service), ("canaryService", canary.canary_service)):
-            if not value:
+            if not value and not subset_only:
                 problems.append(
                     Problem(
                         f"spec.strategy.canary.{field_name}",

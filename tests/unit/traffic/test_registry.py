@@ -75,3 +75,10 @@ def test_istio_subset_level_splitting_needs_no_services_but_host_level_does() ->
     hosts = parse_rollout(_rollout({"trafficRouting": {"istio": {"virtualService": {"name": "vs"}}}}))
     problems = [str(p) for p in validate_rollout(hosts, hosts.spec.template)]  # type: ignore[arg-type]
     assert any(p.startswith("spec.strategy.canary.stableService: required with trafficRouting") for p in problems)
+
+
+def test_istio_subsets_with_services_named_are_valid_too() -> None:
+    rule = {"name": "app-rule", "canarySubsetName": "canary", "stableSubsetName": "stable"}
+    routing = {"istio": {"virtualService": {"name": "vs"}, "destinationRule": rule}}
+    named = parse_rollout(_rollout({"stableService": "s", "canaryService": "c", "trafficRouting": routing}))
+    assert validate_rollout(named, named.spec.template) == []  # type: ignore[arg-type]
