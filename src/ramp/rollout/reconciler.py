@@ -2,12 +2,14 @@
 
 One reconcile: parse and validate the Rollout (an invalid spec only sets InvalidSpec); find or create the
 ReplicaSet of the current template (matching templates, not names, so ReplicaSets made by Argo Rollouts are
-kept); let `ramp.rollout.canary` or `ramp.rollout.bluegreen` decide sizes and status; restart pods
-(`ramp.rollout.restart`); for blue-green, switch the Services' selectors (`ramp.rollout.services`) and annotate
-scale-down deadlines; scale; clean up old ReplicaSets beyond revisionHistoryLimit; scale a referenced Deployment
-down (`ramp.rollout.workload`); then write the status in one merge patch, guarded by the resourceVersion it was
-decided from. Every write is put back into the informer cache at once, so the next reconcile never decides from
-the version it replaced.
+kept) and give the Rollout its revision (RolloutUpdated, then NewReplicaSetCreated, as upstream); when the
+template or the steps just changed, only write the reset status (RolloutNotCompleted) and come back at once,
+so the events keep upstream's order; otherwise let `ramp.rollout.canary` or `ramp.rollout.bluegreen` decide
+sizes and status; restart pods (`ramp.rollout.restart`); for blue-green, switch the Services' selectors
+(`ramp.rollout.services`) and annotate scale-down deadlines; scale; clean up old ReplicaSets beyond
+revisionHistoryLimit; scale a referenced Deployment down (`ramp.rollout.workload`); then write the status in one
+merge patch, guarded by the resourceVersion it was decided from. Every write is put back into the informer cache
+at once, so the next reconcile never decides from the version it replaced.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 `complete_status` takes the strategy's status (steps, pauses, stableRS ...) and adds what every strategy shares:
 the counters of the ReplicaSets, `HPAReplicas` and `selector` for the scale subresource, `observedGeneration`
 (a string, as upstream), the Progressing / Available / Paused / Completed / Healthy conditions with upstream's
-reasons, and the phase. The progress deadline is decided here too (it may abort). `status_patch` makes the one
-merge patch. Pure.
+reasons, and the phase. The progress deadline is decided here too (it may abort; a rollout that only waits out
+scaleDownDelaySeconds is owed no progress). Completed is upstream's (stableRS == currentPodHash); its turning
+False is reported for the RolloutNotCompleted event. `status_patch` makes the one merge patch. Pure.
 """
 
 from __future__ import annotations
