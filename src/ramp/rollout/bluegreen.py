@@ -43,7 +43,7 @@ from ramp.rollout.analysis import (
     run_status,
     select_runs_to_delete,
 )
-from ramp.rollout.canary import Event
+from ramp.rollout.canary import Event, remove_abort_when_promoted
 from ramp.rollout.ephemeral import plan_ephemeral_metadata
 from ramp.rollout.pauses import BLUE_GREEN_PAUSE, INCONCLUSIVE_PAUSE, find_pause, pause_by_controller, remove_pause
 from ramp.rollout.replicasets import SCALE_DOWN_DEADLINE_ANNOTATION, ReplicaSetView
@@ -51,6 +51,7 @@ from ramp.rollout.services import selected_hash
 from ramp.rollout.snapshot import Snapshot
 
 Obj = dict[str, Any]
+COMPLETED_REASON = "Completed blue-green update"
 
 
 @dataclass
@@ -104,20 +105,42 @@ def has_scale_down_deadline(rs: ReplicaSetView) -> bool:
     return SCALE_DOWN_DEADLINE_ANNOTATION in ((rs.raw.get("metadata") or {}).get("annotations") or {})
 
 
-def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
-    """Decide one reconcile of a blue-green Rollout."""
-    bg = strategy_of(snapshot)
+def is_update_start(snapshot: Snapshot) -> bool:
+    """Whether the template changed since the last status (not on the first deploy): upstream then only resets
+    the status in that reconcile, and acts in the next."""
+    current = snapshot.status.get("currentPodHash")
+    return bool(current) and current != snapshot.new.pod_hash
+
+
+def plan_update_start(snapshot: Snapshot) -> BlueGreenPlan:
+    """The reset status of a blue-green Rollout whose template changed; nothing is scaled or switched."""
+    plan = BlueGreenPlan(scales={}, status=_base_status(snapshot))
+    blue: Obj = dict(plan.status.get("blueGreen") or {})
+    _reset_on_change(snapshot, plan.status, blue)
+    plan.status["blueGreen"] = blue
+    return plan
+
+
+def _base_status(snapshot: Snapshot) -> Obj:
     status: Obj = {k: v for k, v in snapshot.status.items() if k not in ("conditions", "phase", "message")}
     status["conditions"] = list(snapshot.status.get("conditions") or [])
     status["canary"] = {}
     for key in ("currentStepIndex", "currentStepHash"):
         status.pop(key, None)  # canary-only fields, left over when the strategy was switched
+    return status
+
+
+def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
+    """Decide one reconcile of a blue-green Rollout."""
+    bg = strategy_of(snapshot)
+    status = _base_status(snapshot)
     plan = BlueGreenPlan(scales={}, status=status)
     new = snapshot.new
     now = snapshot.now
     replicas = snapshot.replicas
     blue: Obj = dict(status.get("blueGreen") or {})
-    _reset_on_change(snapshot, status, blue, plan.events)
+    _reset_on_change(snapshot, status, blue)
+    remove_abort_when_promoted(status, new.pod_hash)
 
     by_hash = {rs.pod_hash: rs for rs in snapshot.sets}
     active_service = snapshot.services.get(bg.active_service)
@@ -128,6 +151,10 @@ def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
     # Back to a ReplicaSet still waiting for its scale-down, or within spec.rollbackWindow: no pause, no analysis.
     recent = has_scale_down_deadline(new) or snapshot.is_rollback_within_window
     fast_rollback = recent and not initial and active_now != new.pod_hash
+    if initial and not aborted and snapshot.stable is None:
+        # Upstream marks the first template stable at once (its active Service has nothing to select yet), so the
+        # Rollout is Completed from its first status: RolloutCompleted follows the first ScalingReplicaSet.
+        _make_stable(status, new, plan.events, "Initial deploy")
     promoted = active_now == new.pod_hash
     skip_gates = initial or full or fast_rollback or promoted
 
@@ -223,7 +250,8 @@ def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
         or not _has_templates(bg.post_promotion_analysis)
     )
     if not aborted and switched and post_done and new.is_fully_available and new.replicas == replicas:
-        _make_stable(status, new, plan.events)
+        reason = "Full promotion requested" if full else "Fast rollback" if fast_rollback else COMPLETED_REASON
+        _make_stable(status, new, plan.events, reason)
     status["blueGreen"] = blue
     _abort_bookkeeping(status, plan, new, now)
     plan.scales = _calculate_scales(snapshot, bg, plan, new_size, aborted)
@@ -233,14 +261,19 @@ def plan_blue_green(snapshot: Snapshot) -> BlueGreenPlan:
 
 
 def _plan_pod_metadata(snapshot: Snapshot, bg: BlueGreenStrategy, plan: BlueGreenPlan) -> None:
-    """activeMetadata on the pods the active Service selects, previewMetadata on the new ones before that, none
-    on the others (no longer behind the active Service, and an undo must not copy the labels back)."""
+    """activeMetadata on the pods the active Service selects (and on a first deploy's), previewMetadata on the
+    new ones before they are switched to, none on the others (no longer behind the active Service, and an undo
+    must not copy the labels back)."""
     active_metadata = _dump(bg.active_metadata)
     preview_metadata = _dump(bg.preview_metadata)
     active = str((plan.status.get("blueGreen") or {}).get("activeSelector") or "")
+    stable_hash = str(plan.status.get("stableRS") or "")
 
     def wanted_for(rs: ReplicaSetView) -> Mapping[str, Any] | None:
-        if rs.pod_hash == active:
+        # The first template is active from its first pod (upstream: a fully rolled out ReplicaSet is the active
+        # one), not a preview until the active Service is switched to it.
+        first = rs.name == snapshot.new.name and stable_hash in ("", rs.pod_hash)
+        if rs.pod_hash == active or first:
             return active_metadata
         return preview_metadata if rs.name == snapshot.new.name else None
 
@@ -391,12 +424,12 @@ def _plan_other_runs(snapshot: Snapshot, plan: BlueGreenPlan, *current: Promotio
     )
 
 
-def _reset_on_change(snapshot: Snapshot, status: Obj, blue: Obj, events: list[Event]) -> None:
-    """A new template starts the update again: no pause, abort or promotion carried over."""
+def _reset_on_change(snapshot: Snapshot, status: Obj, blue: Obj) -> None:
+    """A new template starts the update again: no pause, abort or promotion carried over (RolloutUpdated is the
+    reconciler's, with the Rollout's revision annotation)."""
     new = snapshot.new
     if status.get("currentPodHash") == new.pod_hash:
         return
-    first = "currentPodHash" not in status
     for key in ("pauseConditions", "abortedAt", "promoteFull", "restartedAt"):
         status.pop(key, None)
     status["controllerPause"] = False
@@ -405,11 +438,9 @@ def _reset_on_change(snapshot: Snapshot, status: Obj, blue: Obj, events: list[Ev
         blue.pop(key, None)
     blue["scaleUpPreviewCheckPoint"] = False
     status["currentPodHash"] = new.pod_hash
-    if not first:
-        events.append(Event("Normal", "RolloutUpdated", f"Rollout updated to revision {new.revision}"))
 
 
-def _make_stable(status: Obj, new: ReplicaSetView, events: list[Event]) -> None:
+def _make_stable(status: Obj, new: ReplicaSetView, events: list[Event], reason: str) -> None:
     if status.get("stableRS") == new.pod_hash:
         return
     status["stableRS"] = new.pod_hash
@@ -417,7 +448,11 @@ def _make_stable(status: Obj, new: ReplicaSetView, events: list[Event]) -> None:
     status.pop("pauseConditions", None)
     status["controllerPause"] = False
     events.append(
-        Event("Normal", "RolloutCompleted", f"Rollout completed update to revision {new.revision} ({new.pod_hash})")
+        Event(
+            "Normal",
+            "RolloutCompleted",
+            f"Rollout completed update to revision {new.revision} ({new.pod_hash}): {reason}",
+        )
     )
 
 

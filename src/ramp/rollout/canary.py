@@ -122,13 +122,35 @@ def _canary_spec(snapshot: Snapshot) -> CanaryStrategy | None:
     return strategy.canary if strategy else None
 
 
-def plan_canary(snapshot: Snapshot) -> CanaryPlan:
-    """Decide one reconcile of a canary Rollout."""
+def is_canary_update_start(snapshot: Snapshot) -> bool:
+    """Whether the template or the steps changed since the last status (also true on the first deploy): upstream
+    then only resets the status in that reconcile, and acts in the next."""
+    status = snapshot.status
+    return status.get("currentPodHash") != snapshot.new.pod_hash or status.get("currentStepHash") != (
+        compute_steps_hash(snapshot.steps)
+    )
+
+
+def plan_canary_update_start(snapshot: Snapshot) -> CanaryPlan:
+    """The reset status of a canary whose template or steps changed (see `is_canary_update_start`); nothing is
+    scaled or routed."""
+    plan = CanaryPlan(scales={}, status=_base_status(snapshot))
+    _reset_on_change(snapshot, plan.status, plan.events)
+    return plan
+
+
+def _base_status(snapshot: Snapshot) -> Obj:
     status: Obj = {k: v for k, v in snapshot.status.items() if k not in ("conditions", "phase", "message")}
     status["conditions"] = list(snapshot.status.get("conditions") or [])
     # Upstream's status structs serialize even when empty: clients see `canary: {}` and `blueGreen: {}`.
     status.setdefault("canary", {})
     status["blueGreen"] = {}  # empty for canary, also after a switch from blue-green (upstream rebuilds it)
+    return status
+
+
+def plan_canary(snapshot: Snapshot) -> CanaryPlan:
+    """Decide one reconcile of a canary Rollout."""
+    status = _base_status(snapshot)
     steps = snapshot.steps
     count = len(steps)
     now = snapshot.now
@@ -140,6 +162,7 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
     total = spec.effective_max_traffic_weight if spec is not None else 100
 
     _reset_on_change(snapshot, status, events)
+    remove_abort_when_promoted(status, new.pod_hash)
     stable_hash = str(status.get("stableRS") or "")
     stable = snapshot.stable
     if stable is None or not stable_hash:
@@ -194,6 +217,7 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
 
     paused_by_spec = bool(snapshot.rollout.spec.paused)
     if not aborted and not paused_by_spec and stable_hash != new.pod_hash:
+        started_at = index
         step = current_step(steps, index)
         if (
             step is not None
@@ -206,7 +230,9 @@ def plan_canary(snapshot: Snapshot) -> CanaryPlan:
             message = f"Rollout step {index}/{count} completed ({describe_step(step)})"
             events.append(Event("Normal", "RolloutStepCompleted", message))
         full = bool(status.get("promoteFull"))
-        done_steps = count == 0 or (index is not None and index >= count)
+        # Promoted in the reconcile after the last step completed, as upstream (the old pods are scaled down in
+        # it first, so RolloutCompleted follows the last ScalingReplicaSet).
+        done_steps = count == 0 or (started_at is not None and started_at >= count)
         if (
             (done_steps or full)
             and new.replicas == desired
@@ -334,7 +360,14 @@ def _plan_traffic(
         mirror_routes=mirrors,
         remove_routes=done or not (headers or mirrors),
         service_hashes=service_hashes(
-            stable_service, canary_service, stable_hash, new.pod_hash, new.available, stable.available
+            stable_service,
+            canary_service,
+            stable_hash,
+            # Aborted without a router: the canary Service goes back to the stable pods at once (upstream), before
+            # the canary is scaled down, so it never selects pods on their way out.
+            stable_hash if aborted and not plan.routed else new.pod_hash,
+            stable.available if aborted and not plan.routed else new.available,
+            stable.available,
         ),
     )
     if plan.routed:
@@ -409,8 +442,17 @@ def _announce_run_phase(plan: CanaryPlan, before: Any, now_shown: Mapping[str, A
     plan.events.append(Event(event_type, f"AnalysisRun{phase}", message))
 
 
+def remove_abort_when_promoted(status: Obj, pod_hash: str) -> None:
+    """An abort with no update in progress (the current template is the stable one) does nothing: the Rollout
+    stays Healthy (upstream removes the abort of a fully promoted rollout)."""
+    if status.get("abort") and status.get("stableRS") and status.get("stableRS") == pod_hash:
+        status["abort"] = False
+        status.pop("abortedAt", None)
+
+
 def _reset_on_change(snapshot: Snapshot, status: Obj, events: list[Event]) -> None:
-    """A new template or new steps start the steps again (upstream's status reset)."""
+    """A new template or new steps start the steps again (upstream's status reset; RolloutUpdated is the
+    reconciler's, with the Rollout's revision annotation)."""
     steps = snapshot.steps
     count = len(steps)
     new = snapshot.new
@@ -419,7 +461,6 @@ def _reset_on_change(snapshot: Snapshot, status: Obj, events: list[Event]) -> No
     steps_changed = status.get("currentStepHash") != step_hash
     if not template_changed and not steps_changed:
         return
-    first = "currentPodHash" not in status
     for key in ("pauseConditions", "abortedAt", "promoteFull", "restartedAt"):
         status.pop(key, None)
     status["controllerPause"] = False
@@ -435,8 +476,6 @@ def _reset_on_change(snapshot: Snapshot, status: Obj, events: list[Event]) -> No
         status.pop("currentStepIndex", None)
     status["currentPodHash"] = new.pod_hash
     status["currentStepHash"] = step_hash
-    if template_changed and not first:
-        events.append(Event("Normal", "RolloutUpdated", f"Rollout updated to revision {new.revision}"))
     stable_hash = status.get("stableRS")
     if stable_hash and stable_hash == new.pod_hash and count:
         # The stable template again (a rollback), or new steps for a rollout that is fully promoted.

@@ -2,12 +2,14 @@
 
 One reconcile: parse and validate the Rollout (an invalid spec only sets InvalidSpec); find or create the
 ReplicaSet of the current template (matching templates, not names, so ReplicaSets made by Argo Rollouts are
-kept); let `ramp.rollout.canary` or `ramp.rollout.bluegreen` decide sizes and status; restart pods
-(`ramp.rollout.restart`); for blue-green, switch the Services' selectors (`ramp.rollout.services`) and annotate
-scale-down deadlines; scale; clean up old ReplicaSets beyond revisionHistoryLimit; scale a referenced Deployment
-down (`ramp.rollout.workload`); then write the status in one merge patch, guarded by the resourceVersion it was
-decided from. Every write is put back into the informer cache at once, so the next reconcile never decides from
-the version it replaced.
+kept) and give the Rollout its revision (RolloutUpdated, then NewReplicaSetCreated, as upstream); when the
+template or the steps just changed, only write the reset status (RolloutNotCompleted) and come back at once,
+so the events keep upstream's order; otherwise let `ramp.rollout.canary` or `ramp.rollout.bluegreen` decide
+sizes and status; restart pods (`ramp.rollout.restart`); for blue-green, switch the Services' selectors
+(`ramp.rollout.services`) and annotate scale-down deadlines; scale; clean up old ReplicaSets beyond
+revisionHistoryLimit; scale a referenced Deployment down (`ramp.rollout.workload`); then write the status in one
+merge patch, guarded by the resourceVersion it was decided from. Every write is put back into the informer cache
+at once, so the next reconcile never decides from the version it replaced.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ramp.api import ManifestError, Rollout, parse_rollout
+from ramp.core import conditions as cond
 from ramp.core.hashing import compute_pod_template_hash
 from ramp.core.podtemplate import is_same_pod_template
+from ramp.core.replicas import SurgeLimits
 from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
 from ramp.kube.errors import ApiError
@@ -35,7 +39,14 @@ from ramp.rollout.antiaffinity import (
     template_for_new_set,
 )
 from ramp.rollout.bluegreen import BlueGreenPlan, plan_blue_green
-from ramp.rollout.canary import CanaryPlan, Event, limits_of, plan_canary
+from ramp.rollout.canary import (
+    CanaryPlan,
+    Event,
+    is_canary_update_start,
+    limits_of,
+    plan_canary,
+    plan_canary_update_start,
+)
 from ramp.rollout.replicasets import (
     EPHEMERAL_METADATA_ANNOTATION,
     HASH_LABEL,
@@ -63,6 +74,8 @@ from ramp.traffic.base import RouterError
 log = logging.getLogger("ramp.rollout")
 Obj = dict[str, Any]
 OWNER_INDEX = "rollout-owner"
+PODS_METADATA_ANNOTATION = "rollouts.ramp.dev/ephemeral-metadata-pods"
+"""On a ReplicaSet: the active/preview metadata its running pods were last all given (see `_sync_pod_metadata`)."""
 ROUTER_RETRY_SECONDS = 10.0
 """A routing object that is missing or malformed is looked at again this often (unless it is watched)."""
 
@@ -144,6 +157,16 @@ class RolloutReconciler:
         new, created = await self._ensure_new_set(raw, rollout, found.template, found.selector, sets, found)
         if new is None:
             return Result.after(1.0)  # a name collision was recorded; the status change brings us back
+        # Upstream's order: the Rollout takes the new revision (RolloutUpdated), then NewReplicaSetCreated.
+        current, updated = await self._sync_revision(raw, new, created)
+        if created:
+            self.recorder.normal(
+                raw, "NewReplicaSetCreated", f"Created ReplicaSet {new.name} (revision {new.revision})"
+            )
+        if not current:
+            return Result()  # the Rollout changed meanwhile: the newer version is reconciled next
+        if updated is not None:
+            raw = updated
         sets = [*(rs for rs in sets if rs.name != new.name), new]
         runs = analysisruns.owned_runs(self.informers, raw)
         services = self._referenced_services(raw)
@@ -154,6 +177,12 @@ class RolloutReconciler:
     async def _carry_out(self, snapshot: Snapshot, created: bool, found: workload.Workload) -> Result:
         raw = snapshot.raw
         is_blue_green = _is_blue_green(snapshot.rollout)
+        starting = bluegreen.is_update_start(snapshot) if is_blue_green else is_canary_update_start(snapshot)
+        if starting:
+            # A new template (or new steps): first only the reset status is written, as upstream does (its
+            # RolloutNotCompleted comes before any scaling); the next reconcile, at once, carries the update out.
+            start = bluegreen.plan_update_start(snapshot) if is_blue_green else plan_canary_update_start(snapshot)
+            return await self._write_plan_status(snapshot, start, created, found, requeue_after=0.05, annotate=False)
         plan: CanaryPlan | BlueGreenPlan = plan_blue_green(snapshot) if is_blue_green else plan_canary(snapshot)
         limits = bluegreen.limits_of(snapshot) if is_blue_green else limits_of(snapshot)
         try:
@@ -188,10 +217,33 @@ class RolloutReconciler:
         await self._sync_anti_affinity(snapshot, str(plan.status.get("stableRS") or ""))
         await self._scale(snapshot, plan.scales)
         await self._clean_up_history(snapshot)
-        version = await self._sync_annotations(raw, snapshot.new, found.generation)
         wl_requeue = await workload.scale_down(self.client, self.recorder, raw, snapshot, found, plan.status)
         if wl_requeue is not None:
             requeues.append(wl_requeue)
+        return await self._write_plan_status(snapshot, plan, created, found, requeues=requeues, limits=limits)
+
+    async def _write_plan_status(
+        self,
+        snapshot: Snapshot,
+        plan: CanaryPlan | BlueGreenPlan,
+        created: bool,
+        found: workload.Workload,
+        *,
+        requeues: list[float] | None = None,
+        limits: SurgeLimits | None = None,
+        requeue_after: float | None = None,
+        annotate: bool = True,
+    ) -> Result:
+        """Annotate the Rollout (not before the routers were restored: the routing record says what to restore),
+        write the plan's status with the conditions and phase, then record the events."""
+        raw = snapshot.raw
+        is_blue_green = isinstance(plan, BlueGreenPlan)
+        if limits is None:
+            limits = bluegreen.limits_of(snapshot) if is_blue_green else limits_of(snapshot)
+        requeues = list(requeues or [])
+        if requeue_after is not None:
+            requeues.append(requeue_after)
+        version = await self._sync_annotations(raw, snapshot.new, found.generation) if annotate else None
         result = complete_status(
             plan.status,
             StatusInputs(
@@ -216,6 +268,11 @@ class RolloutReconciler:
             # Only once the status that goes with them is written: a conflict means deciding again.
             for event in plan.events:
                 self.recorder.record(raw, event.type, event.reason, event.message)
+            if result.not_completed_now:
+                message = cond.ROLLOUT_NOT_COMPLETED_MESSAGE.format(
+                    revision=snapshot.new.revision, pod_hash=snapshot.new.pod_hash
+                )
+                self.recorder.normal(raw, cond.ROLLOUT_NOT_COMPLETED_REASON, message)
             if result.resumed_now:
                 self.recorder.normal(raw, "RolloutResumed", "Rollout is resumed")
             if result.aborted_now:
@@ -405,7 +462,9 @@ class RolloutReconciler:
         namespace = str(snapshot.raw["metadata"]["namespace"])
         for name, wanted in wanted_by_name.items():
             rs = by_name.get(name)
-            if rs is None or rs.ephemeral_metadata == wanted:
+            record = json.dumps(wanted, sort_keys=True) if wanted else None
+            annotations = (rs.raw.get("metadata") or {}).get("annotations") or {} if rs is not None else {}
+            if rs is None or (rs.ephemeral_metadata == wanted and annotations.get(PODS_METADATA_ANNOTATION) == record):
                 continue
             previous = rs.ephemeral_metadata
             changes: dict[str, dict[str, str | None]] = {}
@@ -416,7 +475,6 @@ class RolloutReconciler:
                 change.update(wanted.get(kind, {}))
                 if change:
                     changes[kind] = change
-            record = json.dumps(wanted, sort_keys=True) if wanted else None
             rs_patch = {
                 "metadata": {"annotations": {EPHEMERAL_METADATA_ANNOTATION: record}},
                 "spec": {"template": {"metadata": changes}},
@@ -432,6 +490,11 @@ class RolloutReconciler:
                 except ApiError as err:
                     if not err.is_not_found:
                         raise
+            # Only now are the running pods known to carry it: a reconcile cut short before this point (or a pod
+            # that could not be patched) patches them again next time, as upstream re-syncs pods every time.
+            done = {"metadata": {"annotations": {PODS_METADATA_ANNOTATION: record}}}
+            updated = await self.client.patch(REPLICA_SETS, name, done, namespace)
+            self.informers.replica_sets.observe(updated)
 
     # -- ReplicaSets -----------------------------------------------------------------------------------
 
@@ -498,9 +561,7 @@ class RolloutReconciler:
             log.info("pod template hash collision", extra={"rollout": object_key(raw), "collisionCount": count})
             return None, False
         self.informers.replica_sets.observe(created)
-        view = ReplicaSetView.of(created)
-        self.recorder.normal(raw, "NewReplicaSetCreated", f"Created ReplicaSet {view.name} (revision {revision})")
-        return view, True
+        return ReplicaSetView.of(created), True
 
     async def _sync_anti_affinity(self, snapshot: Snapshot, stable_hash: str) -> None:
         """Keep the new ReplicaSet's injected anti-affinity term on the current stable pods, and take it off once
@@ -554,6 +615,34 @@ class RolloutReconciler:
                 if not err.is_not_found:
                     raise
             self.informers.replica_sets.forget(f"{namespace}/{rs.name}")
+
+    async def _sync_revision(
+        self, raw: Mapping[str, Any], new: ReplicaSetView, created: bool
+    ) -> tuple[bool, Obj | None]:
+        """Give the Rollout the revision of its current ReplicaSet: (False when the Rollout changed meanwhile, the
+        Rollout as written or None when there was nothing to write). A new revision is announced with
+        RolloutUpdated, as upstream does (not when an annotation merely missing is filled in for a revision that
+        was already current, as on a takeover)."""
+        annotations = raw["metadata"].get("annotations") or {}
+        before = annotations.get(REVISION_ANNOTATION)
+        if before == str(new.revision):
+            return True, None
+        patch = {
+            "metadata": {
+                "resourceVersion": raw["metadata"].get("resourceVersion"),
+                "annotations": {REVISION_ANNOTATION: str(new.revision)},
+            }
+        }
+        try:
+            updated = await self.client.patch(ROLLOUTS, raw["metadata"]["name"], patch, raw["metadata"]["namespace"])
+        except ApiError as err:
+            if err.is_conflict:
+                return False, None
+            raise
+        self.informers.rollouts.observe(updated)
+        if before is not None or created:
+            self.recorder.normal(updated, "RolloutUpdated", f"Rollout updated to revision {new.revision}")
+        return True, dict(updated)
 
     async def _sync_annotations(
         self, raw: Mapping[str, Any], new: ReplicaSetView, workload_generation: int | None

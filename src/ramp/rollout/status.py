@@ -3,8 +3,9 @@
 `complete_status` takes the strategy's status (steps, pauses, stableRS ...) and adds what every strategy shares:
 the counters of the ReplicaSets, `HPAReplicas` and `selector` for the scale subresource, `observedGeneration`
 (a string, as upstream), the Progressing / Available / Paused / Completed / Healthy conditions with upstream's
-reasons, and the phase. The progress deadline is decided here too (it may abort). `status_patch` makes the one
-merge patch. Pure.
+reasons, and the phase. The progress deadline is decided here too (it may abort; a rollout that only waits out
+scaleDownDelaySeconds is owed no progress). Completed is upstream's (stableRS == currentPodHash); its turning
+False is reported for the RolloutNotCompleted event. `status_patch` makes the one merge patch. Pure.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ramp.api import format_timestamp
 from ramp.core import conditions as cond
 from ramp.core.phase import HEALTHY, calculate_phase, read_phase_inputs
 from ramp.kube.selectors import format_label_selector
-from ramp.rollout.replicasets import ReplicaSetView
+from ramp.rollout.replicasets import SCALE_DOWN_DEADLINE_ANNOTATION, ReplicaSetView
 
 Obj = dict[str, Any]
 
@@ -37,8 +38,9 @@ class StatusInputs:
     now: datetime
     new_set_created: bool = False
     blue_green: bool = False
-    """Blue-green: availableReplicas counts the new pods only, completion needs the active Service on them, and
-    HPAReplicas / selector describe the active ReplicaSet (upstream's syncRolloutStatusBlueGreen)."""
+    """Blue-green: readyReplicas, availableReplicas, HPAReplicas and selector describe the active ReplicaSet (all
+    ReplicaSets while none is active), and completion needs the active Service on the new pods (upstream's
+    syncRolloutStatusBlueGreen)."""
     abort_message: str | None = None
     """Why the rollout aborted in this reconcile (a failed analysis), appended to the aborted message."""
 
@@ -50,6 +52,8 @@ class StatusResult:
     timed_out_now: bool
     aborted_now: bool = False
     resumed_now: bool = False
+    not_completed_now: bool = False
+    """The Completed condition turned False (or was first set False): upstream's RolloutNotCompleted event."""
 
 
 def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
@@ -66,11 +70,13 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
     status["selector"] = format_label_selector(inputs.selector)
     active_selector = str((status.get("blueGreen") or {}).get("activeSelector") or "")
     active = next((rs for rs in sets if active_selector and rs.pod_hash == active_selector), None)
-    if inputs.blue_green:
-        status["availableReplicas"] = new.available if new else 0
-        if active is not None:
-            status["HPAReplicas"] = active.status_replicas
-            status["selector"] = format_label_selector((active.raw.get("spec") or {}).get("selector") or {})
+    if inputs.blue_green and active is not None:
+        # Upstream counts the pods behind the active Service: preview pods are neither ready nor available
+        # replicas of the Rollout until they are switched to (with no active ReplicaSet, every pod counts).
+        status["readyReplicas"] = active.ready
+        status["availableReplicas"] = active.available
+        status["HPAReplicas"] = active.status_replicas
+        status["selector"] = format_label_selector((active.raw.get("spec") or {}).get("selector") or {})
     generation = (inputs.raw.get("metadata") or {}).get("generation")
     status["observedGeneration"] = str(generation) if generation is not None else ""
     now = inputs.now
@@ -136,6 +142,9 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
             now,
         )
         requeue = float(inputs.progress_deadline_seconds) + 0.5
+    elif is_waiting_for_scale_down(sets, new, str(status.get("stableRS") or "")):
+        # Done but for the old pods' scaleDownDelaySeconds: no progress is owed, so no deadline (upstream).
+        pass
     elif cond.is_progress_deadline_exceeded(progressing, inputs.progress_deadline_seconds, now):
         if progressing.get("reason") != cond.TIMED_OUT_REASON:
             timed_out_now = True
@@ -160,9 +169,8 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
     else:
         requeue = _seconds_to_deadline(progressing, inputs.progress_deadline_seconds, now)
 
-    # Blue-green serves from the active ReplicaSet, whatever the new one (say, aborted and scaled down) has.
-    serving = active.available if inputs.blue_green and active is not None else status["availableReplicas"]
-    available = serving >= inputs.replicas - inputs.max_unavailable
+    # Blue-green counts the active ReplicaSet (above): it serves, whatever the new one (say, aborted) has.
+    available = status["availableReplicas"] >= inputs.replicas - inputs.max_unavailable
     conditions = cond.set_condition(
         conditions,
         cond.new_condition(
@@ -187,11 +195,15 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
             ),
             now,
         )
+    # Completed is upstream's RolloutCompleted: the current template is the stable one (pods may still move).
+    promoted = bool(status.get("stableRS")) and status.get("stableRS") == status.get("currentPodHash")
+    was_completed = cond.get_condition(conditions, cond.COMPLETED)
+    not_completed_now = not promoted and (was_completed is None or was_completed.get("status") != cond.FALSE)
     conditions = cond.set_condition(
         conditions,
         cond.new_condition(
             cond.COMPLETED,
-            cond.TRUE if complete else cond.FALSE,
+            cond.TRUE if promoted else cond.FALSE,
             # Upstream uses this reason and message for both statuses.
             cond.ROLLOUT_COMPLETED_REASON,
             cond.ROLLOUT_COMPLETED_REASON,
@@ -218,7 +230,7 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
         status["message"] = message
     else:
         status.pop("message", None)
-    return StatusResult(status, requeue, timed_out_now, aborted_now, resumed_now)
+    return StatusResult(status, requeue, timed_out_now, aborted_now, resumed_now, not_completed_now)
 
 
 def invalid_spec_status(raw: Mapping[str, Any], message: str, now: datetime) -> Obj:
@@ -256,6 +268,16 @@ def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> Obj | None:
         if key not in new:
             patch[key] = None
     return patch or None
+
+
+def is_waiting_for_scale_down(sets: Sequence[ReplicaSetView], new: ReplicaSetView | None, stable_hash: str) -> bool:
+    """Whether a ReplicaSet other than the new and the stable one still waits out its scale-down deadline
+    (upstream's isWaitingForReplicaSetScaleDown: such a wait never counts against the progress deadline)."""
+    return any(
+        rs.replicas > 0 and SCALE_DOWN_DEADLINE_ANNOTATION in ((rs.raw.get("metadata") or {}).get("annotations") or {})
+        for rs in sets
+        if (new is None or rs.name != new.name) and rs.pod_hash != stable_hash
+    )
 
 
 def _is_progressing(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:

@@ -71,11 +71,9 @@ class TrafficPlan:
         """`status.canary.weights` as upstream writes it."""
 
         def shown(destination: Destination) -> Obj:
-            return {
-                "podTemplateHash": destination.pod_hash,
-                "serviceName": destination.service,
-                "weight": destination.weight,
-            }
+            # Empty fields are left out, as upstream's omitempty does (no Services with Istio subsets).
+            found: Obj = {"podTemplateHash": destination.pod_hash, "serviceName": destination.service}
+            return {**{k: v for k, v in found.items() if v}, "weight": destination.weight}
 
         weights: Obj = {"canary": shown(self.weights.canary), "stable": shown(self.weights.stable)}
         if self.weights.additional:

@@ -149,9 +149,12 @@ def _check_unrouted(canary: CanaryStrategy) -> list[Problem]:
 def _check_routing(canary: CanaryStrategy, routing: RolloutTrafficRouting) -> list[Problem]:
     """A router needs the two Services it shifts traffic between (or pingPong), and must be one Ramp drives."""
     problems: list[Problem] = []
+    keys = configured_routers(routing)
+    # Istio subset-level splitting routes to DestinationRule subsets of one host: no Services needed (upstream).
+    subset_only = keys == ["istio"] and routing.istio is not None and routing.istio.destination_rule is not None
     if canary.ping_pong is None:
         for field_name, value in (("stableService", canary.stable_service), ("canaryService", canary.canary_service)):
-            if not value:
+            if not value and not subset_only:
                 share = field_name.removesuffix("Service")
                 problems.append(
                     Problem(
@@ -167,7 +170,6 @@ def _check_routing(canary: CanaryStrategy, routing: RolloutTrafficRouting) -> li
                 f"{DYNAMIC_STABLE_SCALE_WITH_DELAY}; remove one of dynamicStableScale and scaleDownDelaySeconds",
             )
         )
-    keys = configured_routers(routing)
     if not keys:
         problems.append(Problem(ROUTING, "names no router; add one (nginx, istio, ...)"))
     for key in unsupported_routers(keys):

@@ -6,7 +6,8 @@ below is carried over untouched (gateways, retries, headers, fields of newer Ist
 
 Follows upstream Argo Rollouts' documented Istio behaviour:
 - the routes that carry the split are the HTTP routes named in `routes` (when absent, the VirtualService's only
-  HTTP route besides the managed ones), the TLS routes matching `tlsRoutes` (port and sniHosts) and the TCP
+  HTTP route besides the managed ones, or else its first unnamed one; a VirtualService without an http section
+  ignores `routes`), the TLS routes matching `tlsRoutes` (port and sniHosts) and the TCP
   routes matching `tcpRoutes` (port); without `tlsRoutes` / `tcpRoutes`, a lone TLS / TCP route is taken;
 - in those routes a destination is the canary's when its host names the canary Service (short name or any
   longer form such as `svc.ns.svc.cluster.local`: the host's first label is compared) or its subset is the
@@ -102,8 +103,11 @@ def routes_of(spec: Mapping[str, Any], kind: str) -> list[Obj]:
 
 def select_routes(spec: Mapping[str, Any], selection: RouteSelection) -> SelectedRoutes:
     """The routes that carry the split; RouterError naming the Rollout field when one cannot be found."""
+    # A VirtualService with no http section (TLS or TCP routes only) ignores `routes`, as upstream does: one
+    # Rollout spec can name HTTP routes for the VirtualServices that have them.
+    has_http = isinstance(spec.get("http"), list)
     selected = SelectedRoutes(
-        http=_select_http(routes_of(spec, "http"), selection),
+        http=_select_http(routes_of(spec, "http"), selection) if has_http else (),
         tls=_select_l4(routes_of(spec, "tls"), selection, "tls"),
         tcp=_select_l4(routes_of(spec, "tcp"), selection, "tcp"),
     )
@@ -132,6 +136,9 @@ def _select_http(http: list[Obj], selection: RouteSelection) -> tuple[int, ...]:
         return ()
     # Managed header and mirror routes are Ramp's own: the user's route is the one left.
     own = [i for i, route in enumerate(http) if route.get("name") not in selection.managed_routes]
+    unnamed = [i for i in own if not http[i].get("name")]
+    if len(own) > 1 and unnamed:
+        return (unnamed[0],)  # upstream's rule: with no names given, the first route without a name
     if len(own) != 1:
         raise RouterError(
             f'{field}: VirtualService "{selection.virtual_service}" has {len(own)} HTTP routes; '

@@ -296,3 +296,38 @@ def test_rolling_back_within_the_rollback_window_skips_the_pause_and_the_analyse
     assert (plan.status.get("stableRS") == "a") is fast
     assert bool(plan.status.get("pauseConditions")) is not fast
     assert bool(plan.analysis.create) is not fast
+
+
+def test_abort_with_no_update_in_progress_does_nothing() -> None:
+    current = replica_set("cur", 1, 3)
+    status = {"stableRS": "cur", "currentPodHash": "cur", "blueGreen": {"activeSelector": "cur"}, "abort": True}
+    plan = plan_blue_green(snapshot(rollout(status), [current], current, active="cur", preview="cur"))
+    assert plan.status["abort"] is False
+    assert "abortedAt" not in plan.status
+    assert plan.scales == {}
+    assert [e.reason for e in plan.events] == []
+
+
+def test_the_first_template_is_stable_at_once_as_upstreams_initial_deploy() -> None:
+    # Upstream: "Initial deploy" promotes before the active Service selects anything (no RolloutNotCompleted).
+    new = replica_set("new", 1, 0)
+    plan = plan_blue_green(snapshot(rollout(), [new], new, active=None))
+    assert plan.status["stableRS"] == "new"
+    assert plan.status["blueGreen"]["activeSelector"] == ""
+    assert [e.message for e in plan.events if e.reason == "RolloutCompleted"] == [
+        "Rollout completed update to revision 1 (new): Initial deploy"
+    ]
+
+
+def test_a_first_deploys_pods_carry_the_active_metadata_from_the_start() -> None:
+    new = replica_set("new", 1, 0)
+    metadata = {"activeMetadata": {"labels": {"role": "active"}}, "previewMetadata": {"labels": {"role": "preview"}}}
+    plan = plan_blue_green(snapshot(rollout(**metadata), [new], new, active=None))
+    assert plan.pod_metadata == {"web-new": {"labels": {"role": "active"}}}
+    old, update = replica_set("old", 1, 3), replica_set("new", 2, 3)
+    manual = {**metadata, "autoPromotionEnabled": False}
+    paused = plan_blue_green(snapshot(rollout(updating(), **manual), [old, update], update, active="old"))
+    assert paused.pod_metadata == {
+        "web-old": {"labels": {"role": "active"}},
+        "web-new": {"labels": {"role": "preview"}},
+    }

@@ -9,7 +9,7 @@ import pytest
 
 from ramp.api import format_timestamp, parse_rollout
 from ramp.core.hashing import compute_steps_hash
-from ramp.rollout.canary import plan_canary
+from ramp.rollout.canary import is_canary_update_start, plan_canary, plan_canary_update_start
 from ramp.rollout.replicasets import ReplicaSetView
 from ramp.rollout.snapshot import Snapshot
 
@@ -82,7 +82,7 @@ def test_a_new_template_restarts_the_steps_at_the_first_weight() -> None:
     assert plan.weight == 25
     # one pod of surge (25% of 4 rounds up) for the canary; one stable pod may go (maxUnavailable 1)
     assert plan.scales == {"web-new": 1, "web-old": 3}
-    assert "RolloutUpdated" in [e.reason for e in plan.events]
+    assert "RolloutUpdated" not in [e.reason for e in plan.events]  # the reconciler's, with the revision
 
 
 def test_setting_the_stable_template_back_skips_the_steps() -> None:
@@ -201,3 +201,54 @@ def test_scale_ups_wait_while_a_scaled_down_replica_set_still_has_its_pods() -> 
     assert "web-new" not in plan.scales  # scale-downs within maxUnavailable may go on
     drained = replica_set("old", 1, 3)
     assert plan_canary(snapshot(rollout(status, steps=[]), [drained, new], new)).scales["web-new"] == 2
+
+
+def test_abort_points_the_canary_service_back_at_the_stable_pods_at_once() -> None:
+    # Upstream's reconcileStableAndCanaryService: aborted without a router, both Services select stable.
+    stable, new = replica_set("old", 1, 2), replica_set("new", 2, 2)
+    services = {"stableService": "web-stable", "canaryService": "web-canary", "steps": STEPS}
+    raw = rollout(mid_rollout(3, abort=True), strategy={"canary": services})
+    plan = plan_canary(snapshot(raw, [stable, new], new))
+    assert plan.traffic is not None
+    assert plan.traffic.service_hashes == {"web-stable": "old", "web-canary": "old"}
+    running = plan_canary(snapshot(rollout(mid_rollout(3), strategy={"canary": services}), [stable, new], new))
+    assert running.traffic is not None
+    assert running.traffic.service_hashes == {"web-stable": "old", "web-canary": "new"}
+
+
+def test_abort_with_no_update_in_progress_does_nothing() -> None:
+    stable = replica_set("old", 1, 4)
+    status = {"stableRS": "old", "currentPodHash": "old", "currentStepHash": compute_steps_hash(STEPS)}
+    plan = plan_canary(snapshot(rollout({**status, "currentStepIndex": 4, "abort": True}), [stable], stable))
+    assert plan.status["abort"] is False
+    assert "abortedAt" not in plan.status
+    assert plan.weight == 100
+    assert plan.scales == {}
+    assert plan.events == []
+
+
+def test_a_new_template_starts_with_a_reset_status_and_nothing_scaled() -> None:
+    # Upstream's first reconcile of an update only resets the status (its RolloutNotCompleted precedes scaling).
+    old, new = replica_set("old", 1, 4), replica_set("new", 2, 0)
+    status = {"stableRS": "old", "currentPodHash": "old", "currentStepHash": compute_steps_hash(STEPS)}
+    snap = snapshot(rollout({**status, "currentStepIndex": 4}), [old, new], new)
+    assert is_canary_update_start(snap)
+    start = plan_canary_update_start(snap)
+    assert start.scales == {} and start.traffic is None
+    assert (start.status["currentPodHash"], start.status["currentStepIndex"]) == ("new", 0)
+    started = snapshot(rollout({**start.status, "currentStepIndex": 0}), [old, new], new)
+    assert not is_canary_update_start(started)
+    assert is_canary_update_start(snapshot(rollout({}), [new], new))  # the first deploy too, as upstream
+
+
+def test_the_last_step_completes_and_the_next_reconcile_promotes() -> None:
+    # Upstream: RolloutStepCompleted in one reconcile, RolloutCompleted in the next.
+    steps = [{"setWeight": 50}, {"pause": {"duration": 5}}, {"setWeight": 100}]
+    stable, new = replica_set("old", 1, 0), replica_set("new", 2, 4)
+    status = mid_rollout(2, currentStepHash=compute_steps_hash(steps))
+    done = plan_canary(snapshot(rollout(status, steps=steps), [stable, new], new))
+    assert [e.reason for e in done.events] == ["RolloutStepCompleted"]
+    assert done.status["stableRS"] == "old"
+    promoted = plan_canary(snapshot(rollout({**status, "currentStepIndex": 3}, steps=steps), [stable, new], new))
+    assert promoted.status["stableRS"] == "new"
+    assert [e.reason for e in promoted.events] == ["RolloutCompleted"]

@@ -247,6 +247,14 @@ def test_a_missing_subset_destination_names_the_subset() -> None:
         apply_weights(vsvc([primary(dest("app-root", 100, "stable"))]), selection("primary"), SUBSETS, weights(5))
 
 
+def test_subsets_need_no_services_to_split() -> None:
+    no_services = Targets("", "", stable_subset="stable", canary_subset="canary")
+    given = vsvc([primary(dest("app-root", 100, "stable"), dest("app-root", 0, "canary"))])
+    split = Weights(Destination("", 30), Destination("", 70), (), 100)
+    result = apply_weights(given, selection("primary"), no_services, split)
+    assert shares(result["spec"]["http"][0]) == {"app-root/stable": 70, "app-root/canary": 30}
+
+
 RULE_SETTINGS = IstioDestinationRule.model_validate(
     {"name": "app-rule", "canarySubsetName": "canary", "stableSubsetName": "stable"}
 )
@@ -348,6 +356,27 @@ def test_a_lone_tls_route_is_taken_without_tls_routes_and_several_need_them() ->
     assert shares(result["spec"]["tls"][0]) == {"app-stable": 90, "app-canary": 10}
     with pytest.raises(RouterError, match=r"virtualService\.tlsRoutes: VirtualService \"app-vsvc\" has 2 TLS routes"):
         apply_weights(vsvc(tls=[tls_route(443, "a"), tls_route(443, "b")]), selection(), HOSTS, weights(10))
+
+
+def test_routes_naming_http_routes_are_ignored_by_a_virtual_service_with_only_tls_routes() -> None:
+    # Upstream skips the HTTP routes when the VirtualService has no http section at all.
+    result = apply_weights(vsvc(tls=[tls_route(443, "a")]), selection("primary"), HOSTS, weights(10))
+    assert shares(result["spec"]["tls"][0]) == {"app-stable": 90, "app-canary": 10}
+    assert "http" not in result["spec"]
+    with pytest.raises(RouterError, match=r'HTTP route "primary" not found'):
+        apply_weights(vsvc([], tls=[tls_route(443, "a")]), selection("primary"), HOSTS, weights(10))
+
+
+def test_without_routes_the_first_unnamed_http_route_of_several_is_taken() -> None:
+    given = vsvc(
+        [
+            {"name": "named", "route": [dest("app-stable", 100), dest("app-canary", 0)]},
+            {"route": [dest("app-stable", 100), dest("app-canary", 0)]},
+            {"route": [dest("app-stable", 100), dest("app-canary", 0)]},
+        ]
+    )
+    result = apply_weights(given, selection(), HOSTS, weights(10))
+    assert [shares(r)["app-canary"] for r in result["spec"]["http"]] == [0, 10, 0]
 
 
 def test_tcp_routes_are_selected_by_port_and_a_route_on_several_ports_never_matches() -> None:

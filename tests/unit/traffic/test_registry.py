@@ -71,3 +71,21 @@ def test_ping_pong_replaces_the_two_services() -> None:
     canary = {"pingPong": {"pingService": "ping", "pongService": "pong"}, "trafficRouting": routing}
     rollout = parse_rollout(_rollout(canary))
     assert validate_rollout(rollout, rollout.spec.template) == []  # type: ignore[arg-type]
+
+
+def test_istio_subset_level_splitting_needs_no_services_but_host_level_does() -> None:
+    # Upstream: the DestinationRule's subsets carry the split, so stableService/canaryService may be left out.
+    rule = {"name": "app-rule", "canarySubsetName": "canary", "stableSubsetName": "stable"}
+    subsets = _rollout({"trafficRouting": {"istio": {"virtualService": {"name": "vs"}, "destinationRule": rule}}})
+    rollout = parse_rollout(subsets)
+    assert validate_rollout(rollout, rollout.spec.template) == []  # type: ignore[arg-type]
+    hosts = parse_rollout(_rollout({"trafficRouting": {"istio": {"virtualService": {"name": "vs"}}}}))
+    problems = [str(p) for p in validate_rollout(hosts, hosts.spec.template)]  # type: ignore[arg-type]
+    assert any(p.startswith("spec.strategy.canary.stableService: Canary service and Stable service") for p in problems)
+
+
+def test_istio_subsets_with_services_named_are_valid_too() -> None:
+    rule = {"name": "app-rule", "canarySubsetName": "canary", "stableSubsetName": "stable"}
+    routing = {"istio": {"virtualService": {"name": "vs"}, "destinationRule": rule}}
+    named = parse_rollout(_rollout({"stableService": "s", "canaryService": "c", "trafficRouting": routing}))
+    assert validate_rollout(named, named.spec.template) == []  # type: ignore[arg-type]
