@@ -47,7 +47,7 @@ class BudgetError(ExpressionError):
 class Budget:
     """The steps and allocation left to one evaluation; `charge` and `allocate` raise BudgetError when spent."""
 
-    __slots__ = ("allocated", "max_allocation", "max_steps", "source", "steps")
+    __slots__ = ("allocated", "max_allocation", "max_steps", "sizes", "source", "steps")
 
     def __init__(self, source: str = "", max_steps: int = MAX_STEPS, max_allocation: int = MAX_ALLOCATION) -> None:
         self.source = source
@@ -55,6 +55,7 @@ class Budget:
         self.max_allocation = max_allocation
         self.steps = 0
         self.allocated = 0
+        self.sizes: dict[int, tuple[Any, int]] = {}
 
     def charge(self, steps: int) -> None:
         self.steps += steps
@@ -62,14 +63,43 @@ class Budget:
             raise BudgetError(f"expression exceeded its budget of {self.max_steps} steps; simplify it", self.source)
 
     def walk(self, *values: Any) -> None:
-        """Charge for reading `values`: a step per array or map element, per CHARACTERS_PER_STEP characters."""
+        """Charge for reading `values`: a step per array or map element at any depth, per CHARACTERS_PER_STEP
+        characters. A value's size is worked out once per evaluation (a provider's `result` walked in a loop is
+        measured once)."""
         total = 0
         for value in values:
             if isinstance(value, str):
                 total += len(value) // CHARACTERS_PER_STEP
             elif isinstance(value, (list, tuple, dict)):
-                total += len(value)
-        self.charge(1 + total)
+                if self.steps + total + len(value) > self.max_steps:
+                    self.charge(total + len(value))  # over already: no need to measure the inside
+                total += self.size_of(value)
+        if total:
+            self.charge(total)  # the node itself is paid for by its closure's weight
+
+    def size_of(self, value: list[Any] | tuple[Any, ...] | dict[Any, Any]) -> int:
+        """Elements of `value` and of every array and map inside it, plus its strings' characters over
+        CHARACTERS_PER_STEP; remembered by identity for the rest of the evaluation."""
+        known = self.sizes.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        size = 0
+        pending: list[Any] = [value]
+        while pending:
+            current = pending.pop()
+            items = current.values() if isinstance(current, dict) else current
+            size += len(current)
+            for item in items:
+                if isinstance(item, (list, tuple, dict)):
+                    remembered = self.sizes.get(id(item))
+                    if remembered is not None and remembered[0] is item:
+                        size += remembered[1]
+                    else:
+                        pending.append(item)
+                elif isinstance(item, str) and len(item) >= CHARACTERS_PER_STEP:
+                    size += len(item) // CHARACTERS_PER_STEP
+        self.sizes[id(value)] = (value, size)
+        return size
 
     def allocate(self, units: int) -> None:
         self.allocated += units
