@@ -250,3 +250,13 @@ def test_random_conditions_raise_only_expression_errors(source: str, result: Any
 def test_random_text_raises_only_expression_errors(source: str) -> None:
     with contextlib.suppress(ExpressionError):
         evaluate(source, {"result": [1, 2, 3]})
+
+
+def test_a_condition_that_does_not_compile_is_parsed_once() -> None:
+    source = "result > > 1  // cached refusal"
+    with pytest.raises(ExpressionError) as first:
+        compile_expression(source)
+    with pytest.raises(ExpressionError) as second:
+        compile_expression(source)
+    assert second.value is first.value
+    assert str(second.value) == "unexpected token '>' (column 10)"

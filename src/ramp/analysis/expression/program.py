@@ -53,22 +53,25 @@ class Expression:
 
 
 class _CompileCache:
-    """Compiled conditions by source, least recently used first out, bounded by the bytes of their sources."""
+    """Compiled conditions by source, least recently used first out, bounded by the bytes of their sources.
+
+    A condition that does not compile is kept with its error, so a bad condition measured every interval is parsed
+    once, not at every measurement."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.size = 0
-        self.entries: OrderedDict[str, Expression] = OrderedDict()
+        self.entries: OrderedDict[str, Expression | ExpressionError] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, source: str) -> Expression | None:
+    def get(self, source: str) -> Expression | ExpressionError | None:
         with self.lock:
             found = self.entries.get(source)
             if found is not None:
                 self.entries.move_to_end(source)
             return found
 
-    def put(self, source: str, expression: Expression) -> None:
+    def put(self, source: str, expression: Expression | ExpressionError) -> None:
         cost = _cost(source)
         with self.lock:
             if source in self.entries or cost > self.max_bytes:
@@ -95,14 +98,20 @@ _CACHE: Final = _CompileCache(CACHE_BYTES)
 def compile_expression(source: str) -> Expression:
     """`source` parsed and compiled (cached); raises ExpressionError (with the column) for bad syntax or unknown
     functions, BudgetError for a condition over `budget.MAX_SOURCE_LENGTH` characters or nested too deeply."""
-    cached = _CACHE.get(source)
-    if cached is not None:
-        return cached
     if len(source) > MAX_SOURCE_LENGTH:
         raise BudgetError(
             f"condition is {len(source)} characters long; at most {MAX_SOURCE_LENGTH} are allowed", source[:80]
         )
-    expression = Expression(source, compile_tree(parse(source), source))
+    cached = _CACHE.get(source)
+    if isinstance(cached, ExpressionError):
+        raise cached.with_traceback(None)
+    if cached is not None:
+        return cached
+    try:
+        expression = Expression(source, compile_tree(parse(source), source))
+    except ExpressionError as error:
+        _CACHE.put(source, error)
+        raise
     _CACHE.put(source, expression)
     return expression
 
