@@ -4,6 +4,7 @@ bounded by bytes, and random conditions over hostile constructs raise nothing bu
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
@@ -21,6 +22,7 @@ from ramp.analysis.expression.budget import (
     BudgetError,
 )
 from ramp.analysis.expression.functions import keep_unique
+from tests.loop_lag import LoopLagProbe
 
 
 class ProbeBudget(Budget):
@@ -260,3 +262,19 @@ def test_a_condition_that_does_not_compile_is_parsed_once() -> None:
         compile_expression(source)
     assert second.value is first.value
     assert str(second.value) == "unexpected token '>' (column 10)"
+
+
+async def test_the_worst_conditions_end_on_the_event_loop_under_a_lag_probe() -> None:
+    """Evaluated on the loop as the analysis reconciler does; each ends with its BudgetError. The probe's figure is
+    reported (pytest -s), never asserted: the budget counters above are what bound the work."""
+    outcomes = []
+    async with LoopLagProbe() as probe:
+        for source in WORST:
+            await asyncio.sleep(0.01)
+            try:
+                evaluate_condition(source, None)
+            except BudgetError as error:
+                outcomes.append(str(error))
+    assert len(outcomes) == len(WORST)
+    assert probe.samples > 0
+    print(f"worst loop lag while evaluating {len(WORST)} worst conditions: {probe.worst * 1000:.1f} ms")
