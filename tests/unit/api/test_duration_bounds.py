@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ramp.api.durations import MAX_DURATION_LENGTH, parse_duration, pause_seconds
+from ramp.api.rollout import parse_rollout
 from ramp.api.steps import CanaryStep
+from ramp.api.validation import ManifestError
 
 
 @pytest.mark.parametrize(
@@ -61,3 +63,31 @@ def test_random_duration_text_raises_only_value_errors(text: str) -> None:
     except ValueError:
         return
     assert abs(seconds) <= 2**31 - 1
+
+
+@pytest.mark.parametrize(
+    ("duration", "message"),
+    [
+        ("9" * 400 + "h", "duration is 401 characters long"),
+        ("11s" * 26 + "x", "must be a number of seconds or a duration"),
+        (2**40, "out of range"),
+    ],
+)
+def test_a_rollout_with_a_hostile_pause_is_a_manifest_error_naming_the_field(duration: object, message: str) -> None:
+    rollout = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {"name": "r", "namespace": "n"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "a"}},
+            "template": {
+                "metadata": {"labels": {"app": "a"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+            },
+            "strategy": {"canary": {"steps": [{"pause": {"duration": duration}}]}},
+        },
+    }
+    with pytest.raises(ManifestError) as caught:
+        parse_rollout(rollout)
+    assert "spec.strategy.canary.steps[0].pause.duration: " in str(caught.value)
+    assert message in str(caught.value)
