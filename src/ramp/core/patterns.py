@@ -50,7 +50,18 @@ class UserPattern:
         return f"UserPattern({self.source!r})"
 
     def search(self, text: str) -> bool:
+        if not text.isascii():
+            text = _valid_utf8(text)
         return self._compiled.search(text) is not None
+
+
+def _valid_utf8(text: str) -> str:
+    """`text` with lone surrogates (which JSON can carry and UTF-8 cannot) replaced, as Go reads invalid UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
 
 
 def compile_pattern(text: str, field: str) -> UserPattern:
@@ -68,7 +79,8 @@ def _compile(text: str, field: str) -> UserPattern:
         raise PatternError(
             f"{field}: regular expression is {len(text)} characters long; at most {MAX_PATTERN_LENGTH} are allowed"
         )
-    for match in _REPEAT.finditer(text):
+    readable = _valid_utf8(text)
+    for match in _REPEAT.finditer(readable):
         for count in match.groups():
             if count and (len(count) > 4 or int(count) > MAX_REPEAT):
                 raise PatternError(
@@ -76,7 +88,7 @@ def _compile(text: str, field: str) -> UserPattern:
                     f"{_shorten(count)} is above {MAX_REPEAT}"
                 )
     try:
-        return UserPattern(text, re2.compile(text, options=_options()))
+        return UserPattern(text, re2.compile(readable, options=_options()))
     except re2.error as error:
         reason = error.args[0] if error.args else ""
         if isinstance(reason, bytes):

@@ -54,3 +54,8 @@ def test_go_syntax_that_python_lacks_works() -> None:
     assert compile_pattern(r"[[:alpha:]]+", "f").search("abc")
     with pytest.raises(PatternError):
         compile_pattern("(?P<x>a)(?P=x)", "f")
+
+
+def test_lone_surrogates_in_a_pattern_or_a_name_are_read_as_invalid_utf8() -> None:
+    assert compile_pattern("a", "f").search("\ud800a")
+    assert not compile_pattern("\ud800", "f").search("x")
