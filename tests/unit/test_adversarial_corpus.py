@@ -74,7 +74,7 @@ def test_corpus_is_well_formed() -> None:
     assert len(ids) == len(set(ids)), "ids must be unique"
     for entry in entries:
         assert {"id", "kind", "input", "expect"} <= entry.keys(), entry
-    assert len(ENTRIES) >= 90
+    assert len(ENTRIES) >= 150
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[entry["id"] for entry in ENTRIES])
