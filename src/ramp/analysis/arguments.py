@@ -196,10 +196,12 @@ def _value_of(tag: str, values: Mapping[str, str], where: str) -> str:
     name = tag.strip()
     if name.startswith(ARGS_PREFIX) and name[len(ARGS_PREFIX) :] in values:
         return values[name[len(ARGS_PREFIX) :]]
+    shown = tag if len(tag) <= 80 else tag[:80] + "..."  # a status message, not a copy of a huge field
     if name.startswith(ARGS_PREFIX):
         argument = name[len(ARGS_PREFIX) :]
-        raise ArgumentError(f'{_place(where)}failed to resolve {{{{{tag}}}}}: no argument "{argument}" in spec.args')
-    raise ArgumentError(f"{_place(where)}failed to resolve {{{{{tag}}}}}: only {{{{args.<name>}}}} is known")
+        argument = argument if len(argument) <= 80 else argument[:80] + "..."
+        raise ArgumentError(f'{_place(where)}failed to resolve {{{{{shown}}}}}: no argument "{argument}" in spec.args')
+    raise ArgumentError(f"{_place(where)}failed to resolve {{{{{shown}}}}}: only {{{{args.<name>}}}} is known")
 
 
 def _place(where: str) -> str:

@@ -16,8 +16,9 @@ Follows upstream's documented assessment (analysis.runMeasurements, assessRunSta
   dry-run is Failed, Error or Inconclusive;
 - runSummary counts the metrics that decide the run, dryRunSummary the dry-run ones;
 - each metric keeps its newest 10 measurements, or its measurementRetention limit.
-dryRun and measurementRetention `metricName` are regular expressions matched anywhere in the name, as upstream;
-"*" alone also means every metric.
+dryRun and measurementRetention `metricName` are regular expressions matched anywhere in the name, as upstream
+(run by RE2 through `ramp.core.patterns`; one RE2 refuses is a SpecError naming the field); "*" alone also means
+every metric.
 
 Pure: no I/O, no clock. Used by `ramp.analysis.reconciler`; works with `ramp.api.analysis` and
 `ramp.api.analysis_status`.
@@ -25,7 +26,6 @@ Pure: no I/O, no clock. Used by `ramp.analysis.reconciler`; works with `ramp.api
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +34,7 @@ from ramp.api.analysis_status import AnalysisPhase, Measurement, MetricResult, R
 from ramp.api.durations import parse_duration
 from ramp.api.meta import int_value
 from ramp.api.providers import configured_providers
+from ramp.core.patterns import PatternError, compile_pattern
 
 DEFAULT_MEASUREMENT_LIMIT = 10
 """Measurements kept per metric unless measurementRetention says otherwise (upstream's history limit)."""
@@ -135,7 +136,7 @@ def select_dry_run_metrics(rules: Sequence[DryRun] | None, names: Sequence[str])
     """Names of the metrics in dry-run mode; SpecError for a rule matching no metric (as upstream)."""
     selected: set[str] = set()
     for index, rule in enumerate(rules or []):
-        matched = [name for name in names if _is_match(rule.metric_name, name)]
+        matched = [name for name in names if _is_match(rule.metric_name, name, f"dryRun[{index}].metricName")]
         if not matched:
             raise SpecError(f"dryRun[{index}]: Rule didn't match any metric name(s)")
         selected.update(matched)
@@ -149,7 +150,8 @@ def select_measurement_limits(rules: Sequence[MeasurementRetention] | None, name
     """
     limits = dict.fromkeys(names, DEFAULT_MEASUREMENT_LIMIT)
     for index, rule in enumerate(rules or []):
-        matched = [name for name in names if _is_match(rule.metric_name, name)]
+        field = f"measurementRetention[{index}].metricName"
+        matched = [name for name in names if _is_match(rule.metric_name, name, field)]
         if not matched:
             raise SpecError(f"measurementRetention[{index}]: Rule didn't match any metric name(s)")
         for name in matched:
@@ -157,13 +159,15 @@ def select_measurement_limits(rules: Sequence[MeasurementRetention] | None, name
     return limits
 
 
-def _is_match(pattern: str, name: str) -> bool:
+def _is_match(pattern: str, name: str, field: str) -> bool:
+    """RE2 (linear time) rather than Python's backtracking `re`; a pattern RE2 refuses is a SpecError naming the
+    field (upstream would quietly match nothing and then report the rule as matching no metric)."""
     if pattern == "*":
         return True
     try:
-        return re.search(pattern, name) is not None
-    except re.error:
-        return False  # upstream ignores a pattern that does not compile: the rule then matches nothing
+        return compile_pattern(pattern, field).search(name)
+    except PatternError as problem:
+        raise SpecError(str(problem)) from None
 
 
 # --- measurements -----------------------------------------------------------------------------------------------

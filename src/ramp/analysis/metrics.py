@@ -18,7 +18,6 @@ current term's informers.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -27,6 +26,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from ramp.core.patterns import PatternError, compile_pattern
 from ramp.kube.caches import Informers
 
 RUN_PHASES = ("Pending", "Error", "Failed", "Successful", "Running", "Inconclusive")
@@ -68,10 +68,14 @@ def dry_run_metric_names(spec: Mapping[str, Any]) -> set[str]:
     in the name, as upstream. A pattern that does not compile selects nothing here (the reconciler reports it)."""
     names = [str(m.get("name", "")) for m in spec.get("metrics") or []]
     chosen: set[str] = set()
-    for rule in spec.get("dryRun") or []:
+    for index, rule in enumerate(spec.get("dryRun") or []):
+        text = str((rule or {}).get("metricName", ""))
+        if text == "*":
+            chosen.update(names)
+            continue
         try:
-            pattern = re.compile(str((rule or {}).get("metricName", "")))
-        except re.error:
+            pattern = compile_pattern(text, f"dryRun[{index}].metricName")
+        except PatternError:
             continue
         chosen.update(name for name in names if pattern.search(name))
     return chosen

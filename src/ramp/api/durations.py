@@ -29,8 +29,16 @@ _UNIT_SECONDS = {
     "m": 60.0,
     "h": 3600.0,
 }
-_COMPONENT = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
-_WHOLE = re.compile(r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+")
+# Unambiguous (a number has one way to split into digits, dot and digits; a unit ends where the next digit starts),
+# so matching and failing both take time linear in the text: no backtracking blow-up on "11s" * 26 + "x".
+_NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_UNIT = r"(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h)"
+_COMPONENT = re.compile(rf"({_NUMBER})({_UNIT})")
+_WHOLE = re.compile(rf"[-+]?(?:{_NUMBER}{_UNIT})+")
+MAX_DURATION_LENGTH = 256
+"""Characters in a duration string; "2562047h47m16.854775807s" (Go's largest) has 24."""
+_MAX_SECONDS = (2**63 - 1) / 1e9  # Go's time.Duration is an int64 of nanoseconds
+_MAX_PAUSE_SECONDS = 2**31 - 1  # upstream reads a pause as an int32 of seconds
 
 DURATION_HINT = 'must be a duration such as "30s", "5m" or "1h30m"'
 
@@ -43,10 +51,14 @@ def parse_duration(text: str) -> timedelta:
     """
     if text in ("0", "+0", "-0"):
         return timedelta(0)
+    if len(text) > MAX_DURATION_LENGTH:
+        raise ValueError(f"duration is {len(text)} characters long; at most {MAX_DURATION_LENGTH} are allowed")
     if not _WHOLE.fullmatch(text):
         raise ValueError(f"{text!r} {DURATION_HINT}")
     sign = -1.0 if text.startswith("-") else 1.0
     seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _COMPONENT.findall(text))
+    if not seconds <= _MAX_SECONDS:
+        raise ValueError(f"{text!r} is out of range: a duration is at most 2562047h47m16s")
     return timedelta(seconds=sign * seconds)
 
 
@@ -55,9 +67,17 @@ def _check_duration(text: str) -> str:
         return text  # empty means unset, as with Go's omitempty
     try:
         parse_duration(text)
-    except ValueError:
-        raise PydanticCustomError("duration", DURATION_HINT) from None
+    except ValueError as problem:
+        raise _duration_error("duration", DURATION_HINT, problem) from None
     return text
+
+
+def _duration_error(kind: str, hint: str, problem: ValueError) -> PydanticCustomError:
+    """The hint for text that is no duration; the problem itself for one too long or out of range."""
+    message = str(problem)
+    if message.endswith(DURATION_HINT):
+        return PydanticCustomError(kind, hint)
+    return PydanticCustomError(kind, "{problem}", {"problem": message})
 
 
 Duration = Annotated[str, AfterValidator(_check_duration)]
@@ -74,10 +94,26 @@ def pause_seconds(duration: int | str) -> int:
     Raises ValueError for anything else.
     """
     if isinstance(duration, int):
-        return duration
-    if duration.strip().lstrip("+-").isdigit():
-        return int(duration)
-    return int(parse_duration(duration).total_seconds())
+        seconds = duration
+    elif _is_decimal_integer(duration.strip()):
+        digits = duration.strip()
+        if len(digits.lstrip("+-").lstrip("0")) > 10:
+            raise ValueError(f"{_shorten(duration)} is out of range: a pause is at most {_MAX_PAUSE_SECONDS} seconds")
+        seconds = int(digits)
+    else:
+        seconds = int(parse_duration(duration).total_seconds())
+    if abs(seconds) > _MAX_PAUSE_SECONDS:
+        raise ValueError(f"{_shorten(str(duration))} is out of range: a pause is at most {_MAX_PAUSE_SECONDS} seconds")
+    return seconds
+
+
+def _is_decimal_integer(text: str) -> bool:
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    return digits.isascii() and digits.isdigit()
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def _check_pause_duration(value: object) -> int | str:
@@ -85,8 +121,8 @@ def _check_pause_duration(value: object) -> int | str:
         raise PydanticCustomError("pause_duration", _PAUSE_HINT)
     try:
         seconds = pause_seconds(value)
-    except ValueError:
-        raise PydanticCustomError("pause_duration", _PAUSE_HINT) from None
+    except ValueError as problem:
+        raise _duration_error("pause_duration", _PAUSE_HINT, problem) from None
     if seconds < 0:
         raise PydanticCustomError(
             "pause_duration", "Duration needs to be greater than 0 (0 or more, such as 30s; none pauses until promoted)"

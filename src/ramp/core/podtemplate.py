@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from decimal import ROUND_UP, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_UP, Decimal, localcontext
 from typing import Any
 
 from ramp.core.hashing import POD_TEMPLATE_HASH_LABEL
@@ -63,7 +63,11 @@ _ZERO_IS_MEANINGFUL = frozenset(
 
 _RESOURCE_LIST_KEYS = frozenset({"limits", "requests", "overhead"})
 _QUANTITY_KEYS = frozenset({"sizeLimit", "divisor"})
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
+# Unambiguous (one way to split any digits), so a failed match backtracks in linear time, never quadratic.
+_QUANTITY = re.compile(r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?")
+MAX_QUANTITY_LENGTH = 64
+"""Characters in a quantity; Kubernetes' own are far shorter (it caps values near 2^63 and 1e-9)."""
+_MAX_QUANTITY_EXPONENT = 64
 _BINARY_SUFFIXES = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 _DECIMAL_SUFFIXES = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _MILLI = Decimal("0.001")
@@ -329,11 +333,25 @@ def _is_quantity_like(value: Any) -> bool:
     return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
-def _parse_quantity(text: str, round_to_milli: bool) -> Decimal | str:
-    """The value of a Kubernetes quantity ("500m", "1Gi", "1e3"); the text itself when it is not one."""
-    match = _QUANTITY.match(text.strip())
+class QuantityError(ValueError):
+    """Text that is not a Kubernetes quantity Ramp can compare."""
+
+
+def parse_quantity(text: str, round_to_milli: bool = False) -> Decimal:
+    """The value of a Kubernetes quantity ("500m", "1Gi", "1e3"), in time linear in the text.
+
+    QuantityError for anything else, including text over `MAX_QUANTITY_LENGTH` characters and exponents no
+    Kubernetes quantity has ("1e1000000").
+
+    >>> parse_quantity("1500m"), parse_quantity("1Ki")
+    (Decimal('1.5'), Decimal('1024'))
+    """
+    stripped = text.strip()
+    if len(stripped) > MAX_QUANTITY_LENGTH:
+        raise QuantityError(f"quantity is {len(stripped)} characters long; at most {MAX_QUANTITY_LENGTH} are allowed")
+    match = _QUANTITY.fullmatch(stripped)
     if match is None:
-        return text
+        raise QuantityError(f"{stripped!r} is not a quantity such as 500m, 1Gi or 1e3")
     number, suffix = match.group(1), match.group(2) or ""
     with localcontext() as context:
         context.prec = 80  # exact for any quantity Kubernetes accepts (it caps them near 2^63 / 1e-9)
@@ -344,9 +362,22 @@ def _parse_quantity(text: str, round_to_milli: bool) -> Decimal | str:
             elif suffix in _DECIMAL_SUFFIXES:
                 value = value.scaleb(_DECIMAL_SUFFIXES[suffix])
             else:
-                value = value.scaleb(int(suffix[1:]))
+                exponent = int(suffix[1:])
+                if abs(exponent) > _MAX_QUANTITY_EXPONENT:
+                    raise QuantityError(f"{stripped!r}: exponent {exponent} is out of range")
+                value = value.scaleb(exponent)
             if round_to_milli:
                 value = value.quantize(_MILLI, rounding=ROUND_UP)
             return value.normalize()
-        except InvalidOperation:
-            return text
+        except (ArithmeticError, ValueError) as problem:
+            if isinstance(problem, QuantityError):
+                raise
+            raise QuantityError(f"{stripped!r} is out of range for a quantity") from None
+
+
+def _parse_quantity(text: str, round_to_milli: bool) -> Decimal | str:
+    """The value of a Kubernetes quantity; the text itself when it is not one (compared as text)."""
+    try:
+        return parse_quantity(text, round_to_milli)
+    except QuantityError:
+        return text

@@ -152,7 +152,7 @@ def test_table_covers_the_documented_conditions() -> None:
         ("len(result, 1) > 0", "len expects 1 argument, got 2", 1),
         ("default(result) > 0", "default expects 2 arguments, got 1", 1),
         ("result ?? 1 + 2", "operator + and ?? cannot be mixed; wrap either in parentheses", 13),
-        ("result matches '('", "invalid regular expression '(': missing ), unterminated subpattern at position 0", 16),
+        ("result matches '('", "matches: invalid regular expression '(': missing ): (", 16),
         ("1.2.3", "unexpected token '.3'", 4),
         ("12abc", "bad number syntax: '12a'", 1),
         ("", "unexpected end of expression", 1),

@@ -10,10 +10,12 @@ Works with `operators` (binary operations), `functions` (plain builtins), `predi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, Final, NoReturn
 
 from ramp.analysis.expression import syntax
+from ramp.analysis.expression.budget import MAX_DEPTH, BudgetError
 from ramp.analysis.expression.errors import (
     ExpressionError,
     MissingOperandError,
@@ -21,12 +23,22 @@ from ramp.analysis.expression.errors import (
     OperationError,
 )
 from ramp.analysis.expression.functions import FUNCTIONS
-from ramp.analysis.expression.operators import BINARY_OPERATIONS, compile_pattern, fetch, negate, slice_value
+from ramp.analysis.expression.operators import (
+    BINARY_OPERATIONS,
+    compile_pattern,
+    fetch,
+    negate,
+    range_length,
+    slice_value,
+)
 from ramp.analysis.expression.predicates import PREDICATE_BUILTINS
 from ramp.analysis.expression.scope import Evaluate, Scope
 from ramp.analysis.expression.values import are_equal, is_number, name_type
 
 _LENIENT_FUNCTIONS: Final = {"default": 2, "isNil": 1}
+_LOGIC_FAMILY: Final = {"||": "or", "or": "or", "&&": "and", "and": "and"}
+# Functions that read their arguments in constant time (the rest walk them and are charged for it).
+_CONSTANT_TIME: Final = frozenset({"len", "type", "first", "last", "get", "isNaN", "isInf"})
 
 
 class _ChainBreak(Exception):
@@ -34,7 +46,57 @@ class _ChainBreak(Exception):
 
 
 def compile_tree(node: syntax.Node, source: str) -> Evaluate:
+    depth = measure(node)[1]
+    if depth > MAX_DEPTH:
+        raise BudgetError(f"expression is nested too deeply ({depth} levels, at most {MAX_DEPTH}); simplify it", source)
     return _Compiler(source).compile(node, frozenset())
+
+
+def children(node: syntax.Node) -> list[syntax.Node]:
+    """The direct subtrees of `node`; a chain `a || b || c` (or of `&&`) gives all its operands at once."""
+    if isinstance(node, syntax.Binary) and node.operator in _LOGIC_FAMILY:
+        return logic_operands(node)[0]
+    found: list[syntax.Node] = []
+    for field in dataclasses.fields(node):
+        value = getattr(node, field.name)
+        if isinstance(value, syntax.Node):
+            found.append(value)
+        elif isinstance(value, tuple):
+            for item in value:
+                if isinstance(item, syntax.Node):
+                    found.append(item)
+                elif isinstance(item, tuple):
+                    found.extend(part for part in item if isinstance(part, syntax.Node))
+    return found
+
+
+def logic_operands(node: syntax.Binary) -> tuple[list[syntax.Node], list[syntax.Binary]]:
+    """The operands of a left-leaning chain of one logic operator family, and the links between them in order
+    (link i joins operand i + 1 to what precedes it). Iterative, so a 600-term `||` needs no deep recursion."""
+    family = _LOGIC_FAMILY[node.operator]
+    operands: list[syntax.Node] = []
+    links: list[syntax.Binary] = []
+    current: syntax.Node = node
+    while isinstance(current, syntax.Binary) and _LOGIC_FAMILY.get(current.operator) == family:
+        operands.append(current.right)
+        links.append(current)
+        current = current.left
+    operands.append(current)
+    operands.reverse()
+    links.reverse()
+    return operands, links
+
+
+def measure(node: syntax.Node) -> tuple[int, int]:
+    """(nodes, depth) of a tree, without recursion; a logic chain is one level deep however long it is."""
+    count, deepest = 0, 0
+    pending = [(node, 1)]
+    while pending:
+        current, depth = pending.pop()
+        count += 1
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in children(current))
+    return count, deepest
 
 
 class _Compiler:
@@ -88,7 +150,7 @@ class _Compiler:
 
     def compile_arrayliteral(self, node: syntax.ArrayLiteral, bound: frozenset[str]) -> Evaluate:
         items = [self.compile(item, bound) for item in node.items]
-        return lambda scope: [item(scope) for item in items]
+        return lambda scope: scope.budget.built([item(scope) for item in items])
 
     def compile_mapliteral(self, node: syntax.MapLiteral, bound: frozenset[str]) -> Evaluate:
         pairs = [(self.compile(key, bound), self.compile(value, bound), key.column) for key, value in node.pairs]
@@ -101,6 +163,7 @@ class _Compiler:
                 if not isinstance(name, str):
                     raise ExpressionError(f"a map key must be a string, got {name_type(name)}", column, source)
                 built[name] = value(scope)
+            scope.budget.built(built)
             return built
 
         return build
@@ -134,14 +197,19 @@ class _Compiler:
         return keep
 
     def compile_binary(self, node: syntax.Binary, bound: frozenset[str]) -> Evaluate:
+        if node.operator in _LOGIC_FAMILY:
+            return self.compile_logic(node, bound)
         left, right = self.compile(node.left, bound), self.compile(node.right, bound)
         operator, column, source = node.operator, node.column, self.source
-        if operator in ("&&", "and", "||", "or"):
-            return self.compile_logic(node, left, right)
-        if operator == "==":
-            return lambda scope: are_equal(left(scope), right(scope))
-        if operator == "!=":
-            return lambda scope: not are_equal(left(scope), right(scope))
+        if operator in ("==", "!="):
+            negated = operator == "!="
+
+            def compare(scope: Scope) -> bool:
+                first, second = left(scope), right(scope)
+                scope.budget.walk(first, second)
+                return are_equal(first, second) is not negated
+
+            return compare
         if operator == "??":
 
             def coalesce(scope: Scope) -> Any:
@@ -164,14 +232,22 @@ class _Compiler:
                     raise ExpressionError(
                         f"invalid operation: matches (mismatched types {name_type(text)} and string)", column, source
                     )
-                return pattern.search(text) is not None
+                scope.budget.walk(text)
+                return pattern.search(text)
 
             return match
         operation = BINARY_OPERATIONS[operator]
+        is_range = operator == ".."
 
         def run(scope: Scope) -> Any:
             try:
-                return operation(left(scope), right(scope))
+                first, second = left(scope), right(scope)
+                budget = scope.budget
+                budget.walk(first, second)
+                if is_range:
+                    budget.allocate(range_length(first, second))
+                    return operation(first, second)
+                return budget.built(operation(first, second))
             except MissingOperandError as error:
                 raise MissingValueError(error.message, column, source) from None
             except OperationError as error:
@@ -179,26 +255,30 @@ class _Compiler:
 
         return run
 
-    def compile_logic(self, node: syntax.Binary, left: Evaluate, right: Evaluate) -> Evaluate:
-        """`&&` and `||`: short-circuit, and both sides must be bools (expr-lang refuses `1 && true`)."""
-        operator, column, source = node.operator, node.column, self.source
-        deciding = node.operator in ("||", "or")
+    def compile_logic(self, node: syntax.Binary, bound: frozenset[str]) -> Evaluate:
+        """`&&` and `||`: short-circuit, and both sides must be bools (expr-lang refuses `1 && true`).
 
-        def require_bool(value: Any, side: str) -> NoReturn:
-            raise ExpressionError(
-                f"invalid operation: {operator} needs bools, got {name_type(value)} on the {side}", column, source
-            )
+        A chain `a || b || c ...` runs as one loop over its operands, so its length costs no stack depth."""
+        operands, links = logic_operands(node)
+        compiled = [self.compile(operand, bound) for operand in operands]
+        # Operand 0 is the left side of the first link; operand i (i >= 1) the right side of link i - 1.
+        places = [(links[0], "left"), *((link, "right") for link in links)]
+        deciding: bool = _LOGIC_FAMILY[node.operator] == "or"
+        source = self.source
 
         def decide(scope: Scope) -> bool:
-            first = left(scope)
-            if first is deciding:
-                return first is True
-            if first is not (not deciding):
-                require_bool(first, "left")
-            second = right(scope)
-            if second is True or second is False:
-                return second is True
-            require_bool(second, "right")
+            for position, operand in enumerate(compiled):
+                value = operand(scope)
+                if value is deciding:
+                    return bool(value)
+                if value is not (not deciding):
+                    link, side = places[position]
+                    raise ExpressionError(
+                        f"invalid operation: {link.operator} needs bools, got {name_type(value)} on the {side}",
+                        link.column,
+                        source,
+                    )
+            return not deciding
 
         return decide
 
@@ -258,7 +338,15 @@ class _Compiler:
         return follow
 
     def compile_predicate(self, node: syntax.Predicate, bound: frozenset[str]) -> Evaluate:
-        return self.compile(node.body, bound)
+        """A closure's body, charged its size in steps each time it runs (nested closures multiply)."""
+        body = self.compile(node.body, bound)
+        weight = measure(node.body)[0]
+
+        def run(scope: Scope) -> Any:
+            scope.budget.charge(weight)
+            return body(scope)
+
+        return run
 
     def compile_let(self, node: syntax.Let, bound: frozenset[str]) -> Evaluate:
         value = self.compile(node.value, bound)
@@ -273,7 +361,13 @@ class _Compiler:
             builtin = PREDICATE_BUILTINS[name]
             items = arguments[0]
             closure = arguments[1] if count > 1 else None
-            return self.guard(lambda scope: builtin(items(scope), closure, scope), node.column)
+
+            def walk(scope: Scope) -> Any:
+                array = items(scope)
+                scope.budget.walk(array)
+                return scope.budget.built(builtin(array, closure, scope))
+
+            return self.guard(walk, node.column)
         if name in _LENIENT_FUNCTIONS:
             if count != _LENIENT_FUNCTIONS[name]:
                 noun = "argument" if _LENIENT_FUNCTIONS[name] == 1 else "arguments"
@@ -293,10 +387,19 @@ class _Compiler:
             noun = "argument" if expected == "1" else "arguments"
             self.fail(f"{name} expects {expected} {noun}, got {count}", node.column)
         run = function.run
-        if count == 1:
-            (only,) = arguments
-            return self.guard(lambda scope: run(only(scope)), node.column)
-        return self.guard(lambda scope: run(*[argument(scope) for argument in arguments]), node.column)
+        if name in _CONSTANT_TIME:
+            if count == 1:
+                (only,) = arguments
+                return self.guard(lambda scope: run(only(scope)), node.column)
+            return self.guard(lambda scope: run(*[argument(scope) for argument in arguments]), node.column)
+
+        def call(scope: Scope) -> Any:
+            values = [argument(scope) for argument in arguments]
+            budget = scope.budget
+            budget.walk(*values)
+            return budget.built(run(*values))
+
+        return self.guard(call, node.column)
 
     def compile_lenient(self, name: str, arguments: list[Evaluate]) -> Evaluate:
         """`default(x, fallback)` and `isNil(x)`: an absent x (unknown name, missing index) counts as nil."""

@@ -23,8 +23,10 @@ from ramp.analysis.expression.operators import fetch
 from ramp.analysis.expression.values import are_equal, format_value, is_array, is_number, name_type
 
 _GO_INTEGER: Final = re.compile(r"[+-]?[0-9]+")
-_GO_FLOAT: Final = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)", re.I)
+# Unambiguous digits (one way to split them), so a failed match backtracks in linear time.
+_GO_FLOAT: Final = re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)", re.I)
 _INT64_RANGE: Final = range(-(2**63), 2**63)
+MAX_BUILT_STRING: Final = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,9 @@ class Function:
 def parse_int(text: str, name: str) -> int:
     """Go's strconv.ParseInt(text, 10, 64): optional sign and ASCII digits, nothing else."""
     if _GO_INTEGER.fullmatch(text) is None:
-        raise OperationError(f"{name}: cannot parse {text!r} as an integer")
+        raise OperationError(f"{name}: cannot parse {_shorten(text)} as an integer")
+    if len(text.lstrip("+-").lstrip("0")) > 19:
+        raise OperationError(f"{name}: {_shorten(text)} is out of range")
     value = int(text)
     if value not in _INT64_RANGE:
         raise OperationError(f"{name}: {text!r} is out of range")
@@ -47,8 +51,12 @@ def parse_int(text: str, name: str) -> int:
 def parse_float(text: str, name: str) -> float:
     """Go's strconv.ParseFloat(text, 64) for decimal text, `inf` and `NaN`."""
     if _GO_FLOAT.fullmatch(text) is None:
-        raise OperationError(f"{name}: cannot parse {text!r} as a number")
+        raise OperationError(f"{name}: cannot parse {_shorten(text)} as a number")
     return float(text)
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def _require_number(name: str, value: Any) -> int | float:
@@ -213,7 +221,16 @@ def join(items: Any, glue: Any = "") -> str:
 
 def replace(text: Any, old: Any, new: Any, count: Any = -1) -> str:
     whole, before, after = (_require_string("replace", value) for value in (text, old, new))
-    return whole.replace(before, after, convert_to_int(count))
+    limit = convert_to_int(count)
+    if len(after) > len(before):
+        found = whole.count(before) if before else len(whole) + 1
+        found = found if limit < 0 else min(found, limit)
+        size = len(whole) + found * (len(after) - len(before))
+        if size > MAX_BUILT_STRING:
+            raise OperationError(
+                f"replace: the result would be {size} characters long; a condition builds at most {MAX_BUILT_STRING}"
+            )
+    return whole.replace(before, after, limit)
 
 
 def find_substring(text: Any, part: Any) -> int:
@@ -252,11 +269,45 @@ def flatten(items: Any) -> list[Any]:
 
 
 def keep_unique(items: Any) -> list[Any]:
+    """The items without repeats (by `==`), in first-seen order, in time linear in the items (a hash of each)."""
     unique: list[Any] = []
+    seen: set[Any] = set()
+    unkeyed: list[Any] = []
     for item in _require_array("uniq", items):
-        if not any(are_equal(item, seen) for seen in unique):
+        key = _equality_key(item)
+        if key is None:
+            if not any(are_equal(item, other) for other in unkeyed):
+                unkeyed.append(item)
+                unique.append(item)
+        elif key not in seen:
+            seen.add(key)
             unique.append(item)
     return unique
+
+
+def _equality_key(value: Any) -> Any:
+    """A hashable key equal for values `==` holds equal (1 and 1.0 alike, true apart from 1); None when there is
+    none (NaN, which equals nothing, or a value of no JSON shape)."""
+    if isinstance(value, bool):
+        return ("b", value)
+    if is_number(value):
+        return None if isinstance(value, float) and math.isnan(value) else ("n", value)
+    if isinstance(value, str):
+        return ("s", value)
+    if value is None:
+        return ("z",)
+    if is_array(value):
+        keys = [_equality_key(item) for item in value]
+        return None if any(key is None for key in keys) else ("a", tuple(keys))
+    if isinstance(value, Mapping):
+        pairs = [(key, _equality_key(item)) for key, item in value.items()]
+        if any(key is None for _, key in pairs):
+            return None
+        try:
+            return ("m", frozenset(pairs))
+        except TypeError:
+            return None
+    return None
 
 
 def encode_json(value: Any) -> str:

@@ -13,12 +13,13 @@ Raises `errors.OperationError`; `compiler` adds the column. Works with `values`.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from ramp.analysis.expression.errors import MissingOperandError, OperationError
 from ramp.analysis.expression.values import are_equal, is_array, is_number, name_type
+from ramp.core import patterns
+from ramp.core.patterns import UserPattern
 
 BinaryOperation = Callable[[Any, Any], Any]
 # Builds the range `a..b` in memory: refuse sizes no condition needs.
@@ -149,23 +150,33 @@ def has_suffix(text: Any, suffix: Any) -> bool:
     return bool(text.endswith(suffix))
 
 
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """A Go RE2 pattern as a Python pattern: same syntax for everything a condition uses; `\\z` is Python's `\\Z`."""
+def compile_pattern(pattern: str) -> UserPattern:
+    """A pattern of Go's regexp syntax, run by RE2 as Go does (linear time: no backtracking blow-up)."""
     try:
-        return re.compile(pattern.replace(r"\z", r"\Z"))
-    except re.error as error:
-        raise OperationError(f"invalid regular expression {pattern!r}: {error}") from None
+        return patterns.compile_pattern(pattern, "matches")
+    except patterns.PatternError as error:
+        raise OperationError(str(error)) from None
 
 
 def is_match(text: Any, pattern: Any) -> bool:
     """`matches`: as Go's regexp.MatchString, true when the pattern matches anywhere in the text."""
     _require_strings("matches", text, pattern)
-    return compile_pattern(pattern).search(text) is not None
+    return compile_pattern(pattern).search(text)
+
+
+def _require_range_ends(start: Any, stop: Any) -> None:
+    if not (isinstance(start, int) and isinstance(stop, int)) or isinstance(start, bool) or isinstance(stop, bool):
+        raise create_mismatch_error("..", start, stop)
+
+
+def range_length(start: Any, stop: Any) -> int:
+    """How many ints `start..stop` holds (checked before it is built, so the budget can refuse it first)."""
+    _require_range_ends(start, stop)
+    return max(0, int(stop) - int(start) + 1)
 
 
 def build_range(start: Any, stop: Any) -> list[int]:
-    if not (isinstance(start, int) and isinstance(stop, int)) or isinstance(start, bool) or isinstance(stop, bool):
-        raise create_mismatch_error("..", start, stop)
+    _require_range_ends(start, stop)
     if stop - start >= _MAX_RANGE:
         raise OperationError(f"range {start}..{stop} is too large")
     return list(range(start, stop + 1))

@@ -80,6 +80,8 @@ def sum_items(items: Any, closure: Evaluate | None, scope: Scope) -> Any:
     total: Any = 0
     for _, outcome in _walk("sum", items, closure or _read_element, scope):
         total = add(total, outcome)
+        if isinstance(total, str):
+            scope.budget.built(total)  # each + copies the string built so far
     return total
 
 

@@ -1,17 +1,19 @@
 """A compiled condition and the calls the analysis code makes: compile once, evaluate per measurement.
 
 `compile_expression` parses (`parser`) and compiles (`compiler`) a condition once per process (an LRU cache keyed
-by the source); `Expression.evaluate` runs it against an environment such as `{"result": value}`.
+by the source, bounded by bytes); `Expression.evaluate` runs it against an environment such as `{"result": value}`.
 `evaluate_condition` is what successCondition and failureCondition need, as Argo Rollouts' evaluator: the
 environment holds `result`, and the answer must be a bool.
 """
 
 from __future__ import annotations
 
-import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Final
 
+from ramp.analysis.expression.budget import MAX_SOURCE_LENGTH, Budget, BudgetError
 from ramp.analysis.expression.compiler import compile_tree
 from ramp.analysis.expression.errors import ExpressionError
 from ramp.analysis.expression.parser import parse
@@ -19,6 +21,8 @@ from ramp.analysis.expression.scope import Evaluate, Scope
 from ramp.analysis.expression.values import name_type
 
 _NO_VARIABLES: Final[Mapping[str, Any]] = {}
+CACHE_BYTES: Final = 4 << 20
+"""Bytes of condition source the compile cache holds (each compiled tree is a small multiple of its source)."""
 
 
 class Expression:
@@ -33,10 +37,11 @@ class Expression:
     def __repr__(self) -> str:
         return f"Expression({self.source!r})"
 
-    def evaluate(self, env: Mapping[str, Any]) -> Any:
-        """The value of the condition with the names in `env`; raises ExpressionError for runtime problems."""
+    def evaluate(self, env: Mapping[str, Any], budget: Budget | None = None) -> Any:
+        """The value of the condition with the names in `env`; raises ExpressionError for runtime problems and
+        BudgetError when the evaluation overruns `budget` (a fresh default `Budget` when None)."""
         try:
-            return self._run(Scope(env, _NO_VARIABLES))
+            return self._run(Scope(env, _NO_VARIABLES, budget=budget if budget is not None else Budget(self.source)))
         except ExpressionError:
             raise
         except RecursionError:
@@ -47,10 +52,68 @@ class Expression:
             raise ExpressionError(f"cannot evaluate: {type(error).__name__}: {error}", 1, self.source) from error
 
 
-@functools.lru_cache(maxsize=4096)
+class _CompileCache:
+    """Compiled conditions by source, least recently used first out, bounded by the bytes of their sources.
+
+    A condition that does not compile is kept with its error, so a bad condition measured every interval is parsed
+    once, not at every measurement."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.entries: OrderedDict[str, Expression | ExpressionError] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, source: str) -> Expression | ExpressionError | None:
+        with self.lock:
+            found = self.entries.get(source)
+            if found is not None:
+                self.entries.move_to_end(source)
+            return found
+
+    def put(self, source: str, expression: Expression | ExpressionError) -> None:
+        cost = _cost(source)
+        with self.lock:
+            if source in self.entries or cost > self.max_bytes:
+                return
+            self.entries[source] = expression
+            self.size += cost
+            while self.size > self.max_bytes:
+                evicted, _ = self.entries.popitem(last=False)
+                self.size -= _cost(evicted)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.size = 0
+
+
+def _cost(source: str) -> int:
+    return len(source.encode("utf-8", "surrogatepass")) + 64
+
+
+_CACHE: Final = _CompileCache(CACHE_BYTES)
+
+
 def compile_expression(source: str) -> Expression:
-    """`source` parsed and compiled; raises ExpressionError (with the column) for bad syntax or unknown functions."""
-    return Expression(source, compile_tree(parse(source), source))
+    """`source` parsed and compiled (cached); raises ExpressionError (with the column) for bad syntax or unknown
+    functions, BudgetError for a condition over `budget.MAX_SOURCE_LENGTH` characters or nested too deeply."""
+    if len(source) > MAX_SOURCE_LENGTH:
+        raise BudgetError(
+            f"condition is {len(source)} characters long; at most {MAX_SOURCE_LENGTH} are allowed", source[:80]
+        )
+    cached = _CACHE.get(source)
+    if isinstance(cached, ExpressionError):
+        raise cached.with_traceback(None)
+    if cached is not None:
+        return cached
+    try:
+        expression = Expression(source, compile_tree(parse(source), source))
+    except ExpressionError as error:
+        _CACHE.put(source, error)
+        raise
+    _CACHE.put(source, expression)
+    return expression
 
 
 def evaluate(source: str, env: Mapping[str, Any]) -> Any:
