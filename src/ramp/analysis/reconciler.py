@@ -65,7 +65,7 @@ from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
 from ramp.kube.errors import ApiError
 from ramp.kube.events import NORMAL, WARNING, EventRecorder
-from ramp.kube.reconcile import Result
+from ramp.kube.reconcile import Result, describe_spec_error, is_transient
 from ramp.kube.resources import ANALYSIS_RUNS, Resource, object_key
 from ramp.providers.base import MeasurementContext, Provider, Reading, describe_exception, measure_safely, resume_safely
 from ramp.providers.registry import describe_unsupported, provider_for
@@ -121,6 +121,17 @@ class AnalysisRunReconciler:
         status = raw.get("status") or {}
         if is_completed_phase(status.get("phase")):
             return await self._collect_if_expired(raw, now)
+        try:
+            return await self._reconcile(raw, now)
+        except Exception as problem:
+            if is_transient(problem):
+                raise  # the API server or the network: retried with backoff
+            # Anything else raised while reading, measuring or judging this run is a problem of its spec: the run
+            # ends as Error once (the traceback at debug), so no retry loop calls its providers again and again.
+            log.debug("analysis run cannot be processed", exc_info=problem, extra={"analysisrun": key})
+            return await self._end_in_error(raw, f"Analysis spec invalid: {describe_spec_error(problem)}", now)
+
+    async def _reconcile(self, raw: Mapping[str, Any], now: datetime) -> Result:
         try:
             run = parse_analysis_run(raw)
         except ManifestError as problem:
