@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -67,7 +67,16 @@ from ramp.kube.errors import ApiError
 from ramp.kube.events import NORMAL, WARNING, EventRecorder
 from ramp.kube.reconcile import Result, describe_spec_error, is_transient
 from ramp.kube.resources import ANALYSIS_RUNS, Resource, object_key
-from ramp.providers.base import MeasurementContext, Provider, Reading, describe_exception, measure_safely, resume_safely
+from ramp.providers.base import (
+    PROVIDER_CALL_DEADLINE_SECONDS,
+    MeasurementContext,
+    Provider,
+    Reading,
+    deadline_message,
+    describe_exception,
+    measure_safely,
+    resume_safely,
+)
 from ramp.providers.registry import describe_unsupported, provider_for
 
 log = logging.getLogger("ramp.analysis")
@@ -178,7 +187,7 @@ class AnalysisRunReconciler:
                 )
             )
             for task, taken in zip(tasks, measurements, strict=True):
-                measurement = taken.model_copy(update={"message": redact_secrets(taken.message, arguments.secrets)})
+                measurement = redact_measurement(taken, arguments.secrets)
                 current = next((r for r in results if r.name == task.metric.name), None)
                 recorded = record_measurement(
                     current,
@@ -300,7 +309,8 @@ class AnalysisRunReconciler:
         provider = provider_for(metric, self.providers) if metric is not None else None
         if metric is not None and provider is not None:
             try:
-                await provider.garbage_collect(self._context(raw, metric, now), limit)
+                async with asyncio.timeout(PROVIDER_CALL_DEADLINE_SECONDS):
+                    await provider.garbage_collect(self._context(raw, metric, now), limit)
             except Exception as problem:  # cleanup must not stop the run; the next trim tries again
                 log.warning(
                     "failed to garbage collect measurements",
@@ -379,6 +389,30 @@ class AnalysisRunReconciler:
         return _requeue_at(deletion, self.clock()) if deletion is not None else Result()
 
 
+MIN_METADATA_SECRET_LENGTH = 4
+
+
+def redact_measurement(measurement: Measurement, secrets: Collection[str]) -> Measurement:
+    """The measurement with every secret value replaced by "*****" in its message, value and metadata (a
+    provider may echo a query, a URL or a header in any of them)."""
+    if not any(secrets):
+        return measurement
+    metadata = measurement.metadata
+    # Metadata is read back by the provider (a Job's name): a secret too short to be one is not worth breaking it.
+    long_secrets = [secret for secret in secrets if len(secret) >= MIN_METADATA_SECRET_LENGTH]
+    return measurement.model_copy(
+        update={
+            "message": redact_secrets(measurement.message, secrets),
+            "value": redact_secrets(measurement.value, secrets),
+            "metadata": (
+                {key: redact_secrets(value, long_secrets) or "" for key, value in metadata.items()}
+                if metadata
+                else metadata
+            ),
+        }
+    )
+
+
 def diff_status(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """The merge patch turning status `old` into `new`: changed top-level fields, and null for removed ones."""
     patch: dict[str, Any] = {key: value for key, value in new.items() if old.get(key) != value}
@@ -416,7 +450,10 @@ def _ttl_of(raw: Mapping[str, Any]) -> TTLStrategy | None:
 async def _terminate_safely(provider: Provider, context: MeasurementContext, measurement: Measurement) -> Reading:
     """`provider.terminate`, with any exception turned into an Error reading (as measure_safely does)."""
     try:
-        return await provider.terminate(context, measurement)
+        async with asyncio.timeout(PROVIDER_CALL_DEADLINE_SECONDS):
+            return await provider.terminate(context, measurement)
+    except TimeoutError:
+        return Reading.error(deadline_message(PROVIDER_CALL_DEADLINE_SECONDS), measurement.metadata)
     except Exception as problem:  # a provider must never stop the reconciler
         log.debug("provider %s failed to terminate", provider.key, exc_info=True)
         return Reading.error(describe_exception(problem), measurement.metadata)
