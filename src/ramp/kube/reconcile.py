@@ -47,10 +47,13 @@ def is_transient(error: BaseException) -> bool:
 
 
 def describe_spec_error(error: BaseException) -> str:
-    """A one-line message for an exception raised by a bad spec: its text (which names the field where the
-    parser knows it), else its type, cut to `MAX_SPEC_ERROR_LENGTH` characters."""
+    """A one-line message for an exception raised by a bad spec: its text and type, starting with the field
+    where the parser named it (else with "spec"), cut to `MAX_SPEC_ERROR_LENGTH` characters."""
     text = " ".join(str(error).split()) if str(error) else ""
-    message = f"{text} ({type(error).__name__})" if text else f"cannot be processed: {type(error).__name__}"
+    if text.startswith("spec"):
+        message = f"{text} ({type(error).__name__})"  # the parser named the field
+    else:
+        message = f"spec: cannot be processed: {text or 'no detail'} ({type(error).__name__}); fix the value"
     if len(message) > MAX_SPEC_ERROR_LENGTH:
         message = message[: MAX_SPEC_ERROR_LENGTH - 3] + "..."
     return message

@@ -163,6 +163,9 @@ def test_anything_raised_by_the_spec_itself_is_not_transient(error: BaseExceptio
 
 def test_a_spec_error_message_keeps_the_text_and_type_and_is_bounded() -> None:
     assert describe_spec_error(ValueError("spec.replicas: bad")) == "spec.replicas: bad (ValueError)"
-    assert describe_spec_error(KeyError()) == "cannot be processed: KeyError"
+    assert describe_spec_error(OverflowError("too big")) == (
+        "spec: cannot be processed: too big (OverflowError); fix the value"
+    )
+    assert describe_spec_error(KeyError()) == "spec: cannot be processed: no detail (KeyError); fix the value"
     long = describe_spec_error(ValueError("9" * 100_000))
     assert len(long) == MAX_SPEC_ERROR_LENGTH and long.endswith("...")
