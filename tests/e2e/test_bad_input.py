@@ -174,3 +174,60 @@ def test_an_analysis_run_cannot_reach_jobs_outside_its_namespace_or_not_its_own(
     bystander = s.get("job", "bystander")
     assert victim["metadata"]["uid"] == victim_uid and "deletionTimestamp" not in victim["metadata"]
     assert bystander["metadata"]["uid"] == bystander_uid and "deletionTimestamp" not in bystander["metadata"]
+
+
+def test_an_analysis_run_or_experiment_whose_spec_raises_ends_once_without_retrying(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess]
+) -> None:
+    controller = _start(start_controller, namespace)
+    s = Scenario(cluster, namespace)
+    # Given an AnalysisRun whose dryRun rule cannot even be compiled, and an Experiment whose duration overflows
+    run = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisRun",
+        "metadata": {"name": "unreadable"},
+        "spec": {
+            "metrics": [{"name": "m", "provider": {"web": {"url": "http://127.0.0.1:9/never-called"}}}],
+            "dryRun": [{"metricName": "a{99999999999}"}],
+        },
+    }
+    experiment = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Experiment",
+        "metadata": {"name": "unreadable"},
+        "spec": {
+            "duration": "9" * 400 + "h",
+            "templates": [
+                {
+                    "name": "a",
+                    "selector": {"matchLabels": {"app": "exp"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "exp"}},
+                        "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
+                    },
+                }
+            ],
+        },
+    }
+    s.given(json.dumps(run))
+    s.given(json.dumps(experiment))
+
+    # Then the run ends as Error with a message, its provider never called
+    def errored() -> dict[str, Any] | None:
+        status = s.get("analysisrun", "unreadable").get("status") or {}
+        return status if status.get("phase") == "Error" else None
+
+    status = wait_until(errored, 60, "analysis run unreadable in phase Error")
+    assert status["message"].startswith("Analysis spec invalid"), status["message"]
+    assert not status.get("metricResults"), status
+
+    # And the Experiment has the InvalidSpec condition, and no ReplicaSet
+    def invalid() -> dict[str, Any] | None:
+        conditions = (s.get("experiment", "unreadable").get("status") or {}).get("conditions") or []
+        return next((c for c in conditions if c.get("type") == "InvalidSpec" and c.get("status") == "True"), None)
+
+    condition = wait_until(invalid, 60, "experiment unreadable with InvalidSpec")
+    assert condition["message"].startswith("spec"), condition["message"]
+    time.sleep(3)  # give a retry loop time to show itself
+    assert cluster.list("replicaset", namespace) == []
+    assert [line for line in controller.log().splitlines() if "retrying" in line] == []
