@@ -108,8 +108,15 @@ def request_deadline_seconds(request: httpx.Request) -> float:
 
 
 def build_provider_client(*, verify: bool = True, limit: int = MAX_RESPONSE_BYTES) -> httpx.AsyncClient:
-    """A client for metric providers: bounded responses, total deadlines, no redirects unless a request asks."""
-    return httpx.AsyncClient(
-        transport=BoundedTransport(httpx.AsyncHTTPTransport(verify=verify), limit),
-        follow_redirects=False,
-    )
+    """A client for metric providers: bounded responses, total deadlines, no redirects unless a request asks.
+
+    Built as httpx builds it (so HTTP_PROXY/HTTPS_PROXY/NO_PROXY from the environment still apply), then every
+    transport it routes through, the proxies' included, is wrapped: httpx takes no wrapper for those otherwise.
+    """
+    client = httpx.AsyncClient(verify=verify, follow_redirects=False)
+    client._transport = BoundedTransport(client._transport, limit)
+    client._mounts = {
+        pattern: None if transport is None else BoundedTransport(transport, limit)
+        for pattern, transport in client._mounts.items()
+    }
+    return client

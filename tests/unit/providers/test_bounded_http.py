@@ -70,9 +70,15 @@ async def test_a_trickling_body_meets_one_total_deadline_not_one_per_read() -> N
     assert body.sent < 100
 
 
-async def test_the_provider_client_follows_no_redirect() -> None:
+async def test_the_provider_client_follows_no_redirect_and_bounds_every_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     async with build_provider_client() as http:
         assert http.follow_redirects is False
+        assert isinstance(http._transport, BoundedTransport)
+        proxies = [transport for transport in http._mounts.values() if transport is not None]
+        assert proxies and all(isinstance(transport, BoundedTransport) for transport in proxies)
 
 
 def web_context(http: httpx.AsyncClient, **web: Any) -> MeasurementContext:
