@@ -24,6 +24,7 @@ from ramp.rollout.validation_pods import (
     check_anti_affinity,
     check_selector,
     check_template,
+    check_template_shape,
 )
 
 MULTIPLE_STRATEGIES = "Multiple Strategies can not be listed"
@@ -59,6 +60,9 @@ def validate_rollout(rollout: Rollout, template: Mapping[str, Any] | None = None
     if spec.workload_ref is None and not raw_template:
         problems.append(Problem("spec.template", "required: give a pod template (or spec.workloadRef)"))
     effective = template if template is not None else raw_template
+    shape = check_template_shape(effective)
+    if shape:
+        return problems + shape
     problems += check_selector(rollout, effective)
     problems += check_template(effective)
     problems += _check_counts(rollout)

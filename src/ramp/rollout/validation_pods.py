@@ -91,6 +91,31 @@ def is_selector_matching(selector: Mapping[str, Any], labels: Mapping[str, str])
     return True
 
 
+def check_template_shape(template: Any) -> list[Problem]:
+    """The template's outline the other rules read: an object, with metadata labels and annotations maps of
+    strings. Checked first, so no rule trips over a value of the wrong type."""
+    if template is None:
+        return []
+    if not isinstance(template, Mapping):
+        return [Problem("spec.template", "must be an object (a pod template with metadata and spec)")]
+    metadata = template.get("metadata")
+    if metadata is None:
+        return []
+    if not isinstance(metadata, Mapping):
+        return [Problem("spec.template.metadata", "must be an object with labels and annotations")]
+    problems: list[Problem] = []
+    for key in ("labels", "annotations"):
+        values = metadata.get(key)
+        if values is not None and (
+            not isinstance(values, Mapping)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in values.items())
+        ):
+            problems.append(
+                Problem(f"spec.template.metadata.{key}", 'must map strings to strings; quote values such as "true"')
+            )
+    return problems
+
+
 def check_template(template: Mapping[str, Any] | None) -> list[Problem]:
     """What Kubernetes refuses in a ReplicaSet's pod template, caught before any ReplicaSet is made."""
     if template is None:
@@ -115,6 +140,8 @@ def check_template(template: Mapping[str, Any] | None) -> list[Problem]:
         name = container.get("name") if isinstance(container, Mapping) else None
         if not name:
             problems.append(Problem(f"{where}.name", "required: a name for the container"))
+        elif not isinstance(name, str):
+            problems.append(Problem(f"{where}.name", "must be a string"))
         elif name in seen:
             problems.append(Problem(f"{where}.name", f"duplicate container name {name!r}; give each a unique name"))
         else:
