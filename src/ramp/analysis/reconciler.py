@@ -91,6 +91,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class RedactedSpecError(Exception):
+    """A spec problem met after the Secrets were read, its message already described and redacted."""
+
+
 @dataclass(frozen=True)
 class _Event:
     event_type: str
@@ -138,7 +142,8 @@ class AnalysisRunReconciler:
             # Anything else raised while reading, measuring or judging this run is a problem of its spec: the run
             # ends as Error once (the traceback at debug), so no retry loop calls its providers again and again.
             log.debug("analysis run cannot be processed", exc_info=problem, extra={"analysisrun": key})
-            return await self._end_in_error(raw, f"Analysis spec invalid: {describe_spec_error(problem)}", now)
+            text = str(problem) if isinstance(problem, RedactedSpecError) else describe_spec_error(problem)
+            return await self._end_in_error(raw, f"Analysis spec invalid: {text}", now)
 
     async def _reconcile(self, raw: Mapping[str, Any], now: datetime) -> Result:
         try:
@@ -180,12 +185,19 @@ class AnalysisRunReconciler:
                 measured = [substitute_arguments(originals[task.metric.name], arguments.values) for task in tasks]
             except ArgumentError as problem:
                 return await self._end_in_error(raw, f"Unable to resolve metric arguments: {problem}", now)
-            measurements = await asyncio.gather(
-                *(
-                    self._take(raw, metric, task.incomplete, terminating, started_at=now)
-                    for metric, task in zip(measured, tasks, strict=True)
+            try:
+                measurements = await asyncio.gather(
+                    *(
+                        self._take(raw, metric, task.incomplete, terminating, started_at=now)
+                        for metric, task in zip(measured, tasks, strict=True)
+                    )
                 )
-            )
+            except Exception as problem:
+                if is_transient(problem):
+                    raise
+                # The metrics now hold the Secrets' values: an error quoting one must not carry it to the status.
+                text = redact_secrets(describe_spec_error(problem), arguments.secrets) or ""
+                raise RedactedSpecError(text) from problem
             for task, taken in zip(tasks, measurements, strict=True):
                 measurement = redact_measurement(taken, arguments.secrets)
                 current = next((r for r in results if r.name == task.metric.name), None)
