@@ -665,3 +665,11 @@ def test_blue_green_max_unavailable_must_be_a_count_or_percentage() -> None:
     manifest = base()
     manifest["spec"]["strategy"] = {"blueGreen": {"activeService": "active", "maxUnavailable": "x%"}}
     assert [p.path for p in check_rollout(manifest)] == ["spec.strategy.blueGreen.maxUnavailable"]
+
+
+def test_a_count_beyond_int32_says_so_and_the_fix() -> None:
+    manifest = base()
+    manifest["spec"]["replicas"] = 2**40
+    (problem,) = check_rollout(manifest)
+    assert problem.path == "spec.replicas"
+    assert problem.message.startswith("must fit in 32 bits (-2147483648 to 2147483647)")
