@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -65,9 +65,18 @@ from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
 from ramp.kube.errors import ApiError
 from ramp.kube.events import NORMAL, WARNING, EventRecorder
-from ramp.kube.reconcile import Result
+from ramp.kube.reconcile import Result, describe_spec_error, is_transient
 from ramp.kube.resources import ANALYSIS_RUNS, Resource, object_key
-from ramp.providers.base import MeasurementContext, Provider, Reading, describe_exception, measure_safely, resume_safely
+from ramp.providers.base import (
+    PROVIDER_CALL_DEADLINE_SECONDS,
+    MeasurementContext,
+    Provider,
+    Reading,
+    deadline_message,
+    describe_exception,
+    measure_safely,
+    resume_safely,
+)
 from ramp.providers.registry import describe_unsupported, provider_for
 
 log = logging.getLogger("ramp.analysis")
@@ -80,6 +89,10 @@ BAD_PHASES = frozenset({AnalysisPhase.ERROR, AnalysisPhase.FAILED})
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class RedactedSpecError(Exception):
+    """A spec problem met after the Secrets were read, its message already described and redacted."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +135,18 @@ class AnalysisRunReconciler:
         if is_completed_phase(status.get("phase")):
             return await self._collect_if_expired(raw, now)
         try:
+            return await self._reconcile(raw, now)
+        except Exception as problem:
+            if is_transient(problem):
+                raise  # the API server or the network: retried with backoff
+            # Anything else raised while reading, measuring or judging this run is a problem of its spec: the run
+            # ends as Error once (the traceback at debug), so no retry loop calls its providers again and again.
+            log.debug("analysis run cannot be processed", exc_info=problem, extra={"analysisrun": key})
+            text = str(problem) if isinstance(problem, RedactedSpecError) else describe_spec_error(problem)
+            return await self._end_in_error(raw, f"Analysis spec invalid: {text}", now)
+
+    async def _reconcile(self, raw: Mapping[str, Any], now: datetime) -> Result:
+        try:
             run = parse_analysis_run(raw)
         except ManifestError as problem:
             return await self._end_in_error(raw, f"Analysis spec invalid: {problem.summary()}", now)
@@ -160,14 +185,21 @@ class AnalysisRunReconciler:
                 measured = [substitute_arguments(originals[task.metric.name], arguments.values) for task in tasks]
             except ArgumentError as problem:
                 return await self._end_in_error(raw, f"Unable to resolve metric arguments: {problem}", now)
-            measurements = await asyncio.gather(
-                *(
-                    self._take(raw, metric, task.incomplete, terminating, started_at=now)
-                    for metric, task in zip(measured, tasks, strict=True)
+            try:
+                measurements = await asyncio.gather(
+                    *(
+                        self._take(raw, metric, task.incomplete, terminating, started_at=now)
+                        for metric, task in zip(measured, tasks, strict=True)
+                    )
                 )
-            )
+            except Exception as problem:
+                if is_transient(problem):
+                    raise
+                # The metrics now hold the Secrets' values: an error quoting one must not carry it to the status.
+                text = redact_secrets(describe_spec_error(problem), arguments.secrets) or ""
+                raise RedactedSpecError(text) from problem
             for task, taken in zip(tasks, measurements, strict=True):
-                measurement = taken.model_copy(update={"message": redact_secrets(taken.message, arguments.secrets)})
+                measurement = redact_measurement(taken, arguments.secrets)
                 current = next((r for r in results if r.name == task.metric.name), None)
                 recorded = record_measurement(
                     current,
@@ -289,7 +321,8 @@ class AnalysisRunReconciler:
         provider = provider_for(metric, self.providers) if metric is not None else None
         if metric is not None and provider is not None:
             try:
-                await provider.garbage_collect(self._context(raw, metric, now), limit)
+                async with asyncio.timeout(PROVIDER_CALL_DEADLINE_SECONDS):
+                    await provider.garbage_collect(self._context(raw, metric, now), limit)
             except Exception as problem:  # cleanup must not stop the run; the next trim tries again
                 log.warning(
                     "failed to garbage collect measurements",
@@ -368,6 +401,30 @@ class AnalysisRunReconciler:
         return _requeue_at(deletion, self.clock()) if deletion is not None else Result()
 
 
+MIN_METADATA_SECRET_LENGTH = 4
+
+
+def redact_measurement(measurement: Measurement, secrets: Collection[str]) -> Measurement:
+    """The measurement with every secret value replaced by "*****" in its message, value and metadata (a
+    provider may echo a query, a URL or a header in any of them)."""
+    if not any(secrets):
+        return measurement
+    metadata = measurement.metadata
+    # Metadata is read back by the provider (a Job's name): a secret too short to be one is not worth breaking it.
+    long_secrets = [secret for secret in secrets if len(secret) >= MIN_METADATA_SECRET_LENGTH]
+    return measurement.model_copy(
+        update={
+            "message": redact_secrets(measurement.message, secrets),
+            "value": redact_secrets(measurement.value, secrets),
+            "metadata": (
+                {key: redact_secrets(value, long_secrets) or "" for key, value in metadata.items()}
+                if metadata
+                else metadata
+            ),
+        }
+    )
+
+
 def diff_status(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """The merge patch turning status `old` into `new`: changed top-level fields, and null for removed ones."""
     patch: dict[str, Any] = {key: value for key, value in new.items() if old.get(key) != value}
@@ -405,7 +462,10 @@ def _ttl_of(raw: Mapping[str, Any]) -> TTLStrategy | None:
 async def _terminate_safely(provider: Provider, context: MeasurementContext, measurement: Measurement) -> Reading:
     """`provider.terminate`, with any exception turned into an Error reading (as measure_safely does)."""
     try:
-        return await provider.terminate(context, measurement)
+        async with asyncio.timeout(PROVIDER_CALL_DEADLINE_SECONDS):
+            return await provider.terminate(context, measurement)
+    except TimeoutError:
+        return Reading.error(deadline_message(PROVIDER_CALL_DEADLINE_SECONDS), measurement.metadata)
     except Exception as problem:  # a provider must never stop the reconciler
         log.debug("provider %s failed to terminate", provider.key, exc_info=True)
         return Reading.error(describe_exception(problem), measurement.metadata)

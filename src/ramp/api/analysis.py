@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ramp.api.analysis_status import AnalysisRunStatus
-from ramp.api.meta import ApiModel, ApiObject, IntOrString, int_value
+from ramp.api.meta import ApiModel, ApiObject, Int32, IntOrString, int_value
 from ramp.api.providers import MetricProvider
 from ramp.api.validation import parse_manifest
 
@@ -68,18 +68,18 @@ class MeasurementRetention(ApiModel):
 
     metric_name: str
     """Metric name, or "*" for every metric."""
-    limit: int
+    limit: Int32
     """Measurements to keep."""
 
 
 class TTLStrategy(ApiModel):
     """When a finished AnalysisRun is deleted."""
 
-    seconds_after_completion: int | None = None
+    seconds_after_completion: Int32 | None = None
     """Seconds after any completion."""
-    seconds_after_failure: int | None = None
+    seconds_after_failure: Int32 | None = None
     """Seconds after a failure."""
-    seconds_after_success: int | None = None
+    seconds_after_success: Int32 | None = None
     """Seconds after a success."""
 
 

@@ -73,7 +73,7 @@ _SCALE = {
     "labelSelectorPath": ".status.selector",
 }
 
-_COPIED = ("type", "format", "enum", "description", INT_OR_STRING, PRESERVE_UNKNOWN)
+_COPIED = ("type", "format", "minimum", "maximum", "enum", "description", INT_OR_STRING, PRESERVE_UNKNOWN)
 _DROPPED = ("title", "default", "examples")
 
 

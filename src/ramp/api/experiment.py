@@ -19,6 +19,7 @@ from ramp.api.meta import (
     ApiModel,
     ApiObject,
     Condition,
+    Int32,
     LabelsAndAnnotations,
     LabelSelector,
     PodTemplate,
@@ -42,9 +43,9 @@ class TemplateSpec(ApiModel):
 
     name: str
     """Template name, unique in the Experiment."""
-    replicas: int | None = None
+    replicas: Int32 | None = None
     """Pods to run (default 1)."""
-    min_ready_seconds: int | None = None
+    min_ready_seconds: Int32 | None = None
     """Seconds a pod must be ready to count as available."""
     selector: LabelSelector
     """Label selector for the pods; unique among the templates."""
@@ -81,13 +82,13 @@ class ExperimentSpec(ApiModel):
     """ReplicaSets to run."""
     duration: Duration | None = None
     """How long to run once all templates are available, such as "10m"; absent: until stopped."""
-    progress_deadline_seconds: int | None = None
+    progress_deadline_seconds: Int32 | None = None
     """Seconds a template may take to become available (default 600)."""
     terminate: bool | None = None
     """Stop the Experiment early."""
     analyses: list[ExperimentAnalysisTemplateRef] | None = None
     """Analyses to run."""
-    scale_down_delay_seconds: int | None = None
+    scale_down_delay_seconds: Int32 | None = None
     """Seconds to wait before scaling the templates down at the end (default 30)."""
     dry_run: list[DryRun] | None = None
     """Metrics run in dry-run mode."""

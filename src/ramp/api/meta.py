@@ -74,6 +74,13 @@ OpaqueObject = Annotated[
 """Configuration owned by a plugin or another controller: any JSON object, kept as written."""
 
 
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+Int32 = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX, json_schema_extra={"format": "int32"})]
+"""A Go int32 field (replicas, seconds, weights, counts): the CRD says `format: int32` with its bounds, so the
+API server refuses `replicas: 1099511627776`, and parsing refuses it too (`ramp lint` names the field)."""
+
+
 def _check_int_or_string(value: object) -> int | str:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise PydanticCustomError("int_or_string", 'must be an integer or a string such as "25%"')

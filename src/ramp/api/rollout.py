@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ramp.api.meta import ApiModel, ApiObject, LabelSelector, PodTemplate, Timestamp
+from ramp.api.meta import ApiModel, ApiObject, Int32, LabelSelector, PodTemplate, Timestamp
 from ramp.api.rollout_status import RolloutStatus
 from ramp.api.strategy import RolloutStrategy
 from ramp.api.validation import parse_manifest
@@ -40,23 +40,23 @@ class ObjectRef(ApiModel):
 class RollbackWindowSpec(ApiModel):
     """Go back to a recent revision at once, skipping the steps."""
 
-    revisions: int | None = None
+    revisions: Int32 | None = None
     """How many recent revisions count as recent."""
 
 
 class AnalysisRunStrategy(ApiModel):
     """How many finished AnalysisRuns and Experiments to keep."""
 
-    successful_run_history_limit: int | None = None
+    successful_run_history_limit: Int32 | None = None
     """Successful ones to keep (default 5)."""
-    unsuccessful_run_history_limit: int | None = None
+    unsuccessful_run_history_limit: Int32 | None = None
     """Failed, Error and Inconclusive ones to keep (default 5)."""
 
 
 class RolloutSpec(ApiModel):
     """Desired state of a Rollout."""
 
-    replicas: int | None = None
+    replicas: Int32 | None = None
     """Desired pods (default 1)."""
     selector: LabelSelector | None = None
     """Label selector for the pods; must match the template's labels."""
@@ -64,17 +64,17 @@ class RolloutSpec(ApiModel):
     """The pod template, kept exactly as written."""
     workload_ref: ObjectRef | None = None
     """Take the pod template from this workload instead."""
-    min_ready_seconds: int | None = None
+    min_ready_seconds: Int32 | None = None
     """Seconds a pod must be ready to count as available (default 0)."""
     rollback_window: RollbackWindowSpec | None = None
     """Recent revisions to which a rollback skips the steps."""
     strategy: RolloutStrategy | None = None
     """How pods are replaced."""
-    revision_history_limit: int | None = None
+    revision_history_limit: Int32 | None = None
     """Old ReplicaSets to keep (default 10)."""
     paused: bool | None = None
     """Pause the Rollout where it is."""
-    progress_deadline_seconds: int | None = None
+    progress_deadline_seconds: Int32 | None = None
     """Seconds an update may go without progress before it is reported as failed (default 600)."""
     progress_deadline_abort: bool | None = None
     """Abort the update when the progress deadline passes."""

@@ -10,7 +10,7 @@ Used by `ramp.api.steps` and `ramp.api.strategy`, and by the rollout reconciler 
 from __future__ import annotations
 
 from ramp.api.analysis import AnalysisTemplateRef, DryRun, FieldRef, MeasurementRetention
-from ramp.api.meta import ApiModel, LabelsAndAnnotations
+from ramp.api.meta import ApiModel, Int32, LabelsAndAnnotations
 
 
 class ArgumentValueFrom(ApiModel):
@@ -51,7 +51,7 @@ class RolloutAnalysis(ApiModel):
 class RolloutAnalysisBackground(RolloutAnalysis):
     """A canary's background analysis: runs alongside the steps from `startingStep` on."""
 
-    starting_step: int | None = None
+    starting_step: Int32 | None = None
     """Step index at which the analysis starts (default 0)."""
 
     @property

@@ -21,7 +21,7 @@ from pydantic_core import PydanticCustomError
 from ramp.api.analysis import DryRun
 from ramp.api.durations import Duration, PauseDuration, pause_seconds
 from ramp.api.experiment import TemplateService
-from ramp.api.meta import ApiModel, LabelsAndAnnotations, LabelSelector, OpaqueObject
+from ramp.api.meta import ApiModel, Int32, LabelsAndAnnotations, LabelSelector, OpaqueObject
 from ramp.api.rollout_analysis import AnalysisRunArgument, RolloutAnalysis
 from ramp.api.traffic import DEFAULT_MAX_TRAFFIC_WEIGHT
 from ramp.api.validation import describe_input, nested_error
@@ -42,9 +42,9 @@ class RolloutPause(ApiModel):
 class SetCanaryScale(ApiModel):
     """Size the canary apart from its traffic weight (needs traffic routing)."""
 
-    weight: int | None = None
+    weight: Int32 | None = None
     """Canary pods as a percentage of spec.replicas."""
-    replicas: int | None = None
+    replicas: Int32 | None = None
     """Canary pods as a count."""
     match_traffic_weight: bool | None = None
     """Go back to sizing the canary by its traffic weight."""
@@ -97,7 +97,7 @@ class SetMirrorRoute(ApiModel):
     """Route name; must be listed in trafficRouting.managedRoutes."""
     match: list[RouteMatch] | None = None
     """Request conditions; any one of them selects a request."""
-    percentage: int | None = None
+    percentage: Int32 | None = None
     """Share of matching requests to mirror."""
 
 
@@ -117,13 +117,13 @@ class RolloutExperimentTemplate(ApiModel):
     """Template name."""
     spec_ref: str
     """canary or stable: which ReplicaSet's pod template to use."""
-    replicas: int | None = None
+    replicas: Int32 | None = None
     """Pods to run."""
     metadata: LabelsAndAnnotations | None = None
     """Labels and annotations for the pods."""
     selector: LabelSelector | None = None
     """Selector for the pods (default: the Rollout's)."""
-    weight: int | None = None
+    weight: Int32 | None = None
     """Traffic percentage sent to these pods (with traffic routing)."""
     service: TemplateService | None = None
     """Create a Service for these pods."""
@@ -157,7 +157,7 @@ class RolloutExperimentStep(ApiModel):
     """Metrics run in dry-run mode."""
     analysis_run_metadata: LabelsAndAnnotations | None = None
     """Labels and annotations for the AnalysisRuns."""
-    scale_down_delay_seconds: int | None = None
+    scale_down_delay_seconds: Int32 | None = None
     """Seconds to wait before scaling the Experiment's ReplicaSets down."""
 
 
@@ -215,7 +215,7 @@ def _is_weight(value: object) -> bool:
 class CanaryStep(ApiModel):
     """One step of a canary rollout: one action (setWeight, pause, analysis, experiment, ...)."""
 
-    set_weight: int | None = None
+    set_weight: Int32 | None = None
     """Percentage of traffic (or of pods, without traffic routing) for the canary."""
     pause: RolloutPause | None = None
     """Pause for a duration or until promoted."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pydantic import model_validator
 
-from ramp.api.meta import ApiModel, IntOrString, LabelsAndAnnotations
+from ramp.api.meta import ApiModel, Int32, IntOrString, LabelsAndAnnotations
 from ramp.api.rollout_analysis import RolloutAnalysis, RolloutAnalysisBackground
 from ramp.api.steps import CanaryStep, set_weight_message
 from ramp.api.traffic import DEFAULT_MAX_TRAFFIC_WEIGHT, RolloutTrafficRouting
@@ -27,7 +27,7 @@ DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS = 30
 class PreferredDuringSchedulingIgnoredDuringExecution(ApiModel):
     """Soft anti-affinity between old and new pods."""
 
-    weight: int
+    weight: Int32
     """Weight of the preference, 1-100."""
 
 
@@ -61,7 +61,7 @@ class ReplicaProgressThreshold(ApiModel):
 
     type: str
     """Percent or Pods."""
-    value: int
+    value: Int32
     """The threshold, greater than 0."""
 
     @model_validator(mode="after")
@@ -102,17 +102,17 @@ class CanaryStrategy(ApiModel):
     """Labels and annotations on canary pods while they are the canary."""
     stable_metadata: LabelsAndAnnotations | None = None
     """Labels and annotations on stable pods while they are stable."""
-    scale_down_delay_seconds: int | None = None
+    scale_down_delay_seconds: Int32 | None = None
     """With traffic routing: seconds before the old stable is scaled down after promotion (default 30)."""
-    scale_down_delay_revision_limit: int | None = None
+    scale_down_delay_revision_limit: Int32 | None = None
     """Old ReplicaSets that may wait for their scale-down delay at once."""
-    abort_scale_down_delay_seconds: int | None = None
+    abort_scale_down_delay_seconds: Int32 | None = None
     """With traffic routing: seconds before the canary is scaled down on abort (default 30; 0: never)."""
     dynamic_stable_scale: bool | None = None
     """With traffic routing: scale the stable down as the canary takes traffic."""
     ping_pong: PingPongSpec | None = None
     """Ping-pong Services instead of stable/canary Services."""
-    min_pods_per_replica_set: int | None = None
+    min_pods_per_replica_set: Int32 | None = None
     """With traffic routing: a ReplicaSet that runs pods runs at least this many."""
     replica_progress_threshold: ReplicaProgressThreshold | None = None
     """Canary pods that must be available before a step completes (default: all)."""
@@ -179,17 +179,17 @@ class BlueGreenStrategy(ApiModel):
     """Service that serves production traffic; Ramp points it at the promoted pods."""
     preview_service: str | None = None
     """Service Ramp points at the new pods before promotion."""
-    preview_replica_count: int | None = None
+    preview_replica_count: Int32 | None = None
     """Pods of the new version before promotion (default: spec.replicas)."""
     auto_promotion_enabled: bool | None = None
     """Promote as soon as the new pods are available (default true); false: pause until promoted."""
-    auto_promotion_seconds: int | None = None
+    auto_promotion_seconds: Int32 | None = None
     """Wait this long after the new pods are available before promoting (default 0)."""
     max_unavailable: IntOrString | None = None
     """Pods that may be unavailable during a restart (default 25%)."""
-    scale_down_delay_seconds: int | None = None
+    scale_down_delay_seconds: Int32 | None = None
     """Seconds before the previous version is scaled down after the switch (default 30)."""
-    scale_down_delay_revision_limit: int | None = None
+    scale_down_delay_revision_limit: Int32 | None = None
     """Old ReplicaSets that may wait for their scale-down delay at once."""
     pre_promotion_analysis: RolloutAnalysis | None = None
     """Analysis that must succeed before the switch."""
@@ -201,7 +201,7 @@ class BlueGreenStrategy(ApiModel):
     """Labels and annotations on the new pods while they are the preview."""
     active_metadata: LabelsAndAnnotations | None = None
     """Labels and annotations on the active pods."""
-    abort_scale_down_delay_seconds: int | None = None
+    abort_scale_down_delay_seconds: Int32 | None = None
     """Seconds before the preview is scaled down on abort (default 30; 0: never)."""
 
     @property

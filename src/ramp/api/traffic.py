@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from ramp.api.meta import ApiModel, LabelSelector, OpaqueObject
+from ramp.api.meta import ApiModel, Int32, LabelSelector, OpaqueObject
 from ramp.api.validation import format_path, nested_error, problems_from
 
 DEFAULT_MAX_TRAFFIC_WEIGHT = 100
@@ -48,7 +48,7 @@ class NginxTrafficRouting(ApiModel):
 class IstioTLSRoute(ApiModel):
     """Selects a TLS route of a VirtualService."""
 
-    port: int | None = None
+    port: Int32 | None = None
     """Port of the route."""
     sni_hosts: list[str] | None = None
     """SNI hosts of the route."""
@@ -57,7 +57,7 @@ class IstioTLSRoute(ApiModel):
 class IstioTCPRoute(ApiModel):
     """Selects a TCP route of a VirtualService."""
 
-    port: int | None = None
+    port: Int32 | None = None
     """Port of the route."""
 
 
@@ -103,7 +103,7 @@ class StickinessConfig(ApiModel):
 
     enabled: bool
     """Turn stickiness on."""
-    duration_seconds: int
+    duration_seconds: Int32
     """Stickiness duration."""
 
 
@@ -112,7 +112,7 @@ class ALBTrafficRouting(ApiModel):
 
     ingress: str | None = None
     """The Ingress (one of ingress and ingresses)."""
-    service_port: int
+    service_port: Int32
     """Service port the action forwards to."""
     root_service: str | None = None
     """Service named in the Ingress rules (default: the stable Service)."""
@@ -282,7 +282,7 @@ class RolloutTrafficRouting(ApiModel):
     """Gateway API, natively (Ramp's field; the same settings as the argoproj-labs/gatewayAPI plugin)."""
     plugins: OpaqueObject | None = None
     """Router plugins by name, each with its own settings (argoproj-labs/gatewayAPI is built in)."""
-    max_traffic_weight: int | None = None
+    max_traffic_weight: Int32 | None = None
     """Total weight that means 100% (default 100)."""
 
     @model_validator(mode="after")

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from ramp.api.meta import API_VERSION, ApiModel, ApiObject
+from ramp.api.meta import API_VERSION, INT32_MAX, INT32_MIN, ApiModel, ApiObject
 
 NESTED_ERROR = "ramp_nested"
 
@@ -108,6 +108,9 @@ def describe_input(value: object) -> str:
     return type(value).__name__
 
 
+_INT32_BOUNDS = {("less_than_equal", INT32_MAX, None), ("greater_than_equal", None, INT32_MIN)}
+
+
 def _problem(error: ErrorDetails) -> Problem:
     location = list(error["loc"])
     kind = error["type"]
@@ -119,6 +122,8 @@ def _problem(error: ErrorDetails) -> Problem:
         return Problem(base + joiner + subpath, str(context["detail"]))
     if kind in ("literal_error", "enum"):
         message = f"must be one of {context.get('expected', '')}"
+    elif (kind, context.get("le"), context.get("ge")) in _INT32_BOUNDS:
+        message = f"must fit in 32 bits ({INT32_MIN} to {INT32_MAX}), as in Kubernetes; use a smaller number"
     elif kind in _MESSAGES:
         message = _MESSAGES[kind]
     elif kind.startswith("value_error") or kind == "assertion_error":

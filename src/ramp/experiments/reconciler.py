@@ -34,7 +34,7 @@ from ramp.kube.client import KubeClient
 from ramp.kube.errors import ApiError
 from ramp.kube.events import EventRecorder
 from ramp.kube.informer import Informer
-from ramp.kube.reconcile import Result
+from ramp.kube.reconcile import Result, describe_spec_error, is_transient
 from ramp.kube.resources import EXPERIMENTS, REPLICA_SETS, SERVICES, Resource, object_key
 from ramp.rollout.analysisruns import RunCreationError, create_run, find_templates, terminate_runs
 
@@ -82,14 +82,23 @@ class ExperimentReconciler:
             return Result()
         now = self.clock().replace(microsecond=0)
         try:
+            return await self._reconcile(key, raw, now)
+        except Exception as error:
+            if is_transient(error):
+                raise  # the API server or the network: retried with backoff
+            # Anything else raised while reading or deciding on this Experiment is a problem of its spec: reported
+            # once as InvalidSpec (the traceback at debug), never a retry loop.
+            log.debug("experiment cannot be processed", exc_info=error, extra={"experiment": key})
+            return await self._write_invalid(key, raw, describe_spec_error(error), now)
+
+    async def _reconcile(self, key: str, raw: Mapping[str, Any], now: datetime) -> Result:
+        try:
             parse_experiment(raw)
             problem = verify_spec(raw)
         except ManifestError as error:
             problem = "; ".join(str(p) for p in error.problems)
         if problem is not None:
-            log.warning("experiment spec is invalid", extra={"experiment": key, "problem": problem})
-            await self._write_status(raw, plan_invalid_spec(raw, problem, now))
-            return Result()
+            return await self._write_invalid(key, raw, problem, now)
         inputs = self._read(raw, now)
         plan = plan_experiment(inputs)
         failures, run_names = await self._carry_out(raw, plan)
@@ -99,6 +108,13 @@ class ExperimentReconciler:
             return Result()
         self._emit(raw, plan.events)
         return Result.after(plan.requeue_after) if plan.requeue_after is not None else Result()
+
+    async def _write_invalid(self, key: str, raw: Mapping[str, Any], problem: str, now: datetime) -> Result:
+        status = plan_invalid_spec(raw, problem, now)
+        if diff_status(raw.get("status") or {}, status):
+            log.warning("experiment spec is invalid", extra={"experiment": key, "problem": problem})
+        await self._write_status(raw, status)
+        return Result()
 
     # -- reading ------------------------------------------------------------------------------------------
 

@@ -3,7 +3,10 @@
 A `Reconciler` gets a key (`namespace/name`) and returns a `Result`; it reads the informer caches, decides,
 and writes. `Controller` owns one `kube.workqueue.WorkQueue` and N workers: each takes a key, awaits
 `reconcile`, and then forgets the key's backoff (success), schedules `Result.requeue_after`, or retries with
-backoff (exception). Durations and failures go to `<kind>_reconcile` and `<kind>_reconcile_error`
+backoff (exception). Only the API server and the network are worth retrying (`is_transient`): a reconciler
+turns every other exception raised while reading or deciding on an object's own spec into that object's
+InvalidSpec/Error condition (`describe_spec_error` words it), once, instead of a retry loop.
+Durations and failures go to `<kind>_reconcile` and `<kind>_reconcile_error`
 (`kube.metrics`). `ramp.manager` builds one Controller per reconciler kind; the reconcilers themselves live
 in `ramp.rollout`, `ramp.analysis` and `ramp.experiments`, which import this module for the contract only.
 """
@@ -17,12 +20,43 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+import httpx
+
+from ramp.kube.errors import ApiError
 from ramp.kube.metrics import ReconcileMetrics, reconcile_metrics
 from ramp.kube.ratelimit import ControllerRateLimiter
 from ramp.kube.resources import split_key
 from ramp.kube.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
+
+
+SPEC_ERROR_CODES = frozenset({400, 422})
+"""API answers that refuse what the object's spec asked to write (BadRequest, Invalid): retrying cannot help."""
+MAX_SPEC_ERROR_LENGTH = 1000
+"""A condition message quoting a huge input is cut here: the field and the start of the value say enough."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """True when trying again unchanged may succeed: an API error other than a refused body (5xx, 429, conflict,
+    forbidden, not found), a network failure or a timeout. False for anything raised while reading or deciding
+    on the object itself: that is a spec problem for its condition, not for backoff."""
+    if isinstance(error, ApiError):
+        return error.code not in SPEC_ERROR_CODES
+    return isinstance(error, httpx.TransportError | OSError | TimeoutError)
+
+
+def describe_spec_error(error: BaseException) -> str:
+    """A one-line message for an exception raised by a bad spec: its text and type, starting with the field
+    where the parser named it (else with "spec"), cut to `MAX_SPEC_ERROR_LENGTH` characters."""
+    text = " ".join(str(error).split()) if str(error) else ""
+    if text.startswith("spec"):
+        message = f"{text} ({type(error).__name__})"  # the parser named the field
+    else:
+        message = f"spec: cannot be processed: {text or 'no detail'} ({type(error).__name__}); fix the value"
+    if len(message) > MAX_SPEC_ERROR_LENGTH:
+        message = message[: MAX_SPEC_ERROR_LENGTH - 3] + "..."
+    return message
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from ramp.analysis.reconciler import DEFAULT_CONTROLLER_NAMESPACE, AnalysisRunReconciler
 from ramp.experiments.reconciler import ExperimentReconciler
 from ramp.kube.caches import Informers
@@ -25,6 +23,7 @@ from ramp.kube.metrics import remove_object_series
 from ramp.kube.reconcile import Controller, Reconciler
 from ramp.kube.resources import object_key, split_key
 from ramp.manager.options import ManagerOptions
+from ramp.providers.bounded_http import build_provider_client
 from ramp.providers.registry import build_providers
 from ramp.rollout.reconciler import RolloutReconciler
 from ramp.rollout.references import object_reference_key
@@ -90,7 +89,7 @@ def build_analysis_run_reconciler(context: ControllerContext) -> Reconciler:
         context.informers,
         context.recorder,
         build_providers(environment),
-        httpx.AsyncClient(follow_redirects=True),
+        build_provider_client(),
         controller_namespace=environment.get("POD_NAMESPACE") or DEFAULT_CONTROLLER_NAMESPACE,
     )
 

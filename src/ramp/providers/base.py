@@ -12,6 +12,7 @@ owns the expression language) and records the measurement.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -135,19 +136,42 @@ def reading_of(measurement: Measurement) -> Reading:
     )
 
 
-async def measure_safely(provider: Provider, context: MeasurementContext) -> Reading:
-    """`provider.measure`, with any exception turned into an Error reading."""
+PROVIDER_CALL_DEADLINE_SECONDS = 120.0
+"""The total time one provider call (measure, resume, terminate, garbage collection) may take, whatever it does
+inside: per-request timeouts alone let a provider that makes several requests, or one that a backend answers a
+byte at a time, hold a reconcile for much longer."""
+
+
+def deadline_message(seconds: float) -> str:
+    return f"the provider did not finish within {seconds:g}s (the total deadline of a provider call)"
+
+
+async def measure_safely(
+    provider: Provider, context: MeasurementContext, deadline_seconds: float = PROVIDER_CALL_DEADLINE_SECONDS
+) -> Reading:
+    """`provider.measure` within the total deadline, with any exception turned into an Error reading."""
     try:
-        return await provider.measure(context)
+        async with asyncio.timeout(deadline_seconds):
+            return await provider.measure(context)
+    except TimeoutError:
+        return Reading.error(deadline_message(deadline_seconds))
     except Exception as problem:  # a provider must never stop the reconciler
         log.debug("provider %s failed", provider.key, exc_info=True)
         return Reading.error(describe_exception(problem))
 
 
-async def resume_safely(provider: Provider, context: MeasurementContext, measurement: Measurement) -> Reading:
-    """`provider.resume`, with any exception turned into an Error reading."""
+async def resume_safely(
+    provider: Provider,
+    context: MeasurementContext,
+    measurement: Measurement,
+    deadline_seconds: float = PROVIDER_CALL_DEADLINE_SECONDS,
+) -> Reading:
+    """`provider.resume` within the total deadline, with any exception turned into an Error reading."""
     try:
-        return await provider.resume(context, measurement)
+        async with asyncio.timeout(deadline_seconds):
+            return await provider.resume(context, measurement)
+    except TimeoutError:
+        return Reading.error(deadline_message(deadline_seconds), measurement.metadata)
     except Exception as problem:  # a provider must never stop the reconciler
         log.debug("provider %s failed to resume", provider.key, exc_info=True)
         return Reading.error(describe_exception(problem), measurement.metadata)

@@ -13,6 +13,8 @@ Follows upstream's documented behaviour (metricproviders/job):
   message, which upstream leaves out). While it runs, a pod stuck on an image it cannot pull makes the
   measurement Inconclusive, as upstream, so a person decides; otherwise it is looked at again after
   sqrt(2 * seconds since the measurement started) seconds (upstream's growing delay), at least `MIN_POLL`.
+- Only Jobs in the run's namespace that the run controls are ever read or deleted: measurement metadata naming
+  another namespace, or a Job the run does not own, is an Error measurement and nothing is touched.
 - `terminate` deletes the Job (propagation Foreground, as upstream: the Job goes once its pods are gone) and
   the measurement is Inconclusive (upstream's choice; the reconciler adds the message "Metric Terminated").
 - `garbage_collect` deletes the oldest of this metric's Jobs beyond `keep`. Upstream counts all the run's Jobs
@@ -102,17 +104,17 @@ class JobProvider:
     async def resume(self, context: MeasurementContext, measurement: Measurement) -> Reading:
         metadata = dict(measurement.metadata or {})
         reference = read_job_reference(metadata, context.namespace)
-        if reference is None:
-            return Reading.error("the measurement does not name its Job (metadata job-name is missing)", metadata)
+        if isinstance(reference, str):
+            return Reading.error(reference, metadata)
         if context.client is None:
             return Reading.error("the job provider needs a Kubernetes client", metadata)
         namespace, name = reference
         try:
-            job = await context.client.get(JOBS, name, namespace)
+            job = await get_own_job(context.client, namespace, name, context.run_uid)
             outcome = assess_job(job)
             if outcome.phase is None:
                 outcome = assess_pods(await list_job_pods(context.client, job))
-        except (ApiError, httpx.HTTPError) as problem:
+        except (ApiError, httpx.HTTPError, JobNotOursError) as problem:
             return Reading.error(describe_exception(problem), metadata)
         if outcome.phase is not None:
             return Reading(outcome.phase, message=outcome.message, metadata=metadata)
@@ -125,13 +127,19 @@ class JobProvider:
     async def terminate(self, context: MeasurementContext, measurement: Measurement) -> Reading:
         metadata = dict(measurement.metadata or {})
         reference = read_job_reference(metadata, context.namespace)
-        if reference is None:
-            return Reading.error("the measurement does not name its Job (metadata job-name is missing)", metadata)
+        if isinstance(reference, str):
+            return Reading.error(reference, metadata)
         if context.client is None:
             return Reading.error("the job provider needs a Kubernetes client", metadata)
+        namespace, name = reference
         try:
-            await delete_job(context.client, *reference)
-        except (ApiError, httpx.HTTPError) as problem:
+            await get_own_job(context.client, namespace, name, context.run_uid)
+            await delete_job(context.client, namespace, name)
+        except ApiError as problem:
+            if problem.is_not_found:
+                return Reading(AnalysisPhase.INCONCLUSIVE, metadata=metadata)  # already gone
+            return Reading.error(describe_exception(problem), metadata)
+        except (httpx.HTTPError, JobNotOursError) as problem:
             return Reading.error(describe_exception(problem), metadata)
         return Reading(AnalysisPhase.INCONCLUSIVE, metadata=metadata)
 
@@ -139,8 +147,10 @@ class JobProvider:
         if context.client is None:
             return
         listed = await context.client.list(JOBS, context.namespace, label_selector=f"{RUN_UID_LABEL}={context.run_uid}")
-        for namespace, name in select_jobs_to_collect(listed.get("items") or [], context.metric.name, keep):
-            await delete_job(context.client, namespace, name)
+        # A label anyone in the namespace can set is not enough: only Jobs the run controls are deleted.
+        own = [job for job in listed.get("items") or [] if is_controlled_by_run(job, context.run_uid)]
+        for _, name in select_jobs_to_collect(own, context.metric.name, keep):
+            await delete_job(context.client, context.namespace, name)
 
 
 class JobNotOursError(RuntimeError):
@@ -222,12 +232,28 @@ def is_owned_by_run(job: Mapping[str, Any], run_uid: str) -> bool:
     return bool((meta.get("labels") or {}).get(RUN_UID_LABEL) == run_uid)
 
 
-def read_job_reference(metadata: Mapping[str, str], default_namespace: str) -> tuple[str, str] | None:
-    """(namespace, name) of the measurement's Job, from its metadata; None if it names no Job."""
+def is_controlled_by_run(job: Mapping[str, Any], run_uid: str) -> bool:
+    """Whether the run is the Job's controller owner (what Ramp's own Jobs always have)."""
+    owners = (job.get("metadata") or {}).get("ownerReferences") or []
+    return any(owner.get("controller") and owner.get("uid") == run_uid for owner in owners)
+
+
+def read_job_reference(metadata: Mapping[str, str], run_namespace: str) -> tuple[str, str] | str:
+    """(namespace, name) of the measurement's Job, from its metadata, or why it cannot be used.
+
+    The metadata is part of the run's status, which the run's author can write: a `job-namespace` other than
+    the run's own is refused, so a run never reads or deletes a Job in another namespace (kube-system, say).
+    """
     name = metadata.get(JOB_NAME_KEY)
     if not name:
-        return None
-    return metadata.get(JOB_NAMESPACE_KEY) or default_namespace, name
+        return "the measurement does not name its Job (metadata job-name is missing)"
+    namespace = metadata.get(JOB_NAMESPACE_KEY) or run_namespace
+    if namespace != run_namespace:
+        return (
+            f"measurement metadata job-namespace {namespace[:63]!r} is not the run's namespace {run_namespace!r}: "
+            "the job provider only uses Jobs in the run's own namespace"
+        )
+    return namespace, name
 
 
 def assess_job(job: Mapping[str, Any]) -> JobOutcome:
@@ -311,6 +337,15 @@ async def create_or_adopt_job(client: KubeClient, job: Mapping[str, Any], run_ui
         if not is_owned_by_run(existing, run_uid):
             raise JobNotOursError(f"job {meta['namespace']}/{meta['name']} exists and belongs to another run") from None
         return existing
+
+
+async def get_own_job(client: KubeClient, namespace: str, name: str, run_uid: str) -> dict[str, Any]:
+    """The measurement's Job, if the run controls it; JobNotOursError for a Job of someone else's (a name
+    written into the measurement's metadata by hand)."""
+    job = await client.get(JOBS, name, namespace)
+    if not is_controlled_by_run(job, run_uid):
+        raise JobNotOursError(f"job {namespace}/{name} is not controlled by this AnalysisRun; it is left alone")
+    return job
 
 
 async def list_job_pods(client: KubeClient, job: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ from ramp.api.durations import parse_duration
 from ramp.api.providers import PrometheusMetric, PrometheusRangeQueryArgs
 from ramp.providers.aws import AwsCredentialSource, AwsError, AwsSettings, SigV4Signer
 from ramp.providers.base import MeasurementContext, Reading, SingleShotProvider
+from ramp.providers.bounded_http import build_provider_client
 from ramp.providers.prometheus_api import (
     Matrix,
     PrometheusEndpoint,
@@ -218,7 +219,7 @@ async def _fetch_token(
 ) -> str:
     if not insecure:
         return await fetch_oauth2_token(http, token_url, client_id, client_secret, scopes, timeout_seconds)
-    async with httpx.AsyncClient(verify=False) as own:
+    async with build_provider_client(verify=False) as own:
         return await fetch_oauth2_token(own, token_url, client_id, client_secret, scopes, timeout_seconds)
 
 

@@ -24,6 +24,8 @@ from urllib.parse import quote_plus
 
 import httpx
 
+from ramp.providers.bounded_http import build_provider_client
+
 QUERY_PATH = "/api/v1/query"
 RANGE_QUERY_PATH = "/api/v1/query_range"
 
@@ -224,7 +226,7 @@ async def _send(
         async with asyncio.timeout(endpoint.timeout_seconds):
             if endpoint.insecure:
                 # Only a client of its own can skip certificate checks; the shared one keeps verifying.
-                async with httpx.AsyncClient(verify=False) as insecure:
+                async with build_provider_client(verify=False) as insecure:
                     response = await _post_or_get(insecure, url, endpoint, form)
             else:
                 response = await _post_or_get(http, url, endpoint, form)

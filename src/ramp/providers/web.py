@@ -31,6 +31,7 @@ import httpx
 
 from ramp.api.providers import WebMetric
 from ramp.providers.base import MeasurementContext, Reading, SingleShotProvider
+from ramp.providers.bounded_http import build_provider_client
 from ramp.providers.prometheus_api import PrometheusError, describe_http_error, fetch_oauth2_token, set_header
 
 DEFAULT_TIMEOUT_SECONDS = 10
@@ -54,7 +55,7 @@ class WebProvider(SingleShotProvider):
             path = compile_json_path(spec.effective_json_path)
             if spec.insecure:
                 # Only a client of its own can skip certificate checks; the shared one keeps verifying.
-                async with httpx.AsyncClient(verify=False) as insecure:
+                async with build_provider_client(verify=False) as insecure:
                     body = await fetch_body(insecure, spec)
             else:
                 body = await fetch_body(context.http, spec)
@@ -92,7 +93,13 @@ async def fetch_body(http: httpx.AsyncClient, spec: WebMetric) -> bytes:
                 )
                 set_header(headers, "Authorization", f"Bearer {token}")
             response = await http.request(
-                method, spec.url, content=content, headers=headers, timeout=httpx.Timeout(timeout)
+                method,
+                spec.url,
+                content=content,
+                headers=headers,
+                timeout=httpx.Timeout(timeout),
+                # A redirect would carry the request's credentials to another host: follow only without any.
+                follow_redirects=not _sends_credentials(spec.url, headers, oauth2 is not None),
             )
     except (TimeoutError, httpx.TimeoutException):
         raise WebMetricError(f"{spec.url} did not answer within {timeout:g}s") from None
@@ -102,6 +109,15 @@ async def fetch_body(http: httpx.AsyncClient, spec: WebMetric) -> bytes:
         reason = httpx.codes.get_reason_phrase(response.status_code)
         raise WebMetricError(f"{spec.url} answered HTTP {response.status_code} {reason}: a measurement needs a 2xx")
     return response.content
+
+
+def _sends_credentials(url: str, headers: dict[str, str], oauth2: bool) -> bool:
+    """Whether a request may carry a secret: any header but Content-Type, an OAuth2 token, a password in the URL."""
+    try:
+        password = httpx.URL(url).password
+    except httpx.InvalidURL:
+        password = None
+    return oauth2 or bool(password) or any(key.lower() != "content-type" for key in headers)
 
 
 def read_body(body: bytes, path: JsonPath) -> tuple[Any, str]:

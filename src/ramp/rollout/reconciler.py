@@ -29,7 +29,7 @@ from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
 from ramp.kube.errors import ApiError
 from ramp.kube.events import EventRecorder
-from ramp.kube.reconcile import Result
+from ramp.kube.reconcile import Result, describe_spec_error, is_transient
 from ramp.kube.resources import EXPERIMENTS, PODS, REPLICA_SETS, ROLLOUTS, object_key
 from ramp.rollout import analysisruns, bluegreen, restart, services, workload
 from ramp.rollout.antiaffinity import (
@@ -140,6 +140,17 @@ class RolloutReconciler:
             return Result()
         self._announce(key, raw)
         now = datetime.now(UTC)
+        try:
+            return await self._reconcile(raw, now)
+        except Exception as err:
+            if is_transient(err):
+                raise  # the API server or the network: retried with backoff
+            # Anything else raised while reading or deciding on this Rollout is a problem of its spec: reported
+            # once as InvalidSpec (the traceback at debug), never a retry loop.
+            log.debug("spec cannot be processed", exc_info=err, extra={"rollout": key})
+            return await self._write_invalid(raw, describe_spec_error(err), now)
+
+    async def _reconcile(self, raw: Obj, now: datetime) -> Result:
         try:
             rollout = parse_rollout(raw)
         except ManifestError as err:
@@ -672,10 +683,12 @@ class RolloutReconciler:
     # -- status ----------------------------------------------------------------------------------------
 
     async def _write_invalid(self, raw: Mapping[str, Any], message: str, now: datetime) -> Result:
-        log.info("invalid spec", extra={"rollout": object_key(raw), "problem": message})
         status = invalid_spec_status(raw, message, now)
         if (raw.get("status") or {}).get("message") != status["message"]:
+            log.info("invalid spec", extra={"rollout": object_key(raw), "problem": message})
             self.recorder.warning(raw, "InvalidSpec", message)
+        else:
+            log.debug("invalid spec, already reported", extra={"rollout": object_key(raw)})
         await self._write_status(raw, status)
         return Result()
 

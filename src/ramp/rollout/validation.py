@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ramp.api import ManifestError, Problem, Rollout, parse_rollout
+from ramp.api.meta import resolve_int_or_percent
 from ramp.rollout.validation_canary import check_canary
 from ramp.rollout.validation_pods import (
     MISSING_FIELD,
@@ -23,6 +24,7 @@ from ramp.rollout.validation_pods import (
     check_anti_affinity,
     check_selector,
     check_template,
+    check_template_shape,
 )
 
 MULTIPLE_STRATEGIES = "Multiple Strategies can not be listed"
@@ -41,6 +43,9 @@ def check_rollout(manifest: Any) -> list[Problem]:
         rollout = parse_rollout(manifest)
     except ManifestError as error:
         return list(error.problems)
+    except (ArithmeticError, ValueError, TypeError, RecursionError) as error:
+        # A parser that fails in another way (an overflowing duration, say) still makes a problem, not a crash.
+        return [Problem("spec", f"cannot be read: {error} ({type(error).__name__}); fix the value it names")]
     return validate_rollout(rollout)
 
 
@@ -55,6 +60,9 @@ def validate_rollout(rollout: Rollout, template: Mapping[str, Any] | None = None
     if spec.workload_ref is None and not raw_template:
         problems.append(Problem("spec.template", "required: give a pod template (or spec.workloadRef)"))
     effective = template if template is not None else raw_template
+    shape = check_template_shape(effective)
+    if shape:
+        return problems + shape
     problems += check_selector(rollout, effective)
     problems += check_template(effective)
     problems += _check_counts(rollout)
@@ -101,8 +109,37 @@ def _check_strategy(rollout: Rollout) -> list[Problem]:
             )
         ]
     if strategy.canary is not None:
-        return check_canary(rollout, strategy.canary)
-    return _check_blue_green(rollout)
+        limits = [
+            ("canary.maxSurge", strategy.canary.max_surge),
+            ("canary.maxUnavailable", strategy.canary.max_unavailable),
+        ]
+        return _check_limits(limits) + check_canary(rollout, strategy.canary)
+    blue_green = strategy.blue_green
+    limits = [("blueGreen.maxUnavailable", blue_green.max_unavailable if blue_green is not None else None)]
+    return _check_limits(limits) + _check_blue_green(rollout)
+
+
+def _check_limits(limits: list[tuple[str, int | str | None]]) -> list[Problem]:
+    """maxSurge and maxUnavailable must be a count or a percentage of 0 or more (upstream's
+    ValidatePositiveIntOrPercent), or the replica arithmetic cannot use them."""
+    problems: list[Problem] = []
+    for field, value in limits:
+        if value is None:
+            continue
+        shown = repr(value) if len(str(value)) <= 40 else repr(f"{str(value)[:40]}...")
+        try:
+            count = resolve_int_or_percent(value, 100, round_up=False)
+        except (ValueError, ArithmeticError):  # ArithmeticError: a percentage too large for a float
+            problems.append(
+                Problem(
+                    f"spec.strategy.{field}",
+                    f'{shown} is neither a count nor a percentage; use a count such as 1 or a percentage such as "25%"',
+                )
+            )
+            continue
+        if count < 0:
+            problems.append(Problem(f"spec.strategy.{field}", f"{shown} is negative; use 0 or more"))
+    return problems
 
 
 def _check_blue_green(rollout: Rollout) -> list[Problem]:

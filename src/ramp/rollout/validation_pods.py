@@ -12,6 +12,7 @@ from typing import Any
 
 from ramp.api import Problem, Rollout
 from ramp.api.strategy import AntiAffinity
+from ramp.core.podtemplate import is_same_pod_template
 
 MISSING_FIELD = "Rollout has missing field '{}'"
 NON_NEGATIVE = "must be greater than or equal to 0"
@@ -90,12 +91,46 @@ def is_selector_matching(selector: Mapping[str, Any], labels: Mapping[str, str])
     return True
 
 
+def check_template_shape(template: Any) -> list[Problem]:
+    """The template's outline the other rules read: an object, with metadata labels and annotations maps of
+    strings. Checked first, so no rule trips over a value of the wrong type."""
+    if template is None:
+        return []
+    if not isinstance(template, Mapping):
+        return [Problem("spec.template", "must be an object (a pod template with metadata and spec)")]
+    metadata = template.get("metadata")
+    if metadata is None:
+        return []
+    if not isinstance(metadata, Mapping):
+        return [Problem("spec.template.metadata", "must be an object with labels and annotations")]
+    problems: list[Problem] = []
+    for key in ("labels", "annotations"):
+        values = metadata.get(key)
+        if values is not None and (
+            not isinstance(values, Mapping)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in values.items())
+        ):
+            problems.append(
+                Problem(f"spec.template.metadata.{key}", 'must map strings to strings; quote values such as "true"')
+            )
+    return problems
+
+
 def check_template(template: Mapping[str, Any] | None) -> list[Problem]:
     """What Kubernetes refuses in a ReplicaSet's pod template, caught before any ReplicaSet is made."""
     if template is None:
         return []
     pod_spec = template.get("spec") or {}
+    if not isinstance(pod_spec, Mapping):
+        return [Problem("spec.template.spec", "must be an object (a pod spec with containers)")]
     containers = pod_spec.get("containers") or []
+    if not isinstance(containers, list) or not all(isinstance(c, Mapping) for c in containers):
+        return [
+            Problem(
+                "spec.template.spec.containers",
+                "must be a list of containers, each an object with a name and an image",
+            )
+        ]
     if not containers:
         return [Problem("spec.template.spec.containers", "must have at least one container")]
     problems: list[Problem] = []
@@ -105,12 +140,15 @@ def check_template(template: Mapping[str, Any] | None) -> list[Problem]:
         name = container.get("name") if isinstance(container, Mapping) else None
         if not name:
             problems.append(Problem(f"{where}.name", "required: a name for the container"))
+        elif not isinstance(name, str):
+            problems.append(Problem(f"{where}.name", "must be a string"))
         elif name in seen:
             problems.append(Problem(f"{where}.name", f"duplicate container name {name!r}; give each a unique name"))
         else:
             seen.add(name)
         if not isinstance(container, Mapping) or not container.get("image"):
             problems.append(Problem(f"{where}.image", "required: the container image to run"))
+    problems += _check_readable(template, containers)
     policy = pod_spec.get("restartPolicy")
     if policy is not None and policy != "Always":
         problems.append(
@@ -120,6 +158,35 @@ def check_template(template: Mapping[str, Any] | None) -> list[Problem]:
             )
         )
     return problems
+
+
+_UNREADABLE = (ArithmeticError, ValueError, TypeError, RecursionError)
+"""What a parser of the template's values (quantities, ...) may raise on a value it cannot read."""
+
+
+def _check_readable(template: Mapping[str, Any], containers: list[Mapping[str, Any]]) -> list[Problem]:
+    """The template must be comparable with the ReplicaSets' (`core.podtemplate`): a quantity such as
+    `cpu: "1e1000000"` that cannot be read is refused here, before any ReplicaSet is made, naming its field."""
+    try:
+        is_same_pod_template(template, template)
+        return []
+    except _UNREADABLE as error:
+        reason = f"{error} ({type(error).__name__})" if str(error) else type(error).__name__
+    for index, container in enumerate(containers):
+        resources = container.get("resources")
+        for kind, values in resources.items() if isinstance(resources, Mapping) else ():
+            for name, value in values.items() if isinstance(values, Mapping) else ():
+                probe = {"spec": {"containers": [{"resources": {kind: {name: value}}}]}}
+                try:
+                    is_same_pod_template(probe, probe)
+                except _UNREADABLE:
+                    return [
+                        Problem(
+                            f"spec.template.spec.containers[{index}].resources.{kind}.{name}",
+                            f"cannot read quantity {str(value)[:40]!r}; use a quantity such as 500m or 1Gi",
+                        )
+                    ]
+    return [Problem("spec.template", f"a value cannot be read: {reason}; fix it")]
 
 
 def check_anti_affinity(anti_affinity: AntiAffinity | None, where: str) -> list[Problem]:

@@ -28,6 +28,8 @@ ALLOWED_KEYWORDS = {
     "items",
     "additionalProperties",
     "enum",
+    "minimum",
+    "maximum",
     "nullable",
     "x-kubernetes-int-or-string",
     "x-kubernetes-preserve-unknown-fields",
@@ -281,3 +283,21 @@ def test_deploy_crds_are_current():
     actual = {path.name: path.read_text() for path in sorted(DEPLOY_CRDS.glob("*.yaml"))}
     stale = sorted(name for name in expected.keys() | actual.keys() if expected.get(name) != actual.get(name))
     assert not stale, f"deploy/crds/ is stale ({', '.join(stale)}): run `make crds` and commit the result"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".spec.replicas",
+        ".spec.minReadySeconds",
+        ".spec.revisionHistoryLimit",
+        ".spec.progressDeadlineSeconds",
+        ".spec.strategy.canary.scaleDownDelaySeconds",
+        ".spec.strategy.canary.steps[].setWeight",
+        ".spec.strategy.blueGreen.previewReplicaCount",
+    ],
+)
+def test_rollout_counts_carry_int32_bounds_so_the_api_server_refuses_larger(path: str):
+    nodes = dict(walk(schema_of("Rollout")))
+    assert nodes[path]["format"] == "int32"
+    assert (nodes[path]["minimum"], nodes[path]["maximum"]) == (-(2**31), 2**31 - 1)

@@ -114,3 +114,58 @@ async def test_stop_cancels_a_reconcile_that_outlives_the_grace_period() -> None
     controller.queue.add("ns/r")
     await asyncio.sleep(0.01)
     assert not await controller.stop(grace_seconds=0.05)
+
+
+# -- which exceptions are retried, and which are the object's own spec problem ----------------------------------
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+
+from ramp.kube.errors import ApiError  # noqa: E402
+from ramp.kube.reconcile import MAX_SPEC_ERROR_LENGTH, describe_spec_error, is_transient  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ApiError(500, "InternalError", "etcd"),
+        ApiError(503, "ServiceUnavailable", ""),
+        ApiError(429, "TooManyRequests", ""),
+        ApiError(409, "Conflict", "stale"),
+        ApiError(403, "Forbidden", "rbac"),
+        httpx.ConnectError("refused"),
+        httpx.ReadTimeout("slow"),
+        ConnectionResetError(),
+        TimeoutError(),
+    ],
+    ids=repr,
+)
+def test_api_and_network_failures_are_transient_and_retried(error: BaseException) -> None:
+    assert is_transient(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError('spec.strategy.canary.maxSurge: "abc%"'),
+        OverflowError("cannot convert float infinity to integer"),
+        TypeError("string indices must be integers"),
+        KeyError("name"),
+        RecursionError(),
+        ApiError(422, "Invalid", "spec.replicas: Invalid value"),
+        ApiError(400, "BadRequest", "bad body"),
+    ],
+    ids=repr,
+)
+def test_anything_raised_by_the_spec_itself_is_not_transient(error: BaseException) -> None:
+    assert not is_transient(error)
+
+
+def test_a_spec_error_message_keeps_the_text_and_type_and_is_bounded() -> None:
+    assert describe_spec_error(ValueError("spec.replicas: bad")) == "spec.replicas: bad (ValueError)"
+    assert describe_spec_error(OverflowError("too big")) == (
+        "spec: cannot be processed: too big (OverflowError); fix the value"
+    )
+    assert describe_spec_error(KeyError()) == "spec: cannot be processed: no detail (KeyError); fix the value"
+    long = describe_spec_error(ValueError("9" * 100_000))
+    assert len(long) == MAX_SPEC_ERROR_LENGTH and long.endswith("...")

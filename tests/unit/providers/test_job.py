@@ -127,13 +127,24 @@ def test_job_ownership(meta: dict[str, Any], owned: bool) -> None:
 @pytest.mark.parametrize(
     ("metadata", "expected"),
     [
-        pytest.param({"job-name": "j", "job-namespace": "other"}, ("other", "j"), id="name_and_namespace"),
+        pytest.param({"job-name": "j", "job-namespace": "run-ns"}, ("run-ns", "j"), id="name_and_namespace"),
         pytest.param({"job-name": "j"}, ("run-ns", "j"), id="namespace_defaults_to_the_run"),
-        pytest.param({}, None, id="no_job_named"),
     ],
 )
-def test_job_reference(metadata: dict[str, str], expected: tuple[str, str] | None) -> None:
+def test_job_reference(metadata: dict[str, str], expected: tuple[str, str]) -> None:
     assert read_job_reference(metadata, "run-ns") == expected
+
+
+@pytest.mark.parametrize(
+    ("metadata", "names"),
+    [
+        pytest.param({"job-name": "coredns", "job-namespace": "kube-system"}, "kube-system", id="another_namespace"),
+        pytest.param({}, "job-name is missing", id="no_job_named"),
+    ],
+)
+def test_a_job_reference_outside_the_runs_namespace_is_refused(metadata: dict[str, str], names: str) -> None:
+    problem = read_job_reference(metadata, "run-ns")
+    assert isinstance(problem, str) and names in problem
 
 
 def condition(kind: str, status: str = "True", message: str | None = None) -> dict[str, Any]:

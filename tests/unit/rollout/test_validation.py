@@ -615,3 +615,61 @@ def test_metrics_measured_by_a_provider_ramp_does_not_have_are_named() -> None:
     assert 'metric plugin "acme/metric" is not supported by Ramp' in problems[0]
     lines = lint_text(yaml.safe_dump(template))
     assert any('metric plugin "acme/metric" is not supported' in line for line in lines)
+
+
+# -- inputs that used to raise past validation (issue 13): each is a problem naming its field -------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda m: m["spec"].__setitem__("replicas", 2**40), "spec.replicas"),
+        (lambda m: m["spec"].__setitem__("revisionHistoryLimit", 2**31), "spec.revisionHistoryLimit"),
+        (
+            lambda m: m["spec"]["strategy"]["canary"].__setitem__("maxUnavailable", "abc%"),
+            "spec.strategy.canary.maxUnavailable",
+        ),
+        (lambda m: m["spec"]["strategy"]["canary"].__setitem__("maxSurge", "-50%"), "spec.strategy.canary.maxSurge"),
+        (lambda m: m["spec"]["template"]["spec"].__setitem__("containers", "nginx"), "spec.template.spec.containers"),
+        (lambda m: m["spec"]["template"].__setitem__("spec", "nginx"), "spec.template.spec"),
+        (
+            lambda m: m["spec"]["template"]["spec"]["containers"][0].__setitem__(
+                "resources", {"limits": {"cpu": "1e1000000"}}
+            ),
+            "spec.template.spec.containers[0].resources.limits.cpu",
+        ),
+        (
+            lambda m: m["spec"]["strategy"]["canary"]["steps"][1].__setitem__("pause", {"duration": "9" * 400 + "h"}),
+            "spec",
+        ),
+    ],
+    ids=[
+        "replicas-2^40",
+        "history-2^31",
+        "max-unavailable-abc%",
+        "max-surge--50%",
+        "containers-string",
+        "pod-spec-string",
+        "cpu-1e1000000",
+        "pause-overflow",
+    ],
+)
+def test_inputs_that_used_to_raise_are_problems_naming_the_field(change: Change, path: str) -> None:
+    manifest = base()
+    change(manifest)
+    problems = check_rollout(manifest)
+    assert any(problem.path.startswith(path) for problem in problems), problems
+
+
+def test_blue_green_max_unavailable_must_be_a_count_or_percentage() -> None:
+    manifest = base()
+    manifest["spec"]["strategy"] = {"blueGreen": {"activeService": "active", "maxUnavailable": "x%"}}
+    assert [p.path for p in check_rollout(manifest)] == ["spec.strategy.blueGreen.maxUnavailable"]
+
+
+def test_a_count_beyond_int32_says_so_and_the_fix() -> None:
+    manifest = base()
+    manifest["spec"]["replicas"] = 2**40
+    (problem,) = check_rollout(manifest)
+    assert problem.path == "spec.replicas"
+    assert problem.message.startswith("must fit in 32 bits (-2147483648 to 2147483647)")
