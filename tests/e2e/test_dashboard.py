@@ -324,6 +324,11 @@ def test_dashboard_follows_rollouts_live_and_acts_as_the_cli(
         action for action, outcome in done if outcome == "ok"
     }
     assert httpx.get(f"{dashboard}/api/v1/openapi.json", timeout=10).json()["openapi"].startswith("3.")
+    # Each action is in the dashboard's log too, one line each
+    log = (build_dir() / f"dashboard-{namespace}-0.log").read_text()
+    assert "audit: dashboard action promote" in log
+    assert "refused: no valid token" in log
+    assert "audit: dashboard action undo" in log
 
 
 def _viewer_kubeconfig(cluster: Cluster, namespace: str) -> Path:

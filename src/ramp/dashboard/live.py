@@ -77,7 +77,8 @@ class NamespaceWatch:
         self.experiments = Informer(client, EXPERIMENTS, namespace=namespace)
         self.changes = ChangeSignal()
         self.followers = 0
-        self.last_used = 0.0
+        self.clock: Callable[[], float] = time.monotonic
+        self.last_used = self.clock()
         self._tasks: list[asyncio.Task[None]] = []
         handler = EventHandler(
             on_add=lambda _obj: self.changes.bump(),
@@ -122,6 +123,7 @@ class NamespaceWatch:
             yield
         finally:
             self.followers -= 1
+            self.last_used = self.clock()
 
     def list_items(self) -> list[dict[str, Any]]:
         """The list rows of the namespace's Rollouts, sorted by name."""
@@ -185,8 +187,10 @@ class LiveState:
             found.last_used = self._clock()
             return found
         if namespace not in self._starting:
-            await self._make_room()
+            evicted = self._make_room()
             self._starting[namespace] = asyncio.create_task(self._start(namespace))
+            for watch in evicted:
+                await watch.stop()
         try:
             watch = await asyncio.shield(self._starting[namespace])
         finally:
@@ -196,22 +200,25 @@ class LiveState:
         watch.last_used = self._clock()
         return watch
 
-    async def _make_room(self) -> None:
-        while self._watches and len(self._watches) + len(self._starting) >= self.max_watches:
-            # The least recently used one nobody follows; failing that, the least recently used one.
-            unfollowed = (ns for ns, w in self._watches.items() if w.followers == 0)
-            victim = next(unfollowed, next(iter(self._watches)))
-            await self._watches.pop(victim).stop()
+    def _make_room(self) -> list[NamespaceWatch]:
+        """Take out the watches that make room for one more (the caller stops them)."""
         if len(self._starting) >= self.max_watches:
             raise TooManyNamespaces(
                 f"the dashboard is already starting watches for {len(self._starting)} namespaces "
                 f"(at most {self.max_watches} at once); try again in a moment"
             )
+        evicted = []
+        while self._watches and len(self._watches) + len(self._starting) >= self.max_watches:
+            # The least recently used one nobody follows; failing that, the least recently used one.
+            unfollowed = (ns for ns, w in self._watches.items() if w.followers == 0)
+            evicted.append(self._watches.pop(next(unfollowed, next(iter(self._watches)))))
+        return evicted
 
     async def _start(self, namespace: str) -> NamespaceWatch:
         await self.client.list(ROLLOUTS, namespace, limit=1)
         await self.client.list(PODS, namespace, limit=1)
         watch = self._make_watch(self.client, namespace)
+        watch.clock = self._clock
         try:
             await watch.start()
         except BaseException:
@@ -225,8 +232,9 @@ class LiveState:
         """Stop the watches no stream follows and nobody asked for in `idle_after` seconds; their namespaces."""
         now = self._clock()
         idle = [ns for ns, w in self._watches.items() if w.followers == 0 and now - w.last_used >= self.idle_after]
-        for namespace in idle:
-            await self._watches.pop(namespace).stop()
+        stopping = [self._watches.pop(namespace) for namespace in idle]
+        for watch in stopping:
+            await watch.stop()
         return idle
 
     def _ensure_reaper(self) -> None:

@@ -35,6 +35,37 @@ async def test_a_change_wakes_every_waiter_and_cancelled_waiters_leave_nothing_b
     assert await asyncio.wait_for(asyncio.gather(*waiters), 2) == [1] * 10
 
 
+async def test_clients_cancelled_again_and_again_while_changes_fire_do_not_freeze_the_others() -> None:
+    # Starlette's task group (anyio) cancels a gone client's task again on every turn of the loop until it ends:
+    # with the former asyncio.Condition, wait_for's inner task took the lock back after its client had left, and
+    # every stream waited for that lock forever after a few disconnects.
+    signal = ChangeSignal()
+
+    async def client() -> None:
+        seen = -1
+        while True:
+            seen = await signal.wait_for_change(seen, 15)
+
+    clients = [asyncio.create_task(client()) for _ in range(3)]
+    for _ in range(60):
+        clients.append(asyncio.create_task(client()))
+        signal.bump()
+        await asyncio.sleep(0)
+        gone = clients.pop(0)
+        for _ in range(4):
+            gone.cancel()
+            await asyncio.sleep(0)
+        await asyncio.wait_for(asyncio.gather(gone, return_exceptions=True), 1)
+    seen = signal.version
+    fresh = asyncio.create_task(signal.wait_for_change(seen, 60))
+    await asyncio.sleep(0)
+    signal.bump()
+    assert await asyncio.wait_for(fresh, 1) == seen + 1
+    for task in clients:
+        task.cancel()
+    await asyncio.wait_for(asyncio.gather(*clients, return_exceptions=True), 1)
+
+
 async def test_a_wait_ends_after_its_patience_and_at_once_when_already_changed() -> None:
     signal = ChangeSignal()
     assert await signal.wait_for_change(0, 0.01) == 0
@@ -155,3 +186,19 @@ async def test_too_many_namespaces_starting_at_once_is_refused_in_words(client: 
     gate.set()
     await asyncio.gather(*starting)
     await live.stop()
+
+
+async def test_a_watch_counts_as_used_until_its_last_stream_ends(client: RecordingClient) -> None:
+    clock = Clock()
+    live = _live(client, clock)
+    try:
+        watch = await live.watch("a")
+        with watch.following():
+            clock.now += 500
+            assert await live.reap_idle() == []
+        clock.now += 30
+        assert await live.reap_idle() == []
+        clock.now += 31
+        assert await live.reap_idle() == ["a"]
+    finally:
+        await live.stop()
