@@ -9,6 +9,7 @@ page mid-canary with an analysis chart land in build/screenshots/.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = ROOT / "build" / "screenshots"
-TOKEN = "e2e-dashboard-token-0123456789"
+TOKEN = "e2e-dashboard-token-0123456789abcdefghij"
 OLD, NEW, NEWER = "nginx:1.27", "nginx:1.28", "nginx:1.29"
 ANALYSIS = {"analysis": {"templates": [{"templateName": "health-ratio"}]}}
 STEPS = [{"setWeight": 25}, {"pause": {}}, ANALYSIS, {"setWeight": 50}, {"pause": {}}]
@@ -103,15 +105,16 @@ def source() -> Iterator[MetricsSource]:
 
 
 @pytest.fixture
-def start_dashboard(cluster: Cluster, namespace: str) -> Iterator[Callable[[Path], str]]:
-    """Start `ramp dashboard` for the test's namespace (reads open, actions need TOKEN); gives its base URL."""
+def start_dashboard(cluster: Cluster, namespace: str) -> Iterator[Callable[..., str]]:
+    """Start `ramp dashboard` for the test's namespace (reads open unless `open_reads=False`, actions need TOKEN);
+    gives its base URL."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(kubeconfig: Path) -> str:
+    def start(kubeconfig: Path, *, open_reads: bool = True) -> str:
         port = free_port()
         log = build_dir() / f"dashboard-{namespace}-{len(started)}.log"
         command = [*ramp_command(), "dashboard", "--kubeconfig", str(kubeconfig), "-n", namespace]
-        command += ["--port", str(port), "--token", TOKEN, "--insecure-read-only"]
+        command += ["--port", str(port), "--token", TOKEN] + (["--insecure-read-only"] if open_reads else [])
         with log.open("wb") as sink:
             process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         started.append(process)
@@ -138,7 +141,7 @@ def start_dashboard(cluster: Cluster, namespace: str) -> Iterator[Callable[[Path
 
 
 @pytest.fixture
-def dashboard(cluster: Cluster, start_dashboard: Callable[[Path], str]) -> str:
+def dashboard(cluster: Cluster, start_dashboard: Callable[..., str]) -> str:
     return start_dashboard(cluster.kubeconfig)
 
 
@@ -321,6 +324,11 @@ def test_dashboard_follows_rollouts_live_and_acts_as_the_cli(
         action for action, outcome in done if outcome == "ok"
     }
     assert httpx.get(f"{dashboard}/api/v1/openapi.json", timeout=10).json()["openapi"].startswith("3.")
+    # Each action is in the dashboard's log too, one line each
+    log = (build_dir() / f"dashboard-{namespace}-0.log").read_text()
+    assert "audit: dashboard action promote" in log
+    assert "refused: no valid token" in log
+    assert "audit: dashboard action undo" in log
 
 
 def _viewer_kubeconfig(cluster: Cluster, namespace: str) -> Path:
@@ -366,7 +374,7 @@ def _viewer_kubeconfig(cluster: Cluster, namespace: str) -> Path:
 
 
 def test_a_forbidden_action_is_explained_in_plain_words(
-    cluster: Cluster, namespace: str, start_dashboard: Callable[[Path], str], browser_context: Any
+    cluster: Cluster, namespace: str, start_dashboard: Callable[..., str], browser_context: Any
 ) -> None:
     # Given a Rollout, and a dashboard whose kubeconfig may read it but not change it
     Scenario(cluster, namespace).given_rollout("web", image=OLD, replicas=1, canary={"steps": STEPS})
@@ -374,7 +382,7 @@ def test_a_forbidden_action_is_explained_in_plain_words(
     page = browser_context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())
     # When the user, signed in, pauses it
-    page.goto(f"{dashboard}/?token={TOKEN}#/ns/{namespace}/rollouts/web")
+    page.goto(f"{dashboard}/#/ns/{namespace}/rollouts/web?token={TOKEN}")
     page.locator(".rollout-head h1", has_text="web").wait_for(timeout=20000)
     response = httpx.post(
         f"{dashboard}/api/v1/namespaces/{namespace}/rollouts/web/pause",
@@ -387,3 +395,77 @@ def test_a_forbidden_action_is_explained_in_plain_words(
     assert "not allowed to patch Rollout" in response.json()["error"]
     _expect_toast(page, "ask for RBAC permission to patch rollouts")
     assert not cluster.get("rollout", "web", namespace)["spec"].get("restartAt")
+
+
+async def _come_and_go(dashboard: str, path: str, clients: int, wave: int) -> list[int]:
+    """`clients` event streams, `wave` at a time: each gets a ticket with the token, opens the stream, reads its
+    first event and hangs up. The statuses of the streams."""
+
+    async def one(client: httpx.AsyncClient) -> int:
+        issued = await client.post(f"{dashboard}/api/v1/stream-ticket", headers={"Authorization": f"Bearer {TOKEN}"})
+        ticket = issued.json()["ticket"]
+        async with client.stream("GET", f"{dashboard}{path}", params={"ticket": ticket}) as response:
+            if response.status_code == 200:
+                async for line in response.aiter_lines():
+                    if line.startswith("event: rollouts"):
+                        break
+            return response.status_code
+
+    statuses: list[int] = []
+    limits = httpx.Limits(max_connections=wave * 2, max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        for start in range(0, clients, wave):
+            statuses += await asyncio.gather(*(one(client) for _ in range(min(wave, clients - start))))
+    return statuses
+
+
+def _first_event(dashboard: str, path: str) -> dict[str, Any]:
+    """Open one stream with a fresh ticket and give the data of its first `rollouts` event."""
+    with httpx.Client(timeout=30) as client:
+        ticket = client.post(f"{dashboard}/api/v1/stream-ticket", headers={"Authorization": f"Bearer {TOKEN}"})
+        with client.stream("GET", f"{dashboard}{path}", params={"ticket": ticket.json()["ticket"]}) as response:
+            assert response.status_code == 200
+            lines = response.iter_lines()
+            for line in lines:
+                if line.startswith("event: rollouts"):
+                    data: dict[str, Any] = json.loads(next(lines).removeprefix("data: "))
+                    return data
+    raise AssertionError("the stream ended without a rollouts event")
+
+
+def test_the_live_stream_keeps_working_after_50_clients_come_and_go(
+    cluster: Cluster,
+    namespace: str,
+    start_controller: Callable[..., ControllerProcess],
+    start_dashboard: Callable[..., str],
+    browser_context: Any,
+) -> None:
+    # Given a Rollout, a dashboard whose reads need the token, and a signed-in page following the list live
+    start_controller("--namespaced", "--namespace", namespace, "--leader-elect=false").wait_for_log("workers started")
+    s = Scenario(cluster, namespace)
+    s.given_rollout("web", image=OLD, replicas=2, canary={"steps": [{"setWeight": 50}, {"pause": {}}]})
+    s.then_phase("web", "Healthy")
+    dashboard = start_dashboard(cluster.kubeconfig, open_reads=False)
+    page = browser_context.new_page()
+    page.goto(f"{dashboard}/#/ns/{namespace}?token={TOKEN}")
+    assert "token" not in page.url
+    row = page.locator('.row[data-rollout="web"]')
+    row.locator('[data-phase="Healthy"]').wait_for(timeout=20000)
+    page.locator("#live.live-live").wait_for(timeout=10000)
+    path = f"/api/v1/namespaces/{namespace}/rollouts/watch"
+    # The token in a URL opens no stream
+    assert httpx.get(f"{dashboard}{path}", params={"token": TOKEN}, timeout=10).status_code == 401
+
+    # When 50 clients connect and disconnect, 10 at a time
+    # (in a thread of their own: Playwright's sync API runs an event loop in this one)
+    with ThreadPoolExecutor(1) as runner:
+        statuses = runner.submit(asyncio.run, _come_and_go(dashboard, path, clients=50, wave=10)).result(300)
+
+    # Then every one was served, and a change still reaches the page that stayed and a client that comes after
+    assert statuses == [200] * 50
+    s.when_image("rollout", "web", "app", NEW)
+    row.locator('[data-phase="Paused"]').wait_for(timeout=30000)
+    wait_until(lambda: "1/2" in row.inner_text(), 20, "the list to show step 1/2")
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    items = _first_event(dashboard, path)["items"]
+    assert [(item["name"], item["phase"]) for item in items] == [("web", "Paused")]

@@ -45,7 +45,7 @@ def test_demo_brings_up_crds_and_a_controller_holding_the_lease(cluster: Cluster
         assert "kubectl ramp set image demo app=nginx:1.28 -n ramp-demo" in output
         assert "kubectl ramp promote demo -n ramp-demo" in output
         # And the dashboard runs, at the URL printed with its token, showing the sample rollout
-        found = re.search(r"dashboard\s+(http://127\.0\.0\.1:\d+)/\?token=(\S+?)#", output)
+        found = re.search(r"dashboard\s+(http://127\.0\.0\.1:\d+)/#/ns/ramp-demo\?token=(\S+)", output)
         assert found, output
         url, token = found.groups()
         listed = httpx.get(

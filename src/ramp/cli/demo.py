@@ -204,7 +204,7 @@ def demo(
         out.print(f"  controller log   {log}")
         if dashboard.poll() is not None:
             out.print(f"[red]the dashboard exited with {dashboard.returncode}[/red]; its log: {cluster.paths.logs}")
-        out.print(f"  dashboard        {dashboard_url}/?token={token}#/ns/{DEMO_NAMESPACE}")
+        out.print(f"  dashboard        {dashboard_url}/#/ns/{DEMO_NAMESPACE}?token={token}")
         out.print(f"  dashboard token  {token}")
         out.print()
         out.print("[bold]Use it[/bold]")

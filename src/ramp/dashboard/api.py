@@ -2,9 +2,12 @@
 
 Reads come from the informer caches of `ramp.dashboard.live`; actions call the very functions the CLI calls
 (`ramp.actions`: promote, abort, retry, pause, restart, undo, set image), so the cluster changes exactly as with
-`kubectl ramp`. Each action is checked against the token (`ramp.dashboard.auth`), recorded in the audit log,
-and answered with the CLI's message or the error in plain words (`ramp.actions.errors`) and a matching HTTP
-status. Routes are listed in `ROUTES` for `ramp.dashboard.app` and described by `ramp.dashboard.openapi`.
+`kubectl ramp`. Each action is checked against the token (`ramp.dashboard.auth`) before its body is read (a
+body is at most `MAX_BODY` bytes), recorded in the audit log, and answered with the CLI's message or the error
+in plain words (`ramp.actions.errors`) and a matching HTTP status. Namespaces and names are checked
+(`ramp.dashboard.names`) before they reach the API server. The event streams take the token in the
+Authorization header or a single-use ticket from `POST /api/v1/stream-ticket` in `?ticket=`, never the token
+in the URL. Routes are listed in `ROUTES` for `ramp.dashboard.app` and described by `ramp.dashboard.openapi`.
 """
 
 from __future__ import annotations
@@ -23,8 +26,18 @@ from starlette.routing import Route
 
 from ramp import actions
 from ramp.actions.errors import ActionError, describe_api_error
-from ramp.dashboard.auth import ACTION, READ, AuditLog, AuditRecord, describe_caller, is_allowed, read_presented_token
-from ramp.dashboard.live import LiveState, NamespaceWatch
+from ramp.dashboard.auth import (
+    ACTION,
+    READ,
+    AuditLog,
+    AuditRecord,
+    StreamTickets,
+    describe_caller,
+    is_allowed,
+    read_presented_token,
+)
+from ramp.dashboard.live import LiveState, NamespaceWatch, TooManyNamespaces
+from ramp.dashboard.names import check_name, check_namespace
 from ramp.kube.client import KubeClient
 from ramp.kube.errors import ApiError
 from ramp.kube.resources import NAMESPACES
@@ -34,6 +47,8 @@ _COALESCE = 0.2
 # A comment line now and then keeps proxies from closing an idle stream and notices a gone browser.
 _HEARTBEAT = 15.0
 _ERROR_STATUS = {403: 403, 404: 404, 409: 409, 422: 422}
+# The largest body an action takes: {"images": {...}} and {"revision": n} are far smaller.
+MAX_BODY = 64 * 1024
 
 
 @dataclass
@@ -46,6 +61,7 @@ class Dashboard:
     default_namespace: str
     insecure_read_only: bool = False
     audit: AuditLog = field(default_factory=AuditLog)
+    tickets: StreamTickets = field(default_factory=StreamTickets)
 
 
 def _dashboard(request: Request) -> Dashboard:
@@ -68,8 +84,30 @@ def _refused(kind: str) -> JSONResponse:
 
 def _check(request: Request, kind: str) -> tuple[bool, str | None]:
     board = _dashboard(request)
-    presented = read_presented_token(request.headers, request.query_params)
+    presented = read_presented_token(request.headers)
     return is_allowed(kind, presented, board.token, insecure_read_only=board.insecure_read_only), presented
+
+
+def _check_stream(request: Request) -> bool:
+    """An event stream opens with what opens reads, or with a ticket (used up here) from `stream_ticket`."""
+    allowed, _ = _check(request, READ)
+    ticket = request.query_params.get("ticket")
+    if ticket:
+        return _dashboard(request).tickets.redeem(ticket) or allowed
+    return allowed
+
+
+def _invalid_target(request: Request) -> JSONResponse | None:
+    """400 naming the field when the path's namespace or name cannot be a Kubernetes name."""
+    params = request.path_params
+    problem = check_namespace(str(params["namespace"]))
+    if problem is not None:
+        return _problem(400, problem, field="namespace", reason="BadRequest")
+    if "name" in params:
+        problem = check_name(str(params["name"]))
+        if problem is not None:
+            return _problem(400, problem, field="name", reason="BadRequest")
+    return None
 
 
 def describe_failure(error: Exception, namespace: str, name: str, verb: str) -> tuple[int, str]:
@@ -87,6 +125,8 @@ def describe_failure(error: Exception, namespace: str, name: str, verb: str) -> 
 async def _watch_or_problem(request: Request, namespace: str) -> NamespaceWatch | JSONResponse:
     try:
         return await _dashboard(request).live.watch(namespace)
+    except TooManyNamespaces as error:
+        return _problem(503, str(error), reason="ServiceUnavailable")
     except (ApiError, httpx.TransportError, TimeoutError) as error:
         status, message = describe_failure(error, namespace, "", "list")
         return _problem(status, message)
@@ -102,7 +142,7 @@ async def get_config(request: Request) -> Response:
             "insecureReadOnly": board.insecure_read_only,
             "authorized": is_allowed(
                 ACTION,
-                read_presented_token(request.headers, request.query_params),
+                read_presented_token(request.headers),
                 board.token,
                 insecure_read_only=False,
             ),
@@ -129,6 +169,9 @@ async def list_rollouts(request: Request) -> Response:
     allowed, _ = _check(request, READ)
     if not allowed:
         return _refused(READ)
+    invalid = _invalid_target(request)
+    if invalid is not None:
+        return invalid
     watch = await _watch_or_problem(request, request.path_params["namespace"])
     if isinstance(watch, JSONResponse):
         return watch
@@ -139,6 +182,9 @@ async def get_rollout(request: Request) -> Response:
     allowed, _ = _check(request, READ)
     if not allowed:
         return _refused(READ)
+    invalid = _invalid_target(request)
+    if invalid is not None:
+        return invalid
     namespace, name = request.path_params["namespace"], request.path_params["name"]
     watch = await _watch_or_problem(request, namespace)
     if isinstance(watch, JSONResponse):
@@ -154,21 +200,23 @@ def _event(kind: str, data: Any) -> str:
 
 
 async def _stream(build: Callable[[], tuple[str, Any]], watch: NamespaceWatch) -> AsyncIterator[str]:
-    """Send `build()` now and again after each change of the caches, when what it gives has changed."""
+    """Send `build()` now and again after each change of the caches, when what it gives has changed; end when
+    the watch stops (evicted or shut down: the page opens a new stream)."""
     sent: Any = None
     seen = -1
-    while True:
-        version = watch.version
-        if version != seen:
-            seen = version
-            kind, data = build()
-            if (kind, data) != sent:
-                sent = (kind, data)
-                yield _event(kind, data)
-        else:
-            yield ": keep-alive\n\n"
-        if await watch.wait_for_change(seen, _HEARTBEAT) != seen:
-            await asyncio.sleep(_COALESCE)
+    with watch.following():
+        while not watch.closed:
+            version = watch.version
+            if version != seen:
+                seen = version
+                kind, data = build()
+                if (kind, data) != sent:
+                    sent = (kind, data)
+                    yield _event(kind, data)
+            else:
+                yield ": keep-alive\n\n"
+            if await watch.wait_for_change(seen, _HEARTBEAT) != seen and not watch.closed:
+                await asyncio.sleep(_COALESCE)
 
 
 def _event_stream(events: AsyncIterator[str]) -> StreamingResponse:
@@ -178,9 +226,11 @@ def _event_stream(events: AsyncIterator[str]) -> StreamingResponse:
 
 async def watch_rollouts(request: Request) -> Response:
     """Server-sent events: `rollouts` with the whole list, at once and after every change."""
-    allowed, _ = _check(request, READ)
-    if not allowed:
+    if not _check_stream(request):
         return _refused(READ)
+    invalid = _invalid_target(request)
+    if invalid is not None:
+        return invalid
     watch = await _watch_or_problem(request, request.path_params["namespace"])
     if isinstance(watch, JSONResponse):
         return watch
@@ -194,9 +244,11 @@ async def watch_rollouts(request: Request) -> Response:
 
 async def watch_rollout(request: Request) -> Response:
     """Server-sent events: `rollout` with the rollout page's JSON after every change, `deleted` when gone."""
-    allowed, _ = _check(request, READ)
-    if not allowed:
+    if not _check_stream(request):
         return _refused(READ)
+    invalid = _invalid_target(request)
+    if invalid is not None:
+        return invalid
     namespace, name = request.path_params["namespace"], request.path_params["name"]
     watch = await _watch_or_problem(request, namespace)
     if isinstance(watch, JSONResponse):
@@ -210,8 +262,27 @@ async def watch_rollout(request: Request) -> Response:
     return _event_stream(_stream(build, live))
 
 
+class BodyTooLarge(Exception):
+    """The request's body is longer than `MAX_BODY`."""
+
+
+async def _read_capped(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The body, refused (`BodyTooLarge`) as soon as it says or proves to be longer than `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.strip().isdigit() or int(declared) > limit):
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _read_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+    raw = await _read_capped(request)
     if not raw:
         return {}
     decoded = json.loads(raw)
@@ -295,19 +366,29 @@ async def run_action(request: Request) -> Response:
     who = describe_caller(address, presented, request.headers.get("x-ramp-user"))
     call = ACTIONS.get(verb)
     if call is None:
-        return _problem(404, f"unknown action {verb!r}; known: {', '.join(ACTIONS)}")
-    try:
-        body = await _read_body(request)
-    except ValueError as error:
-        return _problem(400, f"the request body is not valid JSON: {error}")
-    detail = json.dumps(body, sort_keys=True) if body else ""
+        return _problem(404, f"unknown action {verb[:40]!r}; known: {', '.join(ACTIONS)}")
+    detail = ""
 
     def record(outcome: str) -> None:
         board.audit.record(AuditRecord(datetime.now(UTC), who, verb, namespace, name, detail, outcome))
 
     if not allowed:
+        # The body of a refused request is never read, so nothing of it is kept.
         record("refused: no valid token")
         return _refused(ACTION)
+    invalid = _invalid_target(request)
+    if invalid is not None:
+        record("refused: invalid namespace or name")
+        return invalid
+    try:
+        body = await _read_body(request)
+    except BodyTooLarge:
+        record(f"refused: body larger than {MAX_BODY} bytes")
+        return _problem(413, f"the request body is larger than {MAX_BODY} bytes", reason="RequestEntityTooLarge")
+    except ValueError as error:
+        record("refused: body not valid JSON")
+        return _problem(400, f"the request body is not valid JSON: {error}")
+    detail = json.dumps(body, sort_keys=True) if body else ""
     try:
         message = await call(board.client, namespace, name, body)
     except (ActionError, ApiError, httpx.TransportError) as error:
@@ -316,6 +397,17 @@ async def run_action(request: Request) -> Response:
         return _problem(status, text)
     record("ok")
     return JSONResponse({"ok": True, "message": message})
+
+
+async def stream_ticket(request: Request) -> Response:
+    """POST /stream-ticket: a single-use ticket, valid for a few seconds, that opens one event stream."""
+    allowed, _ = _check(request, READ)
+    if not allowed:
+        return _refused(READ)
+    tickets = _dashboard(request).tickets
+    return JSONResponse(
+        {"ticket": tickets.issue(), "expiresIn": tickets.lifetime}, headers={"Cache-Control": "no-store"}
+    )
 
 
 async def list_audit(request: Request) -> Response:
@@ -333,5 +425,6 @@ ROUTES = [
     Route("/api/v1/namespaces/{namespace}/rollouts/{name}", get_rollout, methods=["GET"]),
     Route("/api/v1/namespaces/{namespace}/rollouts/{name}/watch", watch_rollout, methods=["GET"]),
     Route("/api/v1/namespaces/{namespace}/rollouts/{name}/{action}", run_action, methods=["POST"]),
+    Route("/api/v1/stream-ticket", stream_ticket, methods=["POST"]),
     Route("/api/v1/audit", list_audit, methods=["GET"]),
 ]

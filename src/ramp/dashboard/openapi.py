@@ -8,8 +8,26 @@ from typing import Any
 
 from ramp import __version__
 
-_NS = {"name": "namespace", "in": "path", "required": True, "schema": {"type": "string"}}
-_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+_NS = {
+    "name": "namespace",
+    "in": "path",
+    "required": True,
+    "description": "A namespace's name (RFC 1123 label); anything else is answered 400 naming the field",
+    "schema": {"type": "string", "maxLength": 63, "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
+}
+_NAME = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "description": "A Rollout's name (RFC 1123 subdomain); anything else is answered 400 naming the field",
+    "schema": {"type": "string", "maxLength": 253},
+}
+_TICKET = {
+    "name": "ticket",
+    "in": "query",
+    "description": "A single-use ticket from POST /api/v1/stream-ticket (instead of the Authorization header)",
+    "schema": {"type": "string"},
+}
 _ERROR = {
     "description": "Refused or failed, with the reason in plain words",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -39,6 +57,7 @@ def _action(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
             "403": {**_ERROR, "description": "Forbidden by the cluster's RBAC"},
             "404": {**_ERROR, "description": "No such Rollout"},
             "409": {**_ERROR, "description": "Changed by someone else meanwhile; try again"},
+            "413": {**_ERROR, "description": "The body is larger than 64 KiB"},
         },
     }
     if body is not None:
@@ -84,7 +103,7 @@ def build_openapi() -> dict[str, Any]:
         f"{base}/watch": {
             "get": {
                 "summary": "Watch the list",
-                "parameters": [_NS, {"name": "token", "in": "query", "schema": {"type": "string"}}],
+                "parameters": [_NS, _TICKET],
                 "responses": {"200": _stream("rollouts"), **_UNAUTHORIZED},
             }
         },
@@ -102,8 +121,27 @@ def build_openapi() -> dict[str, Any]:
         f"{base}/{{name}}/watch": {
             "get": {
                 "summary": "Watch one Rollout",
-                "parameters": [_NS, _NAME, {"name": "token", "in": "query", "schema": {"type": "string"}}],
+                "parameters": [_NS, _NAME, _TICKET],
                 "responses": {"200": _stream("rollout"), **_UNAUTHORIZED},
+            }
+        },
+        "/api/v1/stream-ticket": {
+            "post": {
+                "summary": "A single-use ticket, valid for 30 s, that opens one event stream (`?ticket=`)",
+                "responses": {
+                    "200": {
+                        "description": "The ticket",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"ticket": {"type": "string"}, "expiresIn": {"type": "number"}},
+                                }
+                            }
+                        },
+                    },
+                    **_UNAUTHORIZED,
+                },
             }
         },
         "/api/v1/audit": {"get": {"summary": "The newest actions: who, what, when", "responses": {"200": {}}}},

@@ -45,13 +45,18 @@ function renderSignin() {
   signin.title = has ? 'A token is set: actions are enabled' : 'Paste the token to enable actions';
 }
 
+// The token given in the page's address: after the `#` (`#/ns/<namespace>?token=...`, as `ramp dashboard` prints
+// it, so it never reaches the server), or in an old-style `?token=` link. Either way it is stored and removed from
+// the address at once.
 function takeTokenFromUrl() {
   const url = new URL(window.location.href);
-  const given = url.searchParams.get('token');
+  const [route, fragmentQuery = ''] = url.hash.split('?');
+  const fromHash = new URLSearchParams(fragmentQuery).get('token');
+  const given = fromHash || url.searchParams.get('token');
   if (given) {
     setToken(given);
     url.searchParams.delete('token');
-    window.history.replaceState(null, '', url.pathname + url.search + url.hash);
+    window.history.replaceState(null, '', url.pathname + url.search + (fromHash ? route : url.hash));
   }
 }
 
