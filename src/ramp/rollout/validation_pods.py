@@ -12,7 +12,7 @@ from typing import Any
 
 from ramp.api import Problem, Rollout
 from ramp.api.strategy import AntiAffinity
-from ramp.core.podtemplate import is_same_pod_template
+from ramp.core.podtemplate import QuantityError, is_same_pod_template, parse_quantity
 
 MISSING_FIELD = "Rollout has missing field '{}'"
 NON_NEGATIVE = "must be greater than or equal to 0"
@@ -167,6 +167,21 @@ _UNREADABLE = (ArithmeticError, ValueError, TypeError, RecursionError)
 def _check_readable(template: Mapping[str, Any], containers: list[Mapping[str, Any]]) -> list[Problem]:
     """The template must be comparable with the ReplicaSets' (`core.podtemplate`): a quantity such as
     `cpu: "1e1000000"` that cannot be read is refused here, before any ReplicaSet is made, naming its field."""
+    for index, container in enumerate(containers):
+        resources = container.get("resources")
+        for kind, values in resources.items() if isinstance(resources, Mapping) else ():
+            for name, value in values.items() if isinstance(values, Mapping) else ():
+                if not isinstance(value, str):
+                    continue
+                try:
+                    parse_quantity(value)
+                except QuantityError as error:
+                    return [
+                        Problem(
+                            f"spec.template.spec.containers[{index}].resources.{kind}.{name}",
+                            f"cannot read quantity {value[:40]!r} ({error}); use a quantity such as 500m or 1Gi",
+                        )
+                    ]
     try:
         is_same_pod_template(template, template)
         return []
