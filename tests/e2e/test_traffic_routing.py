@@ -253,8 +253,15 @@ def test_removing_traffic_routing_from_the_spec_puts_the_routing_objects_back(
     RampGates(cluster, namespace).set_image(names.rollout, "app", V2)
     _then_canary_share(cluster, case, names, 10)
     user_ingress = s.get("ingress", "app-ingress")["spec"]
-    # When trafficRouting is removed from the spec
-    s.when_json_patched("rollout", names.rollout, [{"op": "remove", "path": "/spec/strategy/canary/trafficRouting"}])
+    # When trafficRouting is removed from the spec (with the scale-down delays only routing allows, as upstream)
+    s.when_json_patched(
+        "rollout",
+        names.rollout,
+        [
+            {"op": "remove", "path": f"/spec/strategy/canary/{field}"}
+            for field in ("trafficRouting", "scaleDownDelaySeconds", "abortScaleDownDelaySeconds")
+        ],
+    )
     # Then the canary Ingress Ramp made is gone, the user's Ingress is as it was, and the rollout goes on by pods
     wait_until(
         lambda: not [i for i in s.cluster.list("ingresses", namespace) if i["metadata"]["name"] != "app-ingress"],
