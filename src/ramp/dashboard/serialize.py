@@ -25,7 +25,9 @@ _NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
 _RESULT = r"result(?:\[\d+\]|\.\w+|\[\"[^\"]*\"\])*"
 _OPERAND = rf"(?:(?<![\w.])(?:asFloat|asInt|float|int)\({_RESULT}\)|(?<![\w.(]){_RESULT})"
 _RESULT_FIRST = re.compile(rf"(?P<lhs>{_OPERAND})\s*(?P<op><=|>=|==|<|>)\s*(?P<num>{_NUMBER})")
-_NUMBER_FIRST = re.compile(rf"(?P<num>{_NUMBER})\s*(?P<op><=|>=|==|<|>)\s*(?P<rhs>{_OPERAND})")
+# A number is only tried where one starts (not inside a run of digits), which keeps the scan linear on long
+# digit runs a user may write into a condition.
+_NUMBER_FIRST = re.compile(rf"(?<![\d.])(?P<num>{_NUMBER})\s*(?P<op><=|>=|==|<|>)\s*(?P<rhs>{_OPERAND})")
 _MIRRORED = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "=="}
 _QUERY_FIELDS = ("query", "url", "address", "jsonPath", "metricQuery", "nrql")
 

@@ -51,6 +51,8 @@ def _rollout(**status: Any) -> dict[str, Any]:
         ("result > 1 && result < 3", [{"op": ">", "value": 1.0}, {"op": "<", "value": 3.0}]),
         ("asFloat(result) <= 1e-3", [{"op": "<=", "value": 0.001}]),
         ("len(result) == 0", []),
+        ("1" * 5000 + "x", []),  # a long digit run is scanned once, not from every digit (was quadratic)
+        ("x1" + "1" * 40 + " < result", [{"op": ">", "value": float("1" * 41)}]),
         ("", []),
         (None, []),
     ],
