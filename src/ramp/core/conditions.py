@@ -175,13 +175,18 @@ def is_progress_deadline_exceeded(
     """Whether the rollout has made no progress for longer than `progress_deadline_seconds` (upstream's rule).
 
     No Progressing condition, or one with reason RolloutAborted or RolloutPaused: False (a retried or resumed
-    rollout is not judged on the time it spent aborted or paused). Reason ProgressDeadlineExceeded: True (it
+    rollout is not judged on the time it spent aborted or paused). Reason NewReplicaSetAvailable: False (the
+    last update completed). Reason ProgressDeadlineExceeded: True (it
     already timed out). Otherwise True when lastUpdateTime + deadline is strictly before `now`.
     """
     if progressing_condition is None:
         return False
     reason = progressing_condition.get("reason")
     if reason in _DEADLINE_PAUSED_REASONS:
+        return False
+    if reason == NEW_RS_AVAILABLE_REASON:
+        # The last update completed: nothing is owed until a new one starts (upstream), e.g. while the old pods of
+        # a finished update are still going away after their scale-down delay.
         return False
     if reason == TIMED_OUT_REASON:
         return True

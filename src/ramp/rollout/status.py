@@ -142,8 +142,11 @@ def complete_status(strategy_status: Obj, inputs: StatusInputs) -> StatusResult:
             now,
         )
         requeue = float(inputs.progress_deadline_seconds) + 0.5
-    elif is_waiting_for_scale_down(sets, new, str(status.get("stableRS") or "")):
-        # Done but for the old pods' scaleDownDelaySeconds: no progress is owed, so no deadline (upstream).
+    elif is_waiting_for_scale_down(sets, new, str(status.get("stableRS") or "")) or (
+        new is not None and status.get("stableRS") == new.pod_hash and new.available >= inputs.replicas
+    ):
+        # Done but for the old pods (waiting out scaleDownDelaySeconds, or going away once it is up): no progress
+        # is owed, so no deadline (upstream's isWaitingForReplicaSetScaleDown).
         pass
     elif cond.is_progress_deadline_exceeded(progressing, inputs.progress_deadline_seconds, now):
         if progressing.get("reason") != cond.TIMED_OUT_REASON:

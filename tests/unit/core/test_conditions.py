@@ -132,6 +132,12 @@ def test_get_and_remove_condition():
             True,
             id="clock-runs-again-after-resume",
         ),
+        pytest.param(
+            _progressing(c.TRUE, c.NEW_RS_AVAILABLE_REASON, "m"),
+            T0 + timedelta(days=1),
+            False,
+            id="a-completed-update-never-times-out",
+        ),
     ],
 )
 def test_is_progress_deadline_exceeded(condition, now, expected):

@@ -100,6 +100,23 @@ def _stale_progress(status: dict[str, Any]) -> dict[str, Any]:
     return {**status, "conditions": [condition]}
 
 
+def test_a_completed_rollout_whose_old_pods_are_going_away_after_the_delay_does_not_time_out() -> None:
+    # The delay is up and the old ReplicaSet is being scaled down (its pods still counted): nothing is owed.
+    new = replica_set("new", 3)
+    going_raw = replica_set("old", 3).raw
+    going = ReplicaSetView.of({**going_raw, "spec": {**going_raw["spec"], "replicas": 0}})
+    assert (going.replicas, going.status_replicas) == (0, 3)
+    status = _stale_progress(
+        {"stableRS": "new", "currentPodHash": "new", "replicas": 6, "updatedReplicas": 3, "readyReplicas": 6}
+    )
+    status["availableReplicas"] = 6
+    strategy = {"canary": {"canaryService": "c", "stableService": "s", "trafficRouting": {"nginx": {}}}}
+    result = complete_status(status, inputs(raw(strategy, status), [going, new], new))
+    assert not result.timed_out_now
+    progressing = next(c for c in result.status["conditions"] if c["type"] == "Progressing")
+    assert progressing["reason"] != "ProgressDeadlineExceeded"
+
+
 def test_a_completed_rollout_waiting_out_its_scale_down_delay_is_healthy_and_never_times_out() -> None:
     new = replica_set("new", 3)
     old = replica_set("old", 3, deadline=format_timestamp(NOW + timedelta(seconds=20)))
