@@ -207,6 +207,7 @@ def _given_routed(
     start_controller: Callable[..., ControllerProcess],
     case: RouterCase,
     with_objects: bool = True,
+    *controller_args: str,
 ) -> tuple[Scenario, Names]:
     install_crds(cluster, case)
     names = Names(namespace)
@@ -214,11 +215,12 @@ def _given_routed(
     s.given(_services(names))
     if with_objects:
         s.given(case.objects(names))
-    controller = start_controller("--namespaced", "--namespace", namespace, "--leader-elect=false")
+    controller = start_controller("--namespaced", "--namespace", namespace, "--leader-elect=false", *controller_args)
     controller.wait_for_log("workers started")
     canary = _canary(case, names)
     canary["steps"] = [{"setWeight": 10}, {"pause": {}}]
     s.given_rollout(names.rollout, image=V1, replicas=3, canary=canary)
+    s.controller = controller  # type: ignore[attr-defined]  # for scenarios that read its log
     return s, names
 
 
@@ -226,19 +228,35 @@ def _case(case_id: str) -> RouterCase:
     return next(case for case in CASES if case.id == case_id)
 
 
+# Routers whose routing objects are of a kind the controller watches when the cluster serves it: a Rollout waiting
+# for one is reconciled when it appears, and never polls for it (ALB and nginx: Ingresses, watched always).
+WATCHED_ROUTERS = {
+    "istio_host": "VirtualService",
+    "gatewayapi": "HTTPRoute",
+    "traefik": "TraefikService",
+    "ambassador": "Mapping",
+    "apisix": "ApisixRoute",
+}
+
+
+@pytest.mark.parametrize("case_id", sorted(WATCHED_ROUTERS))
 def test_a_missing_routing_object_stops_the_rollout_with_a_clear_message_until_it_exists(
-    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess]
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], case_id: str
 ) -> None:
-    # Given a Rollout routed through a VirtualService that does not exist
-    case = _case("istio_host")
-    s, names = _given_routed(cluster, namespace, start_controller, case, with_objects=False)
-    # Then it is Degraded with a message naming the field, the object and the fix, and no pod was started
+    # Given a controller that resyncs only hourly, and a Rollout routed through an object that does not exist yet
+    case = _case(case_id)
+    s, names = _given_routed(cluster, namespace, start_controller, case, False, "--rollout-resync", "3600")
+    # Then it is Degraded with a message naming the object and the fix, and no pod was started
     rollout = s.then_phase(names.rollout, "Degraded")
     message = rollout["status"]["message"]
-    assert "spec.strategy.canary.trafficRouting.istio.virtualService" in message, message
-    assert 'VirtualService "app-vsvc" not found' in message, message
+    assert f"{WATCHED_ROUTERS[case_id]} " in message and "not found" in message, message
+    if case_id == "istio_host":
+        assert "spec.strategy.canary.trafficRouting.istio.virtualService" in message, message
+        assert 'VirtualService "app-vsvc" not found' in message, message
     assert all(rs["spec"]["replicas"] == 0 for rs in s.replica_sets(names.rollout))
-    # When the user creates it, the rollout goes on by itself
+    # When the user creates it, the rollout goes on by itself: the object's kind is watched (no polling for it)
+    watching = s.controller.wait_for_log(r"watching routing objects.*")  # type: ignore[attr-defined]
+    assert WATCHED_ROUTERS[case_id] in watching.group(0), watching.group(0)
     s.given(case.objects(names))
     s.then_phase(names.rollout, "Healthy")
 

@@ -14,6 +14,8 @@ from ramp.kube.workqueue import WorkQueue
 from ramp.manager import RECONCILER_KINDS, Manager, ManagerOptions, controller_owner, referenced_services
 from ramp.manager import wiring as manager_module
 from ramp.manager.runtime import _end_term_if_informer_failed
+from ramp.traffic.istio import VIRTUAL_SERVICES
+from ramp.traffic.traefik import TRAEFIK_SERVICES
 
 
 class _Idle:
@@ -174,6 +176,24 @@ async def test_a_named_ingress_concerns_the_rollouts_routing_through_it() -> Non
     informers.ingresses._apply(_event("ADDED", _meta("in")))
     informers.ingresses._apply(_event("ADDED", _meta("unrelated")))
     assert await _taken(queue) == ["ns/web"]
+
+
+async def test_a_routing_object_of_a_served_kind_concerns_the_rollouts_naming_it_and_counts_as_watched() -> None:
+
+    manager = _manager()
+    manager.informers = manager._build_term([VIRTUAL_SERVICES])  # as if the cluster served VirtualServices only
+    informers = manager.informers
+    queue = _queues(manager)["rollouts"]
+    istio = {"istio": {"virtualService": {"name": "vs"}}}
+    routed = {**_meta("web"), "spec": {"strategy": {"canary": {"trafficRouting": istio}}}}
+    informers.rollouts._apply(_event("ADDED", routed))
+    await _taken(queue)
+    (virtual_services,) = informers.routing
+    virtual_services._apply(_event("ADDED", _meta("vs")))
+    virtual_services._apply(_event("ADDED", _meta("other")))
+    assert await _taken(queue) == ["ns/web"]
+    assert informers.is_watched(VIRTUAL_SERVICES, "ns")
+    assert not informers.is_watched(TRAEFIK_SERVICES, "ns")  # not served: a Rollout waiting for one polls
 
 
 async def test_deleting_a_rollout_drops_its_metric_series_after_the_cleanup_delay(monkeypatch) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ramp.kube.informer import Informer
+from ramp.kube.resources import Resource
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Informers:
     deployments: Informer
     ingresses: Informer | None = None
     """Only to notice a named Ingress appear or change (routers read Ingresses themselves)."""
+    routing: tuple[Informer, ...] = ()
+    """Routing objects of custom kinds the cluster serves (`ramp.manager.routing_watch`), only to notice them change."""
     workload_replica_sets: Informer | None = None
     pod_templates: Informer | None = None
 
@@ -40,7 +43,19 @@ class Informers:
             self.services,
             self.deployments,
             self.ingresses,
+            *self.routing,
             self.workload_replica_sets,
             self.pod_templates,
         ]
         return [i for i in found if i is not None]
+
+    def is_watched(self, resource: Resource, namespace: str) -> bool:
+        """Whether changes to objects of `resource` in `namespace` reach the Rollouts naming them (an informer of
+        that group and kind covers the namespace), so nothing needs to poll for one that is missing."""
+        for informer in (self.ingresses, *self.routing):
+            if informer is None:
+                continue
+            watched = informer.resource
+            if (watched.group, watched.kind) == (resource.group, resource.kind):
+                return informer.namespace is None or informer.namespace == namespace
+        return False

@@ -30,7 +30,7 @@ import contextlib
 import enum
 import functools
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Literal, TypeVar
 
 from ramp import __version__
@@ -59,6 +59,7 @@ from ramp.kube.resources import (
 )
 from ramp.kube.selectors import instance_id_selector, rollout_replica_sets_selector, workload_replica_sets_selector
 from ramp.manager.options import ManagerOptions
+from ramp.manager.routing_watch import find_served_routing_resources
 from ramp.manager.wiring import (
     DEFAULT_RECONCILERS,
     RECONCILER_KINDS,
@@ -184,7 +185,8 @@ class Manager:
 
     async def _lead(self, stopped: asyncio.Task[Literal[True]], lost: asyncio.Task[None] | None) -> TermEnd:
         """Start fresh informers, then workers once they have synced; return when the term ends, and why."""
-        self.informers = self._build_term()
+        served = await find_served_routing_resources(self.client, self.options.namespace)
+        self.informers = self._build_term(served)
         failed = asyncio.Event()
         self._tasks = []
         for informer in self.informers.all():
@@ -236,7 +238,7 @@ class Manager:
         )
         return servers
 
-    def _build_term(self) -> Informers:
+    def _build_term(self, routing: Sequence[Resource] = ()) -> Informers:
         """Fresh informers, controllers (reconcilers made by their factories) and the event routes between them."""
         opts = self.options
         ns = opts.namespace
@@ -259,6 +261,7 @@ class Manager:
             services=informer(SERVICES),
             deployments=informer(DEPLOYMENTS),
             ingresses=informer(INGRESSES),
+            routing=tuple(informer(resource) for resource in routing),
             workload_replica_sets=informer(REPLICA_SETS, workload_replica_sets_selector()),
             pod_templates=informer(POD_TEMPLATES),
         )

@@ -181,8 +181,8 @@ def route_events(informers: Informers, controllers: Mapping[str, Controller]) ->
 
 
 def route_references(informers: Informers, enqueue: Callable[[str], None]) -> None:
-    """A template or Ingress that appears, changes or goes → the Rollouts that name it, directly or through the
-    templates that include it (`ramp.rollout.references`)."""
+    """A template, Ingress or watched routing object that appears, changes or goes → the Rollouts that name it,
+    directly or through the templates that include it (`ramp.rollout.references`)."""
     template_informers = [
         i for i in (informers.analysis_templates, informers.cluster_analysis_templates) if i is not None
     ]
@@ -215,8 +215,9 @@ def route_references(informers: Informers, enqueue: Callable[[str], None]) -> No
 
     for informer in template_informers:
         informer.add_handler(handler(informer.resource.kind, nested=True))
-    if informers.ingresses is not None:
-        informers.ingresses.add_handler(handler(informers.ingresses.resource.kind, nested=False))
+    for watched in (informers.ingresses, *informers.routing):
+        if watched is not None:
+            watched.add_handler(handler(watched.resource.kind, nested=False))
 
 
 def forget_series_on_delete(prefix: str, informer: Informer) -> EventHandler:

@@ -7,13 +7,17 @@ these objects change, puts the Rollouts indexed under its `reference_key` on the
 event, whatever the number of Rollouts.
 
 Keys are `<Kind>:<namespace>/<name>` (`<Kind>:<name>` for cluster-scoped kinds). Services and the workloadRef
-have indexes of their own in `ramp.manager.wiring`.
+have indexes of their own in `ramp.manager.wiring`. Routing objects of custom kinds (VirtualService,
+DestinationRule, HTTPRoute, GRPCRoute, TraefikService, Mapping, ApisixRoute) are keyed too; the manager watches
+those kinds the cluster serves (`ramp.manager.routing_watch`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+from ramp.traffic.istio import split_reference
 
 ANALYSIS_TEMPLATE = "AnalysisTemplate"
 CLUSTER_ANALYSIS_TEMPLATE = "ClusterAnalysisTemplate"
@@ -77,6 +81,44 @@ def _ingress_names(strategy: Mapping[str, Any]) -> Iterator[Any]:
     yield from _items(alb.get("ingresses"))
 
 
+GATEWAY_PLUGIN = "argoproj-labs/gatewayAPI"
+
+
+def _istio_keys(istio: Mapping[str, Any], namespace: str) -> Iterator[str]:
+    services = [istio.get("virtualService"), *_items(istio.get("virtualServices"))]
+    for service in services:
+        name = _mapping(service).get("name")
+        if isinstance(name, str) and name:
+            where, found = split_reference(name, namespace)  # "name" or upstream's "name.namespace", as the router
+            yield reference_key("VirtualService", where, found)
+    rule = _mapping(istio.get("destinationRule")).get("name")
+    if isinstance(rule, str) and rule:
+        yield reference_key("DestinationRule", namespace, rule)
+
+
+def _gateway_keys(settings: Mapping[str, Any], namespace: str) -> Iterator[str]:
+    route_namespace = settings.get("namespace") if isinstance(settings.get("namespace"), str) else None
+    where = route_namespace or namespace
+    for kind, single, several in (("HTTPRoute", "httpRoute", "httpRoutes"), ("GRPCRoute", "grpcRoute", "grpcRoutes")):
+        names = [settings.get(single), *(_mapping(r).get("name") for r in _items(settings.get(several)))]
+        yield from (reference_key(kind, where, n) for n in names if isinstance(n, str) and n)
+
+
+def _routing_object_keys(routing: Mapping[str, Any], namespace: str) -> Iterator[str]:
+    yield from _istio_keys(_mapping(routing.get("istio")), namespace)
+    yield from _gateway_keys(_mapping(routing.get("gatewayAPI")), namespace)
+    yield from _gateway_keys(_mapping(_mapping(routing.get("plugins")).get(GATEWAY_PLUGIN)), namespace)
+    traefik = _mapping(routing.get("traefik")).get("weightedTraefikServiceName")
+    if isinstance(traefik, str) and traefik:
+        yield reference_key("TraefikService", namespace, traefik)
+    for mapping in _items(_mapping(routing.get("ambassador")).get("mappings")):
+        if isinstance(mapping, str) and mapping:
+            yield reference_key("Mapping", namespace, mapping)
+    apisix = _mapping(_mapping(routing.get("apisix")).get("route")).get("name")
+    if isinstance(apisix, str) and apisix:
+        yield reference_key("ApisixRoute", namespace, apisix)
+
+
 def rollout_reference_keys(rollout: Mapping[str, Any]) -> set[str]:
     """Keys of the templates (step, background, experiment, pre/post-promotion) and Ingresses a Rollout names.
 
@@ -93,6 +135,8 @@ def rollout_reference_keys(rollout: Mapping[str, Any]) -> set[str]:
     strategy = _mapping(_mapping(rollout.get("spec")).get("strategy"))
     keys = {key for ref in _template_refs(strategy) if (key := template_key(ref, namespace)) is not None}
     keys.update(reference_key(INGRESS, namespace, n) for n in _ingress_names(strategy) if isinstance(n, str) and n)
+    routing = _mapping(_mapping(strategy.get("canary")).get("trafficRouting"))
+    keys.update(_routing_object_keys(routing, namespace))
     return keys
 
 

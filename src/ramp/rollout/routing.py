@@ -124,7 +124,7 @@ class TrafficRouting:
         if memo is not None and memo[0] == fingerprint and now - memo[1] < RESYNC_SECONDS and memo[2] is not False:
             return RoutingOutcome(verified=memo[2])
         context = context_of(raw, routing, stable_service, canary_service)
-        io = RouterIO(self.client, context.namespace, inherited_instance_id(raw))
+        io = RouterIO(self.client, context.namespace, inherited_instance_id(raw), self.informers.is_watched)
         verified: bool | None = None
         for router in build_routers(context, io):
             await _apply(router, plan)
@@ -153,7 +153,7 @@ class TrafficRouting:
         stable = str(recorded.get("stableService") or ping_pong.get("pingService") or "")
         canary_service = str(recorded.get("canaryService") or ping_pong.get("pongService") or "")
         context = context_of(raw, routing, stable, canary_service)
-        io = RouterIO(self.client, context.namespace, inherited_instance_id(raw))
+        io = RouterIO(self.client, context.namespace, inherited_instance_id(raw), self.informers.is_watched)
         for router in build_routers(context, io):
             if router.name in gone:
                 await router.remove()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,15 +30,11 @@ from ramp.kube.resources import Resource
 Obj = dict[str, Any]
 
 
-WATCHED_KINDS = frozenset({"Ingress"})
-"""Routing object kinds the manager has an informer for; their changes reconcile the Rollouts naming them."""
-
-
 class RouterError(Exception):
     """A routing object is missing or malformed; the message names it and says how to fix it.
 
-    `watched`: the missing object is of a kind the controller watches (Ingresses), so its creation reconciles
-    the Rollout again by itself and nothing needs to poll for it.
+    `watched`: the missing object is of a kind the controller watches (Ingresses, and the routing kinds the
+    cluster serves), so its creation reconciles the Rollout again by itself and nothing needs to poll for it.
     """
 
     def __init__(self, message: str, *, watched: bool = False) -> None:
@@ -162,6 +158,8 @@ class RouterIO:
     client: KubeClient
     namespace: str
     labels: Mapping[str, str] = field(default_factory=dict)
+    watched: Callable[[Resource, str], bool] | None = None
+    """Whether the controller watches objects of a kind in a namespace (`Informers.is_watched`)."""
     _read: dict[tuple[str, str], Obj | None] = field(default_factory=dict)
     writes: int = 0
 
@@ -185,9 +183,13 @@ class RouterIO:
             raise RouterError(
                 f'{field_path}: {resource.kind} "{name}" not found in namespace {self.namespace}; '
                 "create it or fix the name",
-                watched=resource.kind in WATCHED_KINDS,
+                watched=self.watched is not None and self.watched(resource, self.namespace),
             )
         return found
+
+    def for_namespace(self, namespace: str) -> RouterIO:
+        """Reads and writes in another namespace (routes a Rollout names there), with the same labels and watch."""
+        return RouterIO(self.client, namespace, self.labels, self.watched)
 
     async def list(self, resource: Resource, label_selector: str | None = None) -> list[Obj]:
         """Objects of a kind in the namespace (not remembered)."""

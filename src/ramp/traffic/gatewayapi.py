@@ -130,7 +130,7 @@ class GatewayAPIRouter(RouterBase):
             raise RouterError(f"{self.base}: missing; name the routes to shift traffic on (httpRoute, ...)")
         self.settings = settings
         namespace = settings.namespace or context.namespace
-        self.route_io = io if namespace == context.namespace else RouterIO(io.client, namespace)
+        self.route_io = io if namespace == context.namespace else io.for_namespace(namespace)
 
     async def _write(self, resource: Resource, route: Obj) -> None:
         before = self.route_io.writes

@@ -226,7 +226,7 @@ class IstioRouter(RouterBase):
 
     def _io_for(self, namespace: str) -> RouterIO:
         if namespace not in self._ios:
-            self._ios[namespace] = RouterIO(self.io.client, namespace)
+            self._ios[namespace] = self.io.for_namespace(namespace)
         return self._ios[namespace]
 
     async def _write(self, io: RouterIO, resource: Resource, obj: Obj) -> None:

@@ -85,3 +85,32 @@ def test_a_template_references_the_templates_it_includes() -> None:
         "spec": {"templates": [{"templateName": "inner"}, {"templateName": "c", "clusterScope": True}]},
     }
     assert template_reference_keys(template) == {"AnalysisTemplate:shop/inner", "ClusterAnalysisTemplate:c"}
+
+
+def test_routing_objects_of_every_router_are_references() -> None:
+    routing = {
+        "istio": {
+            "virtualService": {"name": "vs"},
+            "virtualServices": [{"name": "other.mesh"}, {"name": "far.mesh.cluster.local"}],
+            "destinationRule": {"name": "rule", "canarySubsetName": "c", "stableSubsetName": "s"},
+        },
+        "gatewayAPI": {"httpRoute": "http", "grpcRoutes": [{"name": "grpc"}], "namespace": "gw"},
+        "plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "plugin-http"}},
+        "traefik": {"weightedTraefikServiceName": "weighted"},
+        "ambassador": {"mappings": ["m1", "m2"]},
+        "apisix": {"route": {"name": "apisix"}},
+    }
+    keys = rollout_reference_keys(_rollout({"canary": {"trafficRouting": routing}}))
+    assert keys == {
+        "VirtualService:shop/vs",
+        "VirtualService:mesh/other",
+        "VirtualService:mesh/far",
+        "DestinationRule:shop/rule",
+        "HTTPRoute:gw/http",
+        "GRPCRoute:gw/grpc",
+        "HTTPRoute:shop/plugin-http",
+        "TraefikService:shop/weighted",
+        "Mapping:shop/m1",
+        "Mapping:shop/m2",
+        "ApisixRoute:shop/apisix",
+    }
