@@ -396,7 +396,6 @@ def chart_metadata(version: str) -> dict[str, Any]:
         "type": "application",
         "version": plain,
         "appVersion": f"v{plain}",
-        "kubeVersion": ">=1.25.0-0",
         "keywords": ["progressive-delivery", "canary", "blue-green", "argo-rollouts"],
     }
 
@@ -417,6 +416,9 @@ def render_install_files(rbac_text: str, version: str) -> dict[str, str]:
         f"{CHART}/files/controller-rules.yaml": _rules_file(rules, "deploy/rbac.yaml"),
         f"{CHART}/files/namespaced-rules.yaml": _rules_file(namespaced_rules(rules), "deploy/rbac.yaml"),
         f"{CHART}/files/dashboard-rules.yaml": _rules_file(DASHBOARD_RULES, "src/ramp/api/install.py"),
+        f"{CHART}/files/dashboard-namespaced-rules.yaml": _rules_file(
+            namespaced_rules(DASHBOARD_RULES), "src/ramp/api/install.py"
+        ),
     }
     for name, text in render_crd_files().items():
         files[f"{CHART}/crds/{name}"] = text
