@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export RAMP_CACHE ?= $(HOME)/.cache/ramp
 
-.PHONY: venv lint test test-unit test-e2e demo cluster-up cluster-down crds manifests clean bench
+.PHONY: venv lint test test-unit test-e2e demo cluster-up cluster-down crds manifests chart-lint clean bench
 
 venv: $(STAMP)
 
@@ -50,6 +50,12 @@ crds: venv
 # deploy/rbac.yaml and the models (a unit test fails while they are out of date).
 manifests: crds
 	$(BIN)/ramp install-manifests --root .
+
+# helm (built from the Go module proxy into $(RAMP_CACHE)/bin on first use) lints the chart.
+chart-lint: venv
+	$(BIN)/python -c 'from ramp.localcluster.build import ensure_helm; from ramp.localcluster.paths import cache_paths; ensure_helm(cache_paths(), lambda _: None)'
+	HELM_CACHE_HOME=$(CURDIR)/build/helm HELM_CONFIG_HOME=$(CURDIR)/build/helm HELM_DATA_HOME=$(CURDIR)/build/helm \
+		$(RAMP_CACHE)/bin/helm lint --strict charts/ramp
 
 # Benchmarks print figures; nothing asserts on them.
 bench: venv cluster-up

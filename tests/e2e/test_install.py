@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ import yaml
 
 from ramp.localcluster.build import BuildProgress, download_go_module, ensure_helm
 from ramp.localcluster.paths import cache_paths
-from tests.e2e.harness import Cluster, build_dir
+from tests.e2e.harness import Cluster, ControllerProcess, build_dir
+from tests.e2e.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -272,3 +275,63 @@ def test_chart_refuses_replicas_without_leader_election(helm: list[str]) -> None
     result = _run_helm(helm, "template", "ramp", str(CHART), "--values", str(values), check=False)
     assert result.returncode != 0
     assert "controller.replicas > 1 needs controller.leaderElection.enabled=true" in result.stderr
+
+
+def _service_account_kubeconfig(cluster: Cluster, namespace: str) -> Path:
+    """A kubeconfig holding only the token of ServiceAccount argo-rollouts in `namespace`."""
+    token = cluster.kubectl("create", "token", "argo-rollouts", "-n", namespace, "--duration=1h").strip()
+    admin = yaml.safe_load(cluster.kubeconfig.read_text())
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "local", "cluster": admin["clusters"][0]["cluster"]}],
+        "users": [{"name": "argo-rollouts", "user": {"token": token}}],
+        "contexts": [{"name": "sa", "context": {"cluster": "local", "user": "argo-rollouts", "namespace": namespace}}],
+        "current-context": "sa",
+    }
+    path = build_dir() / f"install-sa-{uuid.uuid4().hex[:6]}.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _deployment_args(documents: list[dict[str, Any]], namespace: str) -> list[str]:
+    """The controller container's args after `controller`, $(POD_NAMESPACE) expanded as the kubelet would; the
+    port flags are left out, because the harness gives every controller free ports of its own."""
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["args"][0] == "controller"
+    args = [arg.replace("$(POD_NAMESPACE)", namespace) for arg in container["args"][1:]]
+    return [arg for arg in args if arg.split("=")[0] not in ("--healthzPort", "--metricsPort")]
+
+
+def test_controller_runs_a_canary_under_the_namespace_install_role(
+    cluster: Cluster,
+    namespace: str,
+    start_controller: Callable[..., ControllerProcess],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the ServiceAccount, Role and RoleBinding of deploy/namespace-install.yaml in the test's namespace
+    documents = _documents((DEPLOY / "namespace-install.yaml").read_text())
+    rbac = [d for d in documents if d["kind"] in ("ServiceAccount", "Role", "RoleBinding")]
+    cluster.apply(yaml.safe_dump_all(rbac), namespace)
+    kubeconfig = _service_account_kubeconfig(cluster, namespace)
+    # When the controller runs as the Deployment starts it (its args, POD_NAMESPACE, the ServiceAccount's token),
+    # with leader election on as deployed
+    monkeypatch.setenv("POD_NAMESPACE", namespace)
+    args = _deployment_args(documents, namespace)
+    assert args[:2] == ["--namespaced", f"--namespace={namespace}"]
+    controller = start_controller(*args, kubeconfig_override=kubeconfig)
+    # (its Lease in its own namespace, which the Role covers)
+    controller.wait_for_log(f"leader acquired lease={namespace}/argo-rollouts-controller-lock", timeout=60)
+    controller.wait_for_log("informers synced", timeout=60)
+    # Then a canary goes through its steps to Healthy, without one forbidden request
+    s = Scenario(cluster, namespace)
+    s.given_rollout(
+        "web", image="nginx:1.27", replicas=2, canary={"steps": [{"setWeight": 50}, {"pause": {"duration": 1}}]}
+    )
+    s.then_phase("web", "Healthy")
+    s.when_image("rollout", "web", "app", "nginx:1.28")
+    s.then_ready_images("app=web", {"nginx:1.28": 2})
+    s.then_phase("web", "Healthy")
+    assert 'status_code="403"' not in controller.metrics()
+    assert "forbidden" not in controller.log().lower()
