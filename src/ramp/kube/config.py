@@ -24,6 +24,7 @@ import base64
 import importlib.util
 import ipaddress
 import json
+import logging
 import os
 import ssl
 import tempfile
@@ -39,6 +40,8 @@ import yaml
 from ramp.kube.errors import ConfigError
 from ramp.kube.execcred import EXEC_EXTENSION, ExecAuth, ExecClusterInfo, ExecConfig, parse_exec_config
 from ramp.kube.oidc import OidcAuth, OidcConfig, parse_auth_provider
+
+log = logging.getLogger(__name__)
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -155,6 +158,9 @@ class TokenFileAuth(httpx.Auth):
         response = yield request
         if response.status_code == 401:
             self._read(self._clock())
+            log.info(
+                "token refused (401); token file re-read", extra={"path": self._path, "changed": self._token != sent}
+            )
             if self._token != sent:
                 request.headers["Authorization"] = f"Bearer {self._token}"
                 yield request

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
 import shutil
 import sys
@@ -38,6 +39,8 @@ from typing import Any
 import httpx
 
 from ramp.kube.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
 INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
@@ -306,6 +309,9 @@ class ExecAuth(httpx.Auth):
         self._apply(request, credential)
         response = yield request
         if response.status_code == 401:
+            log.info(
+                "exec plugin credential refused (401); running the plugin again", extra={"plugin": self._config.command}
+            )
             self.invalidate(credential)
             self._apply(request, await self.credential())
             yield request
@@ -319,6 +325,7 @@ class ExecAuth(httpx.Auth):
             if cached is None or cached.expired(time.time()):
                 cached = await run_plugin(self._config)
                 self.runs += 1
+                log.debug("exec plugin ran", extra={"plugin": self._config.command, "expires": cached.expires})
                 _CACHE[self._config] = cached
             return cached
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
 import ssl
 import tempfile
@@ -30,6 +31,8 @@ import httpx
 import yaml
 
 from ramp.kube.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 # oauth2's expiry margin: a token this close to its `exp` counts as expired.
 EXPIRY_MARGIN_SECONDS = 10.0
@@ -203,6 +206,7 @@ class OidcAuth(httpx.Auth):
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401 and self.config.refresh_token:
+            log.info("oidc id-token refused (401); refreshing it", extra={"user": self.config.user})
             request.headers["Authorization"] = f"Bearer {await self.token(stale=token)}"
             yield request
 
