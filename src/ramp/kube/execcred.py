@@ -38,7 +38,7 @@ from typing import Any
 
 import httpx
 
-from ramp.kube.errors import ConfigError
+from ramp.kube.errors import ConfigError, CredentialError
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +305,7 @@ class ExecAuth(httpx.Auth):
         yield request  # pragma: no cover
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        credential = await self.credential()
+        credential = await self._credential_for(request)
         self._apply(request, credential)
         response = yield request
         if response.status_code == 401:
@@ -313,8 +313,14 @@ class ExecAuth(httpx.Auth):
                 "exec plugin credential refused (401); running the plugin again", extra={"plugin": self._config.command}
             )
             self.invalidate(credential)
-            self._apply(request, await self.credential())
+            self._apply(request, await self._credential_for(request))
             yield request
+
+    async def _credential_for(self, request: httpx.Request) -> ExecCredential:
+        try:
+            return await self.credential()
+        except ConfigError as err:
+            raise CredentialError(str(err), request=request) from err
 
     async def credential(self) -> ExecCredential:
         cached = _CACHE.get(self._config)

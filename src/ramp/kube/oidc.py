@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import yaml
 
-from ramp.kube.errors import ConfigError
+from ramp.kube.errors import ConfigError, CredentialError
 
 log = logging.getLogger(__name__)
 
@@ -202,13 +202,19 @@ class OidcAuth(httpx.Auth):
         yield request  # pragma: no cover
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        token = await self.token()
+        token = await self._token_for(request)
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401 and self.config.refresh_token:
             log.info("oidc id-token refused (401); refreshing it", extra={"user": self.config.user})
-            request.headers["Authorization"] = f"Bearer {await self.token(stale=token)}"
+            request.headers["Authorization"] = f"Bearer {await self._token_for(request, stale=token)}"
             yield request
+
+    async def _token_for(self, request: httpx.Request, stale: str | None = None) -> str:
+        try:
+            return await self.token(stale=stale)
+        except ConfigError as err:
+            raise CredentialError(str(err), request=request) from err
 
     async def token(self, *, stale: str | None = None) -> str:
         """A valid id token; `stale` (one the server refused) is refreshed even if its `exp` is ahead."""

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from ramp.kube.config import TokenFileAuth, load_config, load_in_cluster, load_kubeconfig
-from ramp.kube.errors import ConfigError
+from ramp.kube.errors import ConfigError, CredentialError
 from ramp.kube.execcred import (
     ExecAuth,
     ExecConfig,
@@ -450,3 +450,15 @@ def test_exec_auth_is_async_only() -> None:
     auth = ExecAuth(ExecConfig(command="p", api_version=V1))
     with pytest.raises(ExecPluginError, match="async client only"):
         next(auth.sync_auth_flow(httpx.Request("GET", "https://h/api")))
+
+
+async def test_a_failing_plugin_is_a_transport_error_for_the_request(tmp_path: Path) -> None:
+    # As in client-go, a request whose credential cannot be obtained fails like a connection error:
+    # informers and workers back off and retry, and the next request runs the plugin again.
+    failing = _plugin(tmp_path, "sys.exit(2)\n")
+    auth = ExecAuth(ExecConfig(command=str(failing), api_version=V1, interactive_mode="Never"))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200)), auth=auth) as http:
+        with pytest.raises(CredentialError, match="exited with code 2") as caught:
+            await http.get("https://h/api")
+    assert isinstance(caught.value, httpx.TransportError)
+    assert _runs(tmp_path) == 1
