@@ -251,12 +251,7 @@ def test_client_certificate_from_files_and_from_data(cluster: Cluster, namespace
     user = admin["users"][0]["user"]
     assert "client-certificate" in user or "client-certificate-data" in user, "the admin kubeconfig uses a cert"
 
-    def read(field: str) -> bytes:
-        if f"{field}-data" in user:
-            return base64.b64decode(user[f"{field}-data"])
-        return Path(user[field]).read_bytes()
-
-    cert, key = read("client-certificate"), read("client-key")
+    cert, key = read_pem(user, "client-certificate"), read_pem(user, "client-key")
     cluster.apply(rollout("by-cert"), namespace)
     # Given the certificate and key as files next to the kubeconfig (relative paths) ...
     (workdir / "tls").mkdir()
@@ -277,6 +272,39 @@ def test_client_certificate_from_files_and_from_data(cluster: Cluster, namespace
     # When/Then `ramp list rollouts` authenticates with each
     assert "by-cert" in ramp_list(namespace, kubeconfig=files)
     assert "by-cert" in ramp_list(namespace, kubeconfig=data)
+
+
+def test_exec_plugin_can_hand_out_a_client_certificate(cluster: Cluster, namespace: str, workdir: Path) -> None:
+    # Given a plugin that prints the admin's client certificate and key (PEM) instead of a token
+    admin = yaml.safe_load(cluster.kubeconfig.read_text())["users"][0]["user"]
+    cert, key = (read_pem(admin, field) for field in ("client-certificate", "client-key"))
+    (workdir / "cert.json").write_text(
+        json.dumps(
+            {
+                "apiVersion": V1,
+                "kind": "ExecCredential",
+                "status": {"clientCertificateData": cert.decode(), "clientKeyData": key.decode()},
+            }
+        )
+    )
+    script = workdir / "cert-plugin.sh"
+    script.write_text(f"#!/bin/sh\ncat {workdir / 'cert.json'}\n")
+    script.chmod(0o755)
+    config = kubeconfig(
+        cluster,
+        workdir / "kubeconfig",
+        {"exec": {"apiVersion": V1, "command": str(script), "interactiveMode": "Never"}},
+    )
+    cluster.apply(rollout("exec-cert"), namespace)
+    # When/Then `ramp list rollouts` presents that certificate
+    assert "exec-cert" in ramp_list(namespace, kubeconfig=config)
+
+
+def read_pem(user: dict[str, Any], field: str) -> bytes:
+    """A kubeconfig user's certificate or key, from `<field>-data` or the file `<field>` names."""
+    if f"{field}-data" in user:
+        return base64.b64decode(user[f"{field}-data"])
+    return Path(user[field]).read_bytes()
 
 
 def test_token_file_rotation_is_picked_up_by_the_controller(
