@@ -13,8 +13,10 @@ its persistence into the kubeconfig and the use of the new token are real; the O
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -363,6 +365,72 @@ def test_kubeconfig_list_merges_two_files(cluster: Cluster, namespace: str, work
     }
     # Then the first file's context and cluster and the second file's user make the configuration
     assert "merged" in ramp_list(namespace, kubeconfig=None, env=env)
+
+
+class _ConnectProxy:
+    """A minimal HTTP CONNECT proxy that records the targets it tunnels to."""
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        method, target = head.split(b" ")[:2]
+        if method != b"CONNECT":
+            client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            client.close()
+            return
+        self.targets.append(target.decode())
+        host, port = target.decode().rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        def pipe(src: socket.socket, dst: socket.socket) -> None:
+            with contextlib.suppress(OSError):
+                while data := src.recv(65536):
+                    dst.sendall(data)
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_proxy_url_carries_the_requests(cluster: Cluster, namespace: str, workdir: Path) -> None:
+    # Given a cluster entry with `proxy-url` pointing at a CONNECT proxy
+    proxy = _ConnectProxy()
+    try:
+        admin = yaml.safe_load(cluster.kubeconfig.read_text())
+        config = kubeconfig(cluster, workdir / "kubeconfig", admin["users"][0]["user"], **{"proxy-url": proxy.url})
+        cluster.apply(rollout("proxied"), namespace)
+        # When `ramp list rollouts` runs with it
+        assert "proxied" in ramp_list(namespace, kubeconfig=config)
+        # Then its connection to the API server went through the proxy
+        server = httpx.URL(admin["clusters"][0]["cluster"]["server"])
+        assert f"{server.host}:{server.port}" in proxy.targets
+    finally:
+        proxy.close()
 
 
 class _Issuer:
