@@ -282,9 +282,22 @@ def _stdin_is_terminal() -> bool:
 _CACHE: dict[ExecConfig, ExecCredential] = {}
 
 
+# One lock per plugin and cluster (and event loop): every client of the process waits for the same run.
+_LOCKS: dict[ExecConfig, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
+
+
+def _lock_for(config: ExecConfig) -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    held = _LOCKS.get(config)
+    if held is None or held[0] is not loop:
+        held = _LOCKS[config] = (loop, asyncio.Lock())
+    return held[1]
+
+
 def forget_cached_credentials() -> None:
     """Drop every cached plugin credential (tests; a process that switches identities)."""
     _CACHE.clear()
+    _LOCKS.clear()
 
 
 class ExecAuth(httpx.Auth):
@@ -295,8 +308,6 @@ class ExecAuth(httpx.Auth):
     def __init__(self, config: ExecConfig, load_cert: Callable[[bytes, bytes], None] | None = None) -> None:
         self._config = config
         self._load_cert = load_cert
-        self._lock: asyncio.Lock | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._loaded_cert: ExecCredential | None = None
         self.runs = 0
 
@@ -326,7 +337,7 @@ class ExecAuth(httpx.Auth):
         cached = _CACHE.get(self._config)
         if cached is not None and not cached.expired(time.time()):
             return cached
-        async with self._get_lock():
+        async with _lock_for(self._config):
             cached = _CACHE.get(self._config)
             if cached is None or cached.expired(time.time()):
                 cached = await run_plugin(self._config)
@@ -339,12 +350,6 @@ class ExecAuth(httpx.Auth):
         """Drop `used` after a 401 unless another request already replaced it."""
         if _CACHE.get(self._config) is used:
             del _CACHE[self._config]
-
-    def _get_lock(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._loop is not loop:
-            self._lock, self._loop = asyncio.Lock(), loop
-        return self._lock
 
     def _apply(self, request: httpx.Request, credential: ExecCredential) -> None:
         if credential.token:

@@ -206,7 +206,8 @@ def _runs(tmp_path: Path) -> int:
 async def test_concurrent_requests_share_one_plugin_run(tmp_path: Path) -> None:
     script = _plugin(tmp_path, "time.sleep(0.3)\n" + _emit("{'token': f'token-{n}'}"))
     auth = ExecAuth(ExecConfig(command=str(script), api_version=V1, interactive_mode="Never"))
-    creds = await asyncio.gather(*(auth.credential() for _ in range(8)))
+    other_client = ExecAuth(ExecConfig(command=str(script), api_version=V1, interactive_mode="Never"))
+    creds = await asyncio.gather(*(a.credential() for a in [auth, other_client] * 4))
     assert {c.token for c in creds} == {"token-1"}
     assert _runs(tmp_path) == 1
     # Cached (no expiry): a later request does not run it again.
