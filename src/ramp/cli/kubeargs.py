@@ -22,7 +22,7 @@ from ramp.actions.errors import ActionError, describe_api_error
 from ramp.cli.globalflags import global_flags
 from ramp.kube.client import KubeClient
 from ramp.kube.config import ClusterConfig, load_config
-from ramp.kube.errors import ApiError, ConfigError
+from ramp.kube.errors import ApiError, ConfigError, CredentialError
 
 T = TypeVar("T")
 
@@ -88,6 +88,8 @@ def run_with_client(
         if about is None:
             fail(str(error))
         fail(describe_api_error(error, about.kind, namespace, about.name, about.verb))
+    except CredentialError as error:
+        fail(f"{config.source}: {error}")
     except httpx.TransportError as error:
         fail(f"cannot reach the API server at {config.server} ({config.source}): {error or type(error).__name__}")
     except KeyboardInterrupt:

@@ -73,11 +73,13 @@ class KubeClient:
             limit = config.request_timeout or None
         self._timeout = limit
         self._extensions = {"sni_hostname": config.tls_server_name} if config.tls_server_name else {}
+        # A test transport brings its own TLS (none); building a context would only read system CAs.
+        tls = config.ssl_context() if transport is None else None
         self._http = httpx.AsyncClient(
             base_url=config.server,
-            # A test transport brings its own TLS (none); building a context would only read system CAs.
-            verify=config.ssl_context() if transport is None else True,
-            auth=config.auth(),
+            verify=tls if tls is not None else True,
+            auth=config.auth(tls),
+            proxy=config.proxy_url if transport is None else None,
             headers=_default_headers(config),
             timeout=limit,
             transport=transport,

@@ -5,6 +5,11 @@ in `$KUBECONFIG` (merged, first file wins per entry), else `~/.kube/config`, els
 The result is a `ClusterConfig` of plain values; `ssl_context()` and `auth()` turn it into what `kube.client`
 hands to httpx. Certificate and key data never touch the disk except for the moment `ssl` needs a file.
 
+Credentials, as client-go handles them: a client certificate and key (files or `-data`), `token`, `tokenFile`
+(re-read every minute and at once after a 401, so a rotated token is picked up), basic auth, an `exec` plugin
+(`kube.execcred`) and `auth-provider: oidc` (`kube.oidc`). A cluster's `proxy-url` (http, https, socks5) is
+used for every request; without one the usual `HTTPS_PROXY`/`NO_PROXY` environment applies.
+
 `ConfigOverrides` carries kubectl's global flags (`--server`, `--token`, `--as`, `--as-group`,
 `--certificate-authority`, `--insecure-skip-tls-verify`, `--request-timeout`, `--cluster`, `--user`, ...), used
 by every `ramp` verb and by `ramp controller` (upstream binds the same flags). They win over the kubeconfig,
@@ -16,12 +21,15 @@ With `--server` and no kubeconfig at all, the flags alone make the configuration
 from __future__ import annotations
 
 import base64
+import importlib.util
 import ipaddress
+import json
+import logging
 import os
 import ssl
 import tempfile
 import time
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +38,10 @@ import httpx
 import yaml
 
 from ramp.kube.errors import ConfigError
+from ramp.kube.execcred import EXEC_EXTENSION, ExecAuth, ExecClusterInfo, ExecConfig, parse_exec_config
+from ramp.kube.oidc import OidcAuth, OidcConfig, parse_auth_provider
+
+log = logging.getLogger(__name__)
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -61,6 +73,12 @@ class ClusterConfig:
     """`--request-timeout` in seconds (None: the client's default; 0: no timeout)."""
     disable_compression: bool = False
     """`--disable-compression`: ask for uncompressed responses."""
+    exec_plugin: ExecConfig | None = None
+    """The user's `exec` credential plugin."""
+    oidc: OidcConfig | None = None
+    """The user's `auth-provider: oidc`."""
+    proxy_url: str | None = None
+    """The cluster's `proxy-url`."""
     source: str = ""
     """Where the settings came from, for log lines (`kubeconfig /path context=x` or `in-cluster`)."""
 
@@ -86,8 +104,14 @@ class ClusterConfig:
             _load_cert_chain(ctx, self.client_cert_data, self.client_key_data)
         return ctx
 
-    def auth(self) -> httpx.Auth | None:
-        """Bearer token (fixed, or re-read from a file) or basic auth; None with a client certificate."""
+    def auth(self, tls: ssl.SSLContext | None = None) -> httpx.Auth | None:
+        """Bearer token (exec plugin, oidc, re-read from a file, or fixed) or basic auth; None with a client
+        certificate. `tls` is the client's context, into which an exec plugin's client certificate is loaded."""
+        if self.exec_plugin is not None:
+            load = (lambda cert, key: _load_cert_chain(tls, cert, key)) if tls is not None else None
+            return ExecAuth(self.exec_plugin, load)
+        if self.oidc is not None:
+            return OidcAuth(self.oidc)
         if self.token_file:
             return TokenFileAuth(self.token_file)
         if self.token:
@@ -109,20 +133,46 @@ class BearerAuth(httpx.Auth):
 
 
 class TokenFileAuth(httpx.Auth):
-    """A bearer token read from a file, re-read every minute so rotated service-account tokens are used."""
+    """A bearer token read from a file, re-read every minute so rotated service-account tokens are used, and
+    re-read at once when the server answers 401 (the request is then sent again if the token changed)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        refresh_seconds: float = _TOKEN_FILE_REFRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._path = path
+        self._refresh = refresh_seconds
+        self._clock = clock
         self._token = ""
         self._read_at = float("-inf")
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        now = time.monotonic()
-        if now - self._read_at > _TOKEN_FILE_REFRESH_SECONDS:
+        now = self._clock()
+        if now - self._read_at > self._refresh:
+            self._read(now)
+        sent = self._token
+        request.headers["Authorization"] = f"Bearer {sent}"
+        response = yield request
+        if response.status_code == 401:
+            self._read(self._clock())
+            log.info(
+                "token refused (401); token file re-read", extra={"path": self._path, "changed": self._token != sent}
+            )
+            if self._token != sent:
+                request.headers["Authorization"] = f"Bearer {self._token}"
+                yield request
+
+    def _read(self, now: float) -> None:
+        try:
             self._token = Path(self._path).read_text().strip()
-            self._read_at = now
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        yield request
+        except OSError as err:
+            if not self._token:
+                raise ConfigError(f"token file {self._path} cannot be read: {err.strerror}") from err
+            return  # keep the last token while the file is being swapped
+        self._read_at = now
 
 
 class NoClusterConfigured(ConfigError):
@@ -180,6 +230,8 @@ def apply_overrides(config: ClusterConfig, overrides: ConfigOverrides) -> Cluste
             password=o.password,
             client_cert_data=None,
             client_key_data=None,
+            exec_plugin=None,
+            oidc=None,
         )
     if o.client_certificate or o.client_key:
         if not (o.client_certificate and o.client_key):
@@ -260,11 +312,13 @@ def _find_config(
             raise ConfigError(f"--kubeconfig {kubeconfig}: no such file")
         return load_kubeconfig([path], **pick)
     if env.get("KUBECONFIG"):
-        paths = [Path(p).expanduser() for p in env["KUBECONFIG"].split(os.pathsep) if p]
-        existing = [p for p in paths if p.is_file()]
-        if not existing:
+        existing = kubeconfig_paths(env["KUBECONFIG"])
+        if existing:
+            return load_kubeconfig(existing, **pick)
+        if not env.get("KUBERNETES_SERVICE_HOST"):
             raise ConfigError(f"KUBECONFIG={env['KUBECONFIG']}: none of these files exists")
-        return load_kubeconfig(existing, **pick)
+        # client-go: an empty merged kubeconfig inside a pod means the in-cluster configuration.
+        return load_in_cluster(env, service_account_dir)
     default = (home or Path.home()) / ".kube" / "config"
     if default.is_file():
         return load_kubeconfig([default], **pick)
@@ -274,6 +328,16 @@ def _find_config(
         "no cluster configured: pass --kubeconfig PATH, set KUBECONFIG, create ~/.kube/config, "
         "or run inside a pod (KUBERNETES_SERVICE_HOST)"
     )
+
+
+def kubeconfig_paths(value: str) -> list[Path]:
+    """The files of a `KUBECONFIG` list that exist, in order, each once (missing ones are skipped, as kubectl)."""
+    seen: list[Path] = []
+    for part in value.split(os.pathsep):
+        path = Path(part).expanduser() if part else None
+        if path is not None and path not in seen and path.is_file():
+            seen.append(path)
+    return seen
 
 
 def load_kubeconfig(
@@ -326,27 +390,47 @@ def _cluster_config(
     user: Mapping[str, Any],
     user_file: Path,
 ) -> ClusterConfig:
-    for unsupported in ("exec", "auth-provider"):
-        if user.get(unsupported):
-            raise ConfigError(
-                f"kubeconfig {where}: user {user_name!r} uses `{unsupported}`, which Ramp does not run; "
-                "use a client certificate or a token"
-            )
     server = str(cluster.get("server") or "")
     if not server:
         raise ConfigError(f"kubeconfig {where}: cluster {cluster_name!r} has no `server`")
+    if user.get("exec") and user.get("auth-provider"):
+        raise ConfigError(f"kubeconfig {user_file}: user {user_name!r} sets both `exec` and `auth-provider`; keep one")
+    ca_data = _data_or_file(cluster, "certificate-authority", cluster_file)
+    insecure = bool(cluster.get("insecure-skip-tls-verify", False))
+    proxy_url = _proxy_url(cluster, cluster_file, cluster_name)
+    exec_plugin = None
+    if user.get("exec"):
+        exec_plugin = parse_exec_config(dict(user["exec"]), user_file, user_name)
+        if exec_plugin.provide_cluster_info:
+            exec_plugin = replace(
+                exec_plugin,
+                cluster=ExecClusterInfo(
+                    server=server,
+                    tls_server_name=cluster.get("tls-server-name"),
+                    insecure_skip_tls_verify=insecure,
+                    ca_data=ca_data,
+                    proxy_url=proxy_url,
+                    disable_compression=bool(cluster.get("disable-compression", False)),
+                    config_json=_exec_extension(cluster),
+                ),
+            )
+    oidc = parse_auth_provider(dict(user["auth-provider"]), user_file, user_name) if user.get("auth-provider") else None
 
     return ClusterConfig(
         server=server.rstrip("/"),
         namespace=str(ctx.get("namespace") or "default"),
-        ca_data=_data_or_file(cluster, "certificate-authority", cluster_file),
+        ca_data=ca_data,
         client_cert_data=_data_or_file(user, "client-certificate", user_file),
         client_key_data=_data_or_file(user, "client-key", user_file),
-        token=_token(user, user_file),
+        token=str(user["token"]) if user.get("token") else None,
+        token_file=_token_file(user, user_file),
         username=user.get("username"),
         password=user.get("password"),
-        insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify", False)),
+        insecure_skip_tls_verify=insecure,
         tls_server_name=cluster.get("tls-server-name"),
+        exec_plugin=exec_plugin,
+        oidc=oidc,
+        proxy_url=proxy_url,
         source=f"kubeconfig {where} context={chosen}",
     )
 
@@ -423,9 +507,9 @@ def _data_or_file(entry: Mapping[str, Any], field: str, origin: Path) -> bytes |
         raise ConfigError(f"kubeconfig {origin}: `{field}: {file}` cannot be read: {err.strerror}") from err
 
 
-def _token(user: Mapping[str, Any], origin: Path) -> str | None:
-    if user.get("token"):
-        return str(user["token"])
+def _token_file(user: Mapping[str, Any], origin: Path) -> str | None:
+    """`tokenFile` as an absolute path (relative to the kubeconfig naming it), checked readable now; it is
+    re-read while running (see `TokenFileAuth`)."""
     token_file = user.get("tokenFile")
     if not token_file:
         return None
@@ -433,12 +517,38 @@ def _token(user: Mapping[str, Any], origin: Path) -> str | None:
     if not path.is_absolute():
         path = origin.parent / path
     try:
-        return path.read_text().strip()
+        path.read_text()
     except OSError as err:
         raise ConfigError(f"kubeconfig {origin}: `tokenFile: {token_file}` cannot be read: {err.strerror}") from err
+    return str(path)
+
+
+def _proxy_url(cluster: Mapping[str, Any], origin: Path, name: str) -> str | None:
+    value = cluster.get("proxy-url")
+    if not value:
+        return None
+    url = httpx.URL(str(value))
+    if url.scheme not in ("http", "https", "socks5") or not url.host:
+        raise ConfigError(
+            f"kubeconfig {origin}: cluster {name!r} proxy-url {value!r}: use http://, https:// or socks5://HOST:PORT"
+        )
+    if url.scheme == "socks5" and importlib.util.find_spec("socksio") is None:
+        raise ConfigError(
+            f"kubeconfig {origin}: cluster {name!r} proxy-url {value!r} needs SOCKS support: pip install socksio"
+        )
+    return str(value)
+
+
+def _exec_extension(cluster: Mapping[str, Any]) -> str | None:
+    """The cluster's `extensions` entry named client.authentication.k8s.io/exec (handed to exec plugins)."""
+    for item in cluster.get("extensions") or []:
+        if isinstance(item, Mapping) and item.get("name") == EXEC_EXTENSION:
+            return json.dumps(item.get("extension"))
+    return None
 
 
 def _load_cert_chain(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
+    """Load a client certificate into `ctx` (again after a rotation: new connections present the new one)."""
     # `ssl` only loads certificates from files: write them to a private directory and remove it at once.
     with tempfile.TemporaryDirectory(prefix="ramp-tls-") as tmp:
         cert_path, key_path = Path(tmp, "client.crt"), Path(tmp, "client.key")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
+
 
 class KubeError(Exception):
     """Base of the errors raised by `ramp.kube`."""
@@ -16,6 +18,12 @@ class KubeError(Exception):
 
 class ConfigError(KubeError):
     """The kubeconfig or in-cluster environment cannot be used; the message names the field and the fix."""
+
+
+class CredentialError(httpx.TransportError, ConfigError):
+    """A credential could not be obtained while sending a request (an exec plugin failed, an oidc refresh was
+    refused). It is a transport error, as in client-go: informers and workers back off and try again, and the
+    next request runs the plugin (or the refresh) again."""
 
 
 class ApiError(KubeError):

@@ -152,7 +152,7 @@ def test_in_cluster_token_file_is_sent_as_bearer(tmp_path: Path) -> None:
     [
         (lambda d: d.update({"current-context": ""}), "current-context is empty"),
         (lambda d: d["contexts"][0]["context"].update({"cluster": "nope"}), "names cluster 'nope'"),
-        (lambda d: d["users"][0]["user"].update({"exec": {"command": "aws"}}), "uses `exec`"),
+        (lambda d: d["users"][0]["user"].update({"exec": {"command": "aws"}}), "exec: apiVersion .. is not supported"),
         (lambda d: d["clusters"][0]["cluster"].pop("server"), "has no `server`"),
         (
             lambda d: d["users"][0]["user"].update({"client-key": "missing.key"}),
