@@ -10,6 +10,7 @@ virtualenv with the Dockerfile's own ENTRYPOINT and ENV (`harness.image_command`
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -190,6 +191,8 @@ def test_the_sdist_holds_the_sources_and_builds_the_same_wheel(dist: Dist, sourc
     # And the commit it was made from, since an unpacked sdist has no .git
     assert f'COMMIT = "{source_commit}"' in build_info
     # When a wheel is built straight from the checkout, Then it is the wheel the sdist built, file for file
+    # (setuptools packs build/lib/: clear what an earlier build of the checkout left there, a deleted module say)
+    shutil.rmtree(ROOT / "build" / "lib", ignore_errors=True)
     _build(tmp_path, "--wheel")
 
     def contents(wheel: Path) -> dict[str, bytes]:
