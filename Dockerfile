@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Ramp's controller image: `make image` builds it as ramp.IMAGE (ghcr.io/ramp-dev/ramp:v<version>).
+# Ramp's controller image: `make image` builds it as the install manifests name it (ghcr.io/ramp-dev/ramp:v<version>).
 #
 #   docker build --build-arg RAMP_GIT_COMMIT=$(git rev-parse HEAD) -t ghcr.io/ramp-dev/ramp:v0.1.0 .
 #   docker run ghcr.io/ramp-dev/ramp:v0.1.0 controller --namespaced ...   # `args` in a pod spec, from `controller`

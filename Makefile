@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export RAMP_CACHE ?= $(HOME)/.cache/ramp
 
-.PHONY: venv lint test test-unit test-e2e demo cluster-up cluster-down crds clean bench dist image
+.PHONY: venv lint test test-unit test-e2e demo cluster-up cluster-down crds manifests chart-lint clean bench dist image
 
 venv: $(STAMP)
 
@@ -46,16 +46,28 @@ cluster-down: venv
 crds: venv
 	$(BIN)/ramp crds --write deploy/crds
 
+# deploy/install.yaml, namespace-install.yaml, dashboard-install.yaml and charts/ramp's CRDs and rules, from
+# deploy/rbac.yaml and the models (a unit test fails while they are out of date).
+manifests: crds
+	$(BIN)/ramp install-manifests --root .
+
+# helm (built from the Go module proxy into $(RAMP_CACHE)/bin on first use) lints the chart.
+chart-lint: venv
+	$(BIN)/python -c 'from ramp.localcluster.build import ensure_helm; from ramp.localcluster.paths import cache_paths; ensure_helm(cache_paths(), lambda _: None)'
+	HELM_CACHE_HOME=$(CURDIR)/build/helm HELM_CONFIG_HOME=$(CURDIR)/build/helm HELM_DATA_HOME=$(CURDIR)/build/helm \
+		$(RAMP_CACHE)/bin/helm lint --strict charts/ramp
+
 # The pip package: sdist and wheel in dist/, the git commit baked in (docs/package.md).
 dist: venv
 	$(BIN)/python -m build --outdir dist .
 
-# The controller image (needs a Docker engine): tagged as ramp.IMAGE, the reference the manifests and chart use.
+# The controller image (needs a Docker engine): tagged as the manifests and the chart
+# name it (ramp.api.install.image).
 image: venv
 	docker build \
 		--build-arg RAMP_GIT_COMMIT=$$(git rev-parse HEAD) \
 		--build-arg RAMP_GIT_TREE_STATE=$$(test -z "$$(git status --porcelain --untracked-files=no)" && echo clean || echo dirty) \
-		-t $$($(BIN)/python -c 'import ramp; print(ramp.IMAGE)') .
+		-t $$($(BIN)/python -c 'import ramp, ramp.api.install as i; print(i.image(ramp.__version__))') .
 
 # Benchmarks print figures; nothing asserts on them.
 bench: venv cluster-up

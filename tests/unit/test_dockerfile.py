@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import ramp
+from ramp.api import install
 from tests.dockerfile import DOCKERFILE, read_stages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,11 +48,17 @@ def test_the_commit_reaches_the_build_as_build_arguments() -> None:
     assert {'RAMP_GIT_COMMIT=""', 'RAMP_GIT_TREE_STATE=""'} <= set(wheels.all("ARG"))
     makefile = (ROOT / "Makefile").read_text()
     assert "--build-arg RAMP_GIT_COMMIT=$$(git rev-parse HEAD)" in makefile
-    assert "import ramp; print(ramp.IMAGE)" in makefile
+    assert "import ramp, ramp.api.install as i; print(i.image(ramp.__version__))" in makefile
 
 
-def test_the_image_reference_follows_the_version() -> None:
-    assert ramp.IMAGE.removesuffix(f":v{ramp.__version__}") == ramp.IMAGE_REPOSITORY == "ghcr.io/ramp-dev/ramp"
+def test_the_install_manifests_run_this_image_as_its_entrypoint_expects() -> None:
+    runtime = read_stages()[-1]
+    reference = install.image(ramp.__version__)
+    assert reference == f"ghcr.io/ramp-dev/ramp:v{ramp.__version__}"
+    assert f"image: {reference}" in (ROOT / "deploy" / "install.yaml").read_text()
+    # The pod spec gives `args` only: the image's entrypoint stays, the verb replaces its CMD
+    for namespaced in (False, True):
+        assert install.controller_args(namespaced=namespaced)[0] == runtime.exec_form("CMD")[0]
 
 
 def test_the_build_context_holds_the_package_sources_only() -> None:

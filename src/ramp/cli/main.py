@@ -18,6 +18,7 @@ from ramp.cli.crds import crds
 from ramp.cli.dashboard import dashboard
 from ramp.cli.demo import demo
 from ramp.cli.globalflags import set_global_flags, split_global_flags
+from ramp.cli.install import install_manifests
 from ramp.cli.lint import lint
 from ramp.cli.status import status
 from ramp.kube.errors import ConfigError
@@ -57,6 +58,7 @@ def program_name() -> str:
 
 app.command("controller")(controller)
 app.command("crds")(crds)
+app.command("install-manifests")(install_manifests)
 rollouts.register(app)
 experiments.register()
 get.register(app)

@@ -8,6 +8,7 @@ through a callback so that the CLI can draw it (`cli/cluster.py`) and tests can 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -19,6 +20,8 @@ from pathlib import Path
 from ramp.localcluster.paths import CachePaths, go_module_sources
 from ramp.localcluster.versions import (
     ETCD_VERSION,
+    HELM_PACKAGE,
+    HELM_VERSION,
     KUBE_COMMANDS,
     KUBERNETES_VERSION,
     KWOK_COMMANDS,
@@ -26,6 +29,7 @@ from ramp.localcluster.versions import (
     MINIMUM_GO,
     Binary,
     binaries,
+    helm_binary,
     is_reported_version,
     parse_go_version,
 )
@@ -200,3 +204,46 @@ def ensure_binaries(paths: CachePaths, report: ProgressCallback) -> list[str]:
         names = ", ".join(binary.name for binary in still)
         raise BuildError(f"after building, these still report the wrong version: {names} (log: {log})")
     return sorted(missing)
+
+
+def ensure_helm(paths: CachePaths, report: ProgressCallback) -> Path:
+    """The path of helm at HELM_VERSION in the cache's bin, built from the Go module proxy when missing or wrong.
+
+    Helm is not part of the local cluster (`ensure_binaries` leaves it alone); the chart's tests ask for it.
+    """
+    binary = helm_binary()
+    path = paths.bin / binary.name
+    go = shutil.which("go")
+    if is_reported_version(binary, probe_version(binary, path, go)):
+        return path
+    go = check_go()
+    paths.bin.mkdir(parents=True, exist_ok=True)
+    paths.logs.mkdir(parents=True, exist_ok=True)
+    log = paths.logs / f"build-helm-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    args = [go, "install", "-v", "-trimpath", "-ldflags", "-s -w", f"{HELM_PACKAGE}@{HELM_VERSION}"]
+    _run_go(f"helm {HELM_VERSION}", args, paths.root, _go_environment(paths), log, report)
+    if not is_reported_version(binary, probe_version(binary, path, go)):
+        raise BuildError(f"after building, {path} does not report helm {HELM_VERSION} (log: {log})")
+    return path
+
+
+def download_go_module(module: str, version: str, paths: CachePaths) -> Path:
+    """The directory of a Go module's source at `version`, downloaded from the Go module proxy into the cache.
+
+    For files a module ships beside its code (prometheus-operator's CRDs, used by the Helm chart's tests).
+    """
+    go = check_go()
+    result = subprocess.run(
+        [go, "mod", "download", "-json", f"{module}@{version}"],
+        cwd=paths.root,
+        env=_go_environment(paths),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BuildError(f"cannot download {module}@{version}: {(result.stdout + result.stderr).strip()[-500:]}")
+    directory = Path(json.loads(result.stdout)["Dir"])
+    if not directory.is_dir():
+        raise BuildError(f"{module}@{version} downloaded, but {directory} is missing")
+    return directory

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.13"
 KWOK_VERSION = "v0.8.0"
+# Not part of the cluster: built on demand (`build.ensure_helm`) for the Helm chart's tests and `make helm`.
+HELM_VERSION = "v3.21.4"
+HELM_PACKAGE = "helm.sh/helm/v3/cmd/helm"
 # go.mod of Kubernetes v1.36 says `go 1.26.0`; kwok v0.8.0 the same.
 MINIMUM_GO = (1, 26)
 
@@ -37,6 +40,11 @@ def binaries() -> tuple[Binary, ...]:
     etcd = (Binary("etcd", ETCD_VERSION, "buildinfo", "go.etcd.io/etcd/server/v3"),)
     kwok = tuple(Binary(name, KWOK_VERSION, "buildinfo", "sigs.k8s.io/kwok") for name in KWOK_COMMANDS)
     return kube + etcd + kwok
+
+
+def helm_binary() -> Binary:
+    """Helm, read from its build info (its `version` command needs a writable home)."""
+    return Binary("helm", HELM_VERSION, "buildinfo", "helm.sh/helm/v3")
 
 
 def is_reported_version(binary: Binary, output: str) -> bool:

@@ -63,3 +63,14 @@ def test_every_binary_has_a_version_probe() -> None:
     for binary in versions.binaries():
         assert binary.probe in ("flag", "buildinfo")
         assert binary.probe == "flag" or binary.module
+
+
+def test_helm_is_read_from_its_build_info() -> None:
+    helm = versions.helm_binary()
+    built = (
+        "/cache/bin/helm: go1.26.8\n\tpath\thelm.sh/helm/v3/cmd/helm\n"
+        f"\tmod\thelm.sh/helm/v3\t{versions.HELM_VERSION}\th1:x=\n"
+    )
+    assert is_reported_version(helm, built)
+    assert not is_reported_version(helm, built.replace(versions.HELM_VERSION, "v3.18.4"))
+    assert versions.HELM_PACKAGE.startswith(helm.module + "/")
