@@ -42,12 +42,12 @@ RUN /usr/bin/python3.11 -m venv /venv \
     && /venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-index --find-links /wheels ramp \
     && /venv/bin/pip uninstall --yes --disable-pip-version-check pip setuptools
 
-# 3. Runtime: no shell, no pip, not root; nothing is written to the filesystem (readOnlyRootFilesystem: true).
+# 3. Runtime: no shell, no pip, not root. With in-cluster credentials nothing is written to the filesystem
+#    (readOnlyRootFilesystem: true); client certificates load through /tmp (docs/package.md).
 FROM gcr.io/distroless/python3-debian12:nonroot AS runtime
 ARG RAMP_GIT_COMMIT=""
 LABEL org.opencontainers.image.title="ramp" \
       org.opencontainers.image.description="Progressive delivery for Kubernetes, speaking the Argo Rollouts API" \
-      org.opencontainers.image.source="https://github.com/ramp-dev/ramp" \
       org.opencontainers.image.revision="${RAMP_GIT_COMMIT}"
 COPY --from=venv /venv /venv
 ENV PATH=/venv/bin:/usr/local/bin:/usr/bin:/bin \
