@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export RAMP_CACHE ?= $(HOME)/.cache/ramp
 
-.PHONY: venv lint test test-unit test-e2e demo cluster-up cluster-down crds manifests chart-lint clean bench
+.PHONY: venv lint test test-unit test-e2e demo cluster-up cluster-down crds manifests chart-lint clean bench dist image
 
 venv: $(STAMP)
 
@@ -57,6 +57,18 @@ chart-lint: venv
 	HELM_CACHE_HOME=$(CURDIR)/build/helm HELM_CONFIG_HOME=$(CURDIR)/build/helm HELM_DATA_HOME=$(CURDIR)/build/helm \
 		$(RAMP_CACHE)/bin/helm lint --strict charts/ramp
 
+# The pip package: sdist and wheel in dist/, the git commit baked in (docs/package.md).
+dist: venv
+	$(BIN)/python -m build --outdir dist .
+
+# The controller image (needs a Docker engine): tagged as the manifests and the chart
+# name it (ramp.api.install.image).
+image: venv
+	docker build \
+		--build-arg RAMP_GIT_COMMIT=$$(git rev-parse HEAD) \
+		--build-arg RAMP_GIT_TREE_STATE=$$(test -z "$$(git status --porcelain --untracked-files=no)" && echo clean || echo dirty) \
+		-t $$($(BIN)/python -c 'import ramp, ramp.api.install as i; print(i.image(ramp.__version__))') .
+
 # Benchmarks print figures; nothing asserts on them.
 bench: venv cluster-up
 	$(BIN)/python bench/cluster_up.py
@@ -70,4 +82,4 @@ bench: venv cluster-up
 	$(BIN)/python bench/reference_index.py --rollouts 20000 --namespaces 200
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache

@@ -26,6 +26,7 @@ import httpx
 import yaml
 
 from ramp.localcluster.cluster import LocalCluster
+from tests.dockerfile import read_stages
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -185,6 +186,16 @@ def ramp_command() -> list[str]:
     """The installed `ramp` console script of this virtualenv (falls back to `python -m`)."""
     script = Path(sys.executable).parent / "ramp"
     return [str(script)] if script.exists() else [sys.executable, "-m", "ramp.cli.main"]
+
+
+def image_command(venv: Path, home: Path) -> list[str]:
+    """The controller image's ENTRYPOINT as its runtime stage starts it, on a virtualenv standing in for the image's
+    /venv: only the Dockerfile's ENV (its /venv paths pointed at `venv`), HOME at `home`, and the entrypoint found
+    on that PATH. `controller_args` appends the `controller ...` arguments a pod spec gives it."""
+    runtime = read_stages()[-1]
+    variables = {key: value.replace("/venv", str(venv)) for key, value in runtime.env().items()}
+    variables["HOME"] = str(home)
+    return ["env", "-i", *(f"{key}={value}" for key, value in variables.items()), *runtime.exec_form("ENTRYPOINT")]
 
 
 @dataclass

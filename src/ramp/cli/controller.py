@@ -24,8 +24,8 @@ from typing import Annotated
 
 import typer
 
-from ramp import __version__
 from ramp.api import parse_duration
+from ramp.buildinfo import describe
 from ramp.cli.controller_flags import ignored_flags_notice, parse_controllers
 from ramp.cli.globalflags import global_flags
 from ramp.cli.logformat import configure_logging
@@ -145,7 +145,7 @@ def controller(
     those with no meaning for Ramp are named in one log line at start-up.
     """
     if print_version:
-        typer.echo(f"ramp: v{__version__}")
+        typer.echo(describe("ramp"))
         raise typer.Exit(0)
     try:
         configure_logging(loglevel, logformat)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from ramp import __version__
+from ramp.buildinfo import describe
 from ramp.cli import analysis, cluster, create, experiments, get, rollouts
 from ramp.cli.completion import completion, enable_completion
 from ramp.cli.controller import controller
@@ -44,8 +46,14 @@ def root() -> None:
 
 @app.command()
 def version(short: bool = typer.Option(False, "--short", help="Print just the version.")) -> None:
-    """Print Ramp's version."""
-    typer.echo(__version__ if short else f"ramp: v{__version__}")
+    """Print Ramp's version and the build's git commit, tree state and date."""
+    typer.echo(__version__ if short else describe(program_name()))
+
+
+def program_name() -> str:
+    """`ramp` or `kubectl-ramp`, whichever was run."""
+    invoked = Path(sys.argv[0]).name
+    return invoked if invoked in ("ramp", "kubectl-ramp") else "ramp"
 
 
 app.command("controller")(controller)

@@ -35,6 +35,7 @@ from typing import Literal, TypeVar
 
 from ramp import __version__
 from ramp.analysis import metrics as analysis_metrics
+from ramp.buildinfo import build_info
 from ramp.experiments import metrics as experiment_metrics
 from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
@@ -137,6 +138,7 @@ class Manager:
             "controller starting",
             extra={
                 "version": __version__,
+                "commit": build_info().commit,
                 "namespace": opts.namespace or "(all)",
                 "instance_id": opts.instance_id or "",
                 "identity": opts.identity,
