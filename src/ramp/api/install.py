@@ -33,7 +33,7 @@ IMAGE_REPOSITORY = "ghcr.io/ramp-dev/ramp"
 HEALTHZ_PORT = 8080
 METRICS_PORT = 8090
 DASHBOARD_PORT = 3100
-RUN_AS_USER = 1000
+RUN_AS_USER = 65532
 """The non-root user the pods run as (the image runs as a numeric non-root user too)."""
 
 CLUSTER_SCOPED_RESOURCES = frozenset(
