@@ -1,6 +1,7 @@
 """The controller process: health and metrics endpoints, the Lease, informers, work queues and reconcilers.
 
 `Manager.run` is `ramp controller` after flag parsing (`ramp.cli.controller`). Order, as upstream:
+0. start the event-loop monitor (`manager.loop_monitor`: loop lag and hold on /metrics, a warning past 50 ms);
 1. serve `/healthz` and `/metrics` (a standby is live and scrapeable);
 2. acquire the Lease (`kube.leaderelection`), unless leader election is off;
 3. start the informers (Rollouts, AnalysisRuns, AnalysisTemplates, ClusterAnalysisTemplates, Experiments,
@@ -58,6 +59,7 @@ from ramp.kube.resources import (
     Resource,
 )
 from ramp.kube.selectors import instance_id_selector, rollout_replica_sets_selector, workload_replica_sets_selector
+from ramp.manager.loop_monitor import monitor_loop
 from ramp.manager.options import ManagerOptions
 from ramp.manager.routing_watch import find_served_routing_resources
 from ramp.manager.wiring import (
@@ -143,6 +145,7 @@ class Manager:
                 "server": self.client.config.server,
             },
         )
+        monitor = asyncio.create_task(monitor_loop(), name="loop-monitor")
         servers = await self._serve()
         recorder = asyncio.create_task(self.recorder.run(), name="events")
         stopped = asyncio.create_task(stop.wait(), name="stop")
@@ -174,9 +177,9 @@ class Manager:
                     return 0
                 log.info("standing by: waiting to hold the lease again")
         finally:
-            for task in (*self._tasks, recorder, stopped, *([lost] if lost else [])):
+            for task in (*self._tasks, recorder, stopped, monitor, *([lost] if lost else [])):
                 task.cancel()
-            for task in (*self._tasks, recorder, stopped, *([lost] if lost else [])):
+            for task in (*self._tasks, recorder, stopped, monitor, *([lost] if lost else [])):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             for server in servers:
