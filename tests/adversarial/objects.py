@@ -138,7 +138,11 @@ def corpus_objects(url: Url) -> tuple[list[CorpusObject], dict[str, Any]]:
         elif kind == "quantity":
             resources = {"requests": {"cpu": text}}
             patch = [{"op": "add", "path": "/spec/template/spec/containers/0/resources", "value": resources}]
-            objects.append(CorpusObject(entry_id, "Rollout", name, _rollout(name, entry_id, patch), expect, True))
+            # The API server refuses some quantities Ramp reads (a negative request): an InvalidSpec naming
+            # the field, from the ReplicaSet Ramp could not make, answers those too.
+            manifest = _rollout(name, entry_id, patch)
+            also = ("resources.requests[cpu]",)
+            objects.append(CorpusObject(entry_id, "Rollout", name, manifest, expect, True, also=also))
         elif kind == "template" and entry.get("via") == "experiment":
             objects.append(CorpusObject(entry_id, "Experiment", name, _experiment(name, entry_id, text), expect))
         elif kind == "template":
