@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import threading
 import time
@@ -271,6 +272,7 @@ def test_the_adversarial_corpus_never_stalls_the_controller_or_the_rollouts_besi
     corpus_namespace: str,
     start_controller: Callable[..., ControllerProcess],
 ) -> None:
+    load_at_start = list(os.getloadavg())
     instance = instance_id_for(namespace)
     controller = start_controller()  # cluster-wide, leader election on (the default), the test's instance id
     controller.wait_for_log("leader acquired", timeout=60)
@@ -354,13 +356,14 @@ def test_the_adversarial_corpus_never_stalls_the_controller_or_the_rollouts_besi
         "inputs": len(load_pure_entries()) + len(load_entries()),
         "objects": len(objects),
         "refused_by_api": len(refused),
-        "worst_apply_to_condition_seconds": round(times[0][0], 2) if times else None,
-        "worst_entries": [[round(t, 2), entry] for t, entry in times[:5]],
+        # Seen by this test's polling, which starts once every batch is applied: an upper bound, loose by the
+        # time the batches took to apply; the timestamps Ramp wrote give the tighter figure below.
+        "worst_batch_start_to_seen_seconds": round(times[0][0], 2) if times else None,
         "worst_created_to_answer_seconds_by_timestamps": max(
             (t for t in stamped.values() if t is not None), default=None
         ),
         "worst_by_timestamps": sorted(((t, key) for key, t in stamped.items() if t is not None), reverse=True)[:5],
-        "median_apply_to_condition_seconds": round(times[len(times) // 2][0], 2) if times else None,
+        "load_average_at_start_and_end": [load_at_start, list(os.getloadavg())],
         "loop_held_max_seconds": held_max,
         "loop_lag_max_seconds": lag_max,
         "loop_held_over_50ms_during_corpus": _over(after, "ramp_event_loop_held_seconds")

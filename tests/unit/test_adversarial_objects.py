@@ -1,19 +1,20 @@
 """The adversarial corpus as cluster objects (tests/adversarial/objects.py): 200+ inputs, every one mapped to an
 object a reconciler reads, with a valid, unique name; the hypothesis-made entries are the committed ones."""
+# (The generated entries' `expect` is checked against Ramp by tests/unit/test_adversarial_corpus.py.)
 
 from __future__ import annotations
 
 import re
 from collections import Counter
 
-from ramp.api.durations import pause_seconds
 from tests.adversarial.corpus import build_input, load_entries, load_pure_entries
-from tests.adversarial.objects import CORPUS_ID_ANNOTATION, corpus_objects
+from tests.adversarial.generate import generate
+from tests.adversarial.objects import CORPUS_ID_ANNOTATION, CorpusObject, corpus_objects
 
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def _objects() -> list:  # type: ignore[type-arg]
+def _objects() -> list[CorpusObject]:
     return corpus_objects(lambda path: f"http://127.0.0.1:1{path}")[0]
 
 
@@ -45,9 +46,8 @@ def test_a_duration_entry_is_the_pause_of_its_rollout() -> None:
             assert steps[1]["pause"]["duration"] == build_input(entry["input"])
 
 
-def test_the_generated_entries_expect_what_ramp_answers() -> None:
-    generated = [e for e in load_pure_entries() if str(e["id"]).startswith("gen-")]
-    assert len(generated) >= 50
-    durations = [e for e in generated if e["kind"] == "duration" and e["expect"] == "ok"]
-    for entry in durations:
-        pause_seconds(build_input(entry["input"]))
+def test_the_committed_generated_entries_are_what_hypothesis_draws_today() -> None:
+    # Derandomized hypothesis (a fixed seed) draws the same inputs every run: the committed file is reproducible.
+    committed = [e for e in load_pure_entries() if str(e["id"]).startswith("gen-")]
+    assert len(committed) >= 50
+    assert [e["input"] for e in committed] == [e["input"] for e in generate()]
