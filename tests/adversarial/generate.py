@@ -4,9 +4,10 @@
 
 Grammars aimed at the costs issue 13 names (nested predicates over ranges, string growth, nested regex
 quantifiers, long runs of duration and quantity digits, brace soup for the template scanners). Hypothesis runs
-derandomized (a fixed seed, no example database), so the same pinned hypothesis writes the same file; the file
-is committed, and every entry's `expect` is what Ramp answered when it was written (the error's last clause, or
-"ok"). tests/unit/test_adversarial_corpus.py and the e2e scenario read it through `corpus.load_pure_entries`.
+derandomized (a fixed seed, no example database), so run on its own the pinned hypothesis writes the same file;
+the file is committed (the corpus stays fixed), and every entry's `expect` is what Ramp answered when it was
+written (the error's last clause, or "ok"). tests/unit/test_adversarial_corpus.py and the e2e scenario read it
+through `corpus.load_pure_entries`.
 """
 
 from __future__ import annotations
