@@ -95,3 +95,13 @@ def test_the_tick_costs_microseconds() -> None:
     per_tick = (time.perf_counter() - started) / rounds
     print(f"loop monitor tick bookkeeping: {per_tick * 1e6:.1f} us ({per_tick / 0.01:.3%} of a core at 10 ms)")
     assert stats.ticks == rounds
+
+
+def test_with_loop_stacks_on_an_overdue_loop_logs_where_it_is_held(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("RAMP_LOOP_STACKS", "1")
+    with caplog.at_level(logging.WARNING, logger="ramp.manager.loop"):
+        asyncio.run(_watch(0.15, LoopStats()))
+    stacks = [record for record in caplog.records if record.getMessage() == "event loop overdue; its stack"]
+    assert stacks and "_watch" in stacks[0].stack  # type: ignore[attr-defined]
