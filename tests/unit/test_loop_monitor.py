@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import doctest
+import gc
 import logging
 import time
 
@@ -105,3 +106,12 @@ def test_with_loop_stacks_on_an_overdue_loop_logs_where_it_is_held(
         asyncio.run(_watch(0.15, LoopStats()))
     stacks = [record for record in caplog.records if record.getMessage() == "event loop overdue; its stack"]
     assert stacks and "_watch" in stacks[0].stack  # type: ignore[attr-defined]
+
+
+def test_garbage_collection_pauses_are_timed_by_generation() -> None:
+    stop = loop_monitor.watch_gc_pauses()
+    try:
+        gc.collect()
+    finally:
+        stop()
+    assert loop_monitor.GC_PAUSE_MAX.labels("2")._value.get() > 0
