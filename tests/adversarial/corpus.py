@@ -1,6 +1,8 @@
-"""The Rollout-level adversarial corpus (rollouts.yaml): each entry, with its patch applied to a valid Rollout.
+"""The adversarial corpus: the pure kinds (corpus.yaml, and generated.yaml made by hypothesis) and the
+Rollout-level entries (rollouts.yaml: each entry, with its patch applied to a valid Rollout).
 
-Shared by the unit test (through `check_rollout`) and the e2e scenario (through the controller)."""
+Shared by the unit tests (the pure functions, `check_rollout`) and the e2e scenarios (through the controller;
+`objects.py` turns each entry into the object that reaches the reconcilers)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ from typing import Any
 import yaml
 
 CORPUS = Path(__file__).with_name("rollouts.yaml")
+PURE_CORPUS = Path(__file__).with_name("corpus.yaml")
+GENERATED_CORPUS = Path(__file__).with_name("generated.yaml")
+"""Entries made by hypothesis with a fixed seed (`python -m tests.adversarial.generate` writes it)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,25 @@ def _expand(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"repeat", "times", "suffix"}:
         return str(value["repeat"]) * int(value["times"]) + str(value["suffix"])
     return value
+
+
+def build_input(spec: Any) -> str:
+    """A pure entry's input: a string, or {repeat, times, prepend, append} for prepend + repeat * times + append."""
+    if isinstance(spec, str):
+        return spec
+    return str(spec.get("prepend", "")) + str(spec["repeat"]) * int(spec["times"]) + str(spec.get("append", ""))
+
+
+def load_pure_entries() -> list[dict[str, Any]]:
+    """The entries of the pure kinds: corpus.yaml's, then generated.yaml's (the one source the unit test of the
+    pure functions and the e2e scenario both read)."""
+    entries: list[dict[str, Any]] = []
+    for path in (PURE_CORPUS, GENERATED_CORPUS):
+        if path.exists():
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+            assert isinstance(loaded, list), path
+            entries.extend(loaded)
+    return entries
 
 
 def load_entries() -> list[Entry]:

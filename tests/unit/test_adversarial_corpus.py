@@ -1,14 +1,12 @@
-"""Every entry of tests/adversarial/corpus.yaml of a kind the pure functions handle ends in its named error (or is
-accepted when it expects "ok"), and nothing else escapes. Never asserts on wall time: the budgets and bounds that
-make these inputs end quickly are asserted on in tests/unit/analysis/test_budget.py."""
+"""Every entry of tests/adversarial/corpus.yaml and generated.yaml (a kind the pure functions handle) ends in its
+named error (or is accepted when it expects "ok"), and nothing else escapes. Never asserts on wall time: the
+budgets and bounds that make these inputs end quickly are asserted on in tests/unit/analysis/test_budget.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from ramp.analysis.arguments import ArgumentError, substitute_text
 from ramp.analysis.expression import ExpressionError, evaluate_condition
@@ -17,22 +15,13 @@ from ramp.core.analysisruns import AnalysisTemplateError
 from ramp.core.patterns import PatternError, compile_pattern
 from ramp.core.podtemplate import QuantityError, parse_quantity
 from ramp.experiments.objects import resolve_experiment_value
+from tests.adversarial.corpus import build_input, load_pure_entries
 
-CORPUS = Path(__file__).resolve().parents[1] / "adversarial" / "corpus.yaml"
 KINDS = ("expression", "duration", "quantity", "template", "regex")
 
 
 def load_corpus() -> list[dict[str, Any]]:
-    entries = yaml.safe_load(CORPUS.read_text(encoding="utf-8"))
-    assert isinstance(entries, list)
-    return entries
-
-
-def build_input(spec: Any) -> str:
-    """An entry's input: a string, or {repeat, times, prepend, append}."""
-    if isinstance(spec, str):
-        return spec
-    return str(spec.get("prepend", "")) + str(spec["repeat"]) * int(spec["times"]) + str(spec.get("append", ""))
+    return load_pure_entries()
 
 
 def run_entry(entry: dict[str, Any]) -> None:

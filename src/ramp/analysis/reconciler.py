@@ -16,6 +16,8 @@ One reconcile of a run that is not finished (upstream's reconcileAnalysisRun):
    AnalysisRunFailed, ... as upstream);
 5. requeue for the earliest due time (`schedule.calculate_next_time`), exactly, so intervals never drift.
 A finished run is only deleted, once its ttlStrategy says so (requeued for exactly that time).
+Step 1 (`prepare_run`) and the judging of each reading run on a worker thread (`asyncio.to_thread`): their cost
+grows with what the run's author wrote, and the event loop serves every other reconcile, the Lease and /healthz.
 
 Works with `ramp.kube` (client, informer caches, events), `ramp.providers` (the providers and their registry)
 and the pure modules `arguments`, `schedule`, `conditions` and `assessment` of this package.
@@ -87,6 +89,32 @@ BAD_PHASES = frozenset({AnalysisPhase.ERROR, AnalysisPhase.FAILED})
 """Phases whose events are Warnings (upstream's choice)."""
 
 
+PreparedRun = tuple[AnalysisRun, list[Metric], frozenset[str], Mapping[str, int]]
+"""The parsed run, its metrics with arguments filled in, the dry-run metric names, the retention limits."""
+
+
+def prepare_run(raw: Mapping[str, Any]) -> PreparedRun | str:
+    """Parse `raw`, fill in its arguments (Secrets not read yet) and check its metrics, dryRun and
+    measurementRetention; the status message ending the run in Error if any of it is wrong."""
+    try:
+        run = parse_analysis_run(raw)
+    except ManifestError as problem:
+        return f"Analysis spec invalid: {problem.summary()}"
+    try:
+        placeholders = resolve_arguments(run.spec.args, run=raw)
+        metrics = [substitute_arguments(metric, placeholders.values) for metric in run.spec.metrics]
+    except ArgumentError as problem:
+        return f"Unable to resolve metric arguments: {problem}"
+    names = [metric.name for metric in metrics]
+    try:
+        validate_metrics(metrics)
+        dry_run = select_dry_run_metrics(run.spec.dry_run, names)
+        limits = select_measurement_limits(run.spec.measurement_retention, names)
+    except SpecError as problem:
+        return f"Analysis spec invalid: {problem}"
+    return run, metrics, dry_run, limits
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -146,23 +174,13 @@ class AnalysisRunReconciler:
             return await self._end_in_error(raw, f"Analysis spec invalid: {text}", now)
 
     async def _reconcile(self, raw: Mapping[str, Any], now: datetime) -> Result:
-        try:
-            run = parse_analysis_run(raw)
-        except ManifestError as problem:
-            return await self._end_in_error(raw, f"Analysis spec invalid: {problem.summary()}", now)
-        try:
-            placeholders = resolve_arguments(run.spec.args, run=raw)
-            metrics = [substitute_arguments(metric, placeholders.values) for metric in run.spec.metrics]
-        except ArgumentError as problem:
-            return await self._end_in_error(raw, f"Unable to resolve metric arguments: {problem}", now)
-        names = [metric.name for metric in metrics]
-        try:
-            validate_metrics(metrics)
-            dry_run = select_dry_run_metrics(run.spec.dry_run, names)
-            limits = select_measurement_limits(run.spec.measurement_retention, names)
-        except SpecError as problem:
-            return await self._end_in_error(raw, f"Analysis spec invalid: {problem}", now)
-        return await self._measure_and_assess(raw, run, metrics, dry_run, limits, now)
+        # Parsing, argument substitution and compiling the conditions and patterns read what the run's author
+        # wrote, at a cost that grows with it: done on a worker thread, so the event loop (every other
+        # reconcile, the Lease, /healthz) keeps its turns while it runs (issue 13).
+        prepared = await asyncio.to_thread(prepare_run, raw)
+        if isinstance(prepared, str):
+            return await self._end_in_error(raw, prepared, now)
+        return await self._measure_and_assess(raw, *prepared, now)
 
     async def _measure_and_assess(
         self,
@@ -182,7 +200,9 @@ class AnalysisRunReconciler:
             try:
                 arguments = await self._resolve_with_secrets(run, raw)
                 originals = {metric.name: metric for metric in run.spec.metrics}
-                measured = [substitute_arguments(originals[task.metric.name], arguments.values) for task in tasks]
+                measured = await asyncio.to_thread(
+                    lambda: [substitute_arguments(originals[task.metric.name], arguments.values) for task in tasks]
+                )
             except ArgumentError as problem:
                 return await self._end_in_error(raw, f"Unable to resolve metric arguments: {problem}", now)
             try:
@@ -273,7 +293,10 @@ class AnalysisRunReconciler:
         else:
             reading = await resume_safely(provider, context, incomplete)
         finished = self.clock().replace(microsecond=0)
-        return build_measurement(reading, metric, started_at=started_at, now=finished, previous=incomplete)
+        # Evaluating the author's conditions on the result: on a worker thread, as `_reconcile` explains.
+        return await asyncio.to_thread(
+            build_measurement, reading, metric, started_at=started_at, now=finished, previous=incomplete
+        )
 
     def _context(self, raw: Mapping[str, Any], metric: Metric, now: datetime) -> MeasurementContext:
         meta = raw.get("metadata") or {}

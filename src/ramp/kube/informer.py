@@ -265,6 +265,10 @@ class Informer:
                 async for event in events:
                     seen += 1
                     self._apply(event)
+                    # Events that arrive together are read from one buffer without the stream ever waiting:
+                    # give the loop a turn after each, so a burst of objects (a namespace applying hundreds)
+                    # cannot hold it for the time of decoding them all.
+                    await asyncio.sleep(0)
         except ApiError as err:
             if err.is_gone:
                 raise WatchExpired(str(err)) from err

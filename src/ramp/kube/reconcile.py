@@ -134,6 +134,10 @@ class Controller:
                 await self.process(key)
             finally:
                 self.queue.done(key)
+            # `get` does not wait while keys are queued, and a reconcile that needs no I/O (a finished run, an
+            # object already in the state it wants) never waits either: without this turn one worker could go
+            # through a whole burst of keys while the loop serves nothing else (issue 13).
+            await asyncio.sleep(0)
 
     async def process(self, key: str) -> None:
         """Reconcile one key and decide its next visit (exposed for tests)."""

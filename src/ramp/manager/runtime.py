@@ -1,6 +1,7 @@
 """The controller process: health and metrics endpoints, the Lease, informers, work queues and reconcilers.
 
 `Manager.run` is `ramp controller` after flag parsing (`ramp.cli.controller`). Order, as upstream:
+0. start the event-loop monitor (`manager.loop_monitor`: loop lag and hold on /metrics, a warning past 50 ms);
 1. serve `/healthz` and `/metrics` (a standby is live and scrapeable);
 2. acquire the Lease (`kube.leaderelection`), unless leader election is off;
 3. start the informers (Rollouts, AnalysisRuns, AnalysisTemplates, ClusterAnalysisTemplates, Experiments,
@@ -29,6 +30,7 @@ import asyncio
 import contextlib
 import enum
 import functools
+import gc
 import logging
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Literal, TypeVar
@@ -59,6 +61,7 @@ from ramp.kube.resources import (
     Resource,
 )
 from ramp.kube.selectors import instance_id_selector, rollout_replica_sets_selector, workload_replica_sets_selector
+from ramp.manager.loop_monitor import monitor_loop, watch_gc_pauses
 from ramp.manager.options import ManagerOptions
 from ramp.manager.routing_watch import find_served_routing_resources
 from ramp.manager.wiring import (
@@ -145,6 +148,11 @@ class Manager:
                 "server": self.client.config.server,
             },
         )
+        # Everything imported and built so far lives as long as the process: out of the collector's way, so a
+        # full collection walks only what the caches hold (each one pauses the event loop for its length).
+        gc.freeze()
+        stop_gc_watch = watch_gc_pauses()
+        monitor = asyncio.create_task(monitor_loop(), name="loop-monitor")
         servers = await self._serve()
         recorder = asyncio.create_task(self.recorder.run(), name="events")
         stopped = asyncio.create_task(stop.wait(), name="stop")
@@ -176,13 +184,14 @@ class Manager:
                     return 0
                 log.info("standing by: waiting to hold the lease again")
         finally:
-            for task in (*self._tasks, recorder, stopped, *([lost] if lost else [])):
+            for task in (*self._tasks, recorder, stopped, monitor, *([lost] if lost else [])):
                 task.cancel()
-            for task in (*self._tasks, recorder, stopped, *([lost] if lost else [])):
+            for task in (*self._tasks, recorder, stopped, monitor, *([lost] if lost else [])):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             for server in servers:
                 server.close()
+            stop_gc_watch()
             log.info("controller stopped")
 
     async def _lead(self, stopped: asyncio.Task[Literal[True]], lost: asyncio.Task[None] | None) -> TermEnd:
