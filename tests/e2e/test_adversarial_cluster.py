@@ -10,7 +10,9 @@ Then each bad object gets its InvalidSpec condition or Error run naming the budg
 server refuses it naming the field), each good one is accepted; the canary is promoted and both ordinary
 rollouts go Healthy on the new image; `/healthz` answered 200 every time a thread asked; the Lease never changed
 hands and the log never says "lease lost"; the controller never exited; and its loop monitor says the event
-loop was never held (CPU on the loop's thread) more than 50 ms while the corpus and the updates ran.
+loop was never held more than 50 ms by one callback (CPU on the loop's thread) while the corpus and the updates
+ran. (The monitor's tick figures, also reported, cannot tell one long callback from many short ones when a busy
+machine makes a tick wait hundreds of ms; the per-callback figure can, whatever the load.)
 
 Figures (apply-to-condition times, the worst loop hold and wall lag) are printed and written to
 build/e2e/adversarial-cluster.json. Wall time is reported, never asserted beyond the generous waits.
@@ -370,11 +372,15 @@ def test_the_adversarial_corpus_never_stalls_the_controller_or_the_rollouts_besi
         - _over(before, "ramp_event_loop_held_seconds"),
         "loop_lag_over_50ms_during_corpus": _over(after, "ramp_event_loop_lag_seconds")
         - _over(before, "ramp_event_loop_lag_seconds"),
+        "callback_held_max_seconds_since_start": _metric(after, "ramp_event_loop_callback_seconds_max"),
+        "callbacks_over_50ms_during_corpus": _metric(after, "ramp_event_loop_slow_callbacks_total")
+        - _metric(before, "ramp_event_loop_slow_callbacks_total"),
         "healthz_answers": watch.healthz_ok,
         "lease_reads": len(watch.holders),
         "wrong_answers": problems,
         "refused": {by_name[name].entry_id: message[:200] for name, message in refused.items()},
         "held_warnings": [line for line in log[log_offset:].splitlines() if "event loop held" in line][:10],
+        "slow_callbacks": [line for line in log[log_offset:].splitlines() if "event loop callback held" in line][:10],
     }
     (build_dir() / "adversarial-cluster.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
@@ -388,11 +394,11 @@ def test_the_adversarial_corpus_never_stalls_the_controller_or_the_rollouts_besi
     assert "lease lost" not in log
     # And the controller never exited
     assert controller.alive
-    # And while the corpus and the updates ran, its event loop was never held more than 50 ms (CPU on the loop's
-    # own thread; the histogram counted between the scrapes before and after). The since-start maximum printed
-    # above also covers start-up (the first list of every watched kind of the whole cluster).
-    held_over = figures["loop_held_over_50ms_during_corpus"]
-    assert held_over == 0, (
-        f"the loop's own thread held it over {HELD_LIMIT * 1000:.0f} ms {held_over:.0f} times while the corpus ran "
-        f"(worst since start {held_max * 1000:.0f} ms): {figures['held_warnings']}"
+    # And while the corpus and the updates ran, no callback held its event loop more than 50 ms (CPU on the loop's
+    # own thread; counted between the scrapes before and after). The since-start maximum printed above also
+    # covers start-up (the first list of every watched kind of the whole cluster).
+    slow = figures["callbacks_over_50ms_during_corpus"]
+    assert slow == 0, (
+        f"{slow:.0f} event-loop callbacks held it over {HELD_LIMIT * 1000:.0f} ms while the corpus ran: "
+        f"{figures['slow_callbacks']}"
     )

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from ramp.manager import loop_monitor
-from ramp.manager.loop_monitor import LoopSample, LoopStats, measure_tick, monitor_loop
+from ramp.manager.loop_monitor import CallbackTimer, LoopSample, LoopStats, measure_tick, monitor_loop
 
 
 def test_doctests() -> None:
@@ -115,3 +115,33 @@ def test_garbage_collection_pauses_are_timed_by_generation() -> None:
     finally:
         stop()
     assert loop_monitor.GC_PAUSE_MAX.labels("2")._value.get() > 0
+
+
+def test_the_callback_timer_counts_and_names_a_callback_that_holds_the_loop(caplog: pytest.LogCaptureFixture) -> None:
+    cpu = [0.0]  # a CPU clock the callbacks below advance: one spends 2 ms, the other 80 ms
+
+    def spend(seconds: float) -> None:
+        cpu[0] += seconds
+
+    def slow_step() -> None:
+        spend(0.08)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_soon(spend, 0.002)
+        loop.call_soon(slow_step)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    timer = CallbackTimer(limit=0.05, cpu_clock=lambda: cpu[0])
+    original = asyncio.Handle._run
+    timer.install()
+    try:
+        with caplog.at_level(logging.WARNING, logger="ramp.manager.loop"):
+            asyncio.run(run())
+    finally:
+        timer.uninstall()
+    assert asyncio.Handle._run is original
+    assert timer.slow == 1
+    assert timer.worst == pytest.approx(0.08)
+    assert any("slow_step" in record.getMessage() for record in caplog.records)

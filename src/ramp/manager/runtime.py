@@ -61,7 +61,7 @@ from ramp.kube.resources import (
     Resource,
 )
 from ramp.kube.selectors import instance_id_selector, rollout_replica_sets_selector, workload_replica_sets_selector
-from ramp.manager.loop_monitor import monitor_loop, watch_gc_pauses
+from ramp.manager.loop_monitor import CallbackTimer, monitor_loop, watch_gc_pauses
 from ramp.manager.options import ManagerOptions
 from ramp.manager.routing_watch import find_served_routing_resources
 from ramp.manager.wiring import (
@@ -152,6 +152,8 @@ class Manager:
         # full collection walks only what the caches hold (each one pauses the event loop for its length).
         gc.freeze()
         stop_gc_watch = watch_gc_pauses()
+        callbacks = CallbackTimer()
+        callbacks.install()
         monitor = asyncio.create_task(monitor_loop(), name="loop-monitor")
         servers = await self._serve()
         recorder = asyncio.create_task(self.recorder.run(), name="events")
@@ -192,6 +194,7 @@ class Manager:
             for server in servers:
                 server.close()
             stop_gc_watch()
+            callbacks.uninstall()
             log.info("controller stopped")
 
     async def _lead(self, stopped: asyncio.Task[Literal[True]], lost: asyncio.Task[None] | None) -> TermEnd:
