@@ -116,11 +116,11 @@ class CallbackTimer:
                     record(spent, lambda: repr(handle))
 
         self._original = original
-        asyncio.Handle._run = timed_run  # type: ignore[method-assign]
+        setattr(asyncio.Handle, "_run", timed_run)  # noqa: B010 (wrapping asyncio's method, see install)
 
     def uninstall(self) -> None:
         if self._original is not None:
-            asyncio.Handle._run = self._original  # type: ignore[method-assign]
+            setattr(asyncio.Handle, "_run", self._original)  # noqa: B010
             self._original = None
 
 
