@@ -19,6 +19,7 @@ Rollouts in flight at each kill, time to settle and the final counts) are printe
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from collections import Counter
@@ -36,7 +37,8 @@ from tests.e2e.test_analysis_run import MetricsEndpoint
 
 ROLLOUTS = 50
 KILLS = 20
-SEED = 20261207
+SEED = int(os.environ.get("RAMP_CHAOS_SEED", "20261207"))
+"""Another seed, other kill moments: `RAMP_CHAOS_SEED=7 pytest tests/e2e/test_chaos.py`."""
 KILL_WHILE_LEADING = (0.0, 4.0)
 """Seconds after a controller took the Lease that it is killed: while it syncs its informers, during the burst of
 reconciles that follows, or later in its work."""
@@ -68,7 +70,7 @@ def gate_step(name: str, gate: str) -> dict[str, Any]:
     return {"analysis": {"templates": [{"templateName": "verdict"}], "args": args}}
 
 
-def manifest(image: str, verdict_url: str) -> str:
+def manifest(image: str, verdict_url: str, rollouts: range = range(ROLLOUTS)) -> str:
     """The user's file: the AnalysisTemplate and fifty canary Rollouts, as one multi-document manifest."""
     template = {
         "apiVersion": "argoproj.io/v1alpha1",
@@ -94,7 +96,7 @@ def manifest(image: str, verdict_url: str) -> str:
         },
     }
     documents: list[dict[str, Any]] = [template]
-    for index in range(ROLLOUTS):
+    for index in rollouts:
         name = rollout_name(index)
         steps = [
             {"setWeight": 50},
@@ -427,3 +429,36 @@ def report(figures: dict[str, Any]) -> None:
     print(f"\nchaos figures ({path}):\n{json.dumps(shown, indent=2)}")
     for problem in figures["problems"][:40]:
         print(f"  problem: {problem}")
+
+
+def test_a_retry_after_a_failed_analysis_measures_again_instead_of_adopting_the_failed_run(
+    cluster: Cluster, namespace: str, start_controller: ControllerFactory, verdicts: MetricsEndpoint
+) -> None:
+    """The counterpart of adopting a run left out of the status: a run put aside by an abort is never taken back."""
+    controller = start_controller("--namespaced", "--namespace", namespace, "--leader-elect=false")
+    controller.wait_for_log("workers started", timeout=60)
+    s = Scenario(cluster, namespace)
+    name = rollout_name(1)  # fails its first gate
+    verdict_url = f"http://127.0.0.1:{verdicts.server.server_address[1]}"
+    # Given a Healthy canary whose first analysis gate fails
+    s.given(manifest(OLD, verdict_url, range(1, 2)))
+    s.then_phase(name, "Healthy")
+    # When a new image rolls out, the analysis fails and the update aborts
+    s.given(manifest(NEW, verdict_url, range(1, 2)))
+    aborted = s.then_phase(name, "Degraded")
+    failed_name = f"{name}-{aborted['status']['currentPodHash']}-2-{FIRST_GATE}"
+    failed = s.get("analysisrun", failed_name)
+    assert failed["status"]["phase"] == "Failed"
+    # Then the failed run is put aside (terminated), so nothing takes it back as current
+    wait_until(lambda: s.get("analysisrun", failed_name)["spec"].get("terminate"), 30, f"{failed_name} terminated")
+    # When the metric recovers and the user retries
+    verdicts.documents[f"/verdict/{name}/first"] = {"ok": 1}
+    s.when_patched("rollout", name, {"status": {"abort": False}}, subresource="status")
+    # Then the gate is measured again by a new run, and the update completes
+    healthy = s.then_rollout(
+        name, lambda r: is_settled(r) and r["status"]["phase"] == "Healthy", "Healthy at the new image", timeout=90
+    )
+    assert healthy["status"]["stableRS"] == aborted["status"]["currentPodHash"]
+    runs = {run["metadata"]["name"]: run["status"]["phase"] for run in cluster.list("analysisruns", namespace)}
+    assert runs[failed_name] == "Failed"
+    assert runs[f"{failed_name}.1"] == "Successful"
