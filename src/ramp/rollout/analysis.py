@@ -200,6 +200,7 @@ def _plan_step(inputs: AnalysisInputs, plan: AnalysisPlan, current: Mapping[str,
         labels = {POD_HASH_LABEL: inputs.pod_hash, TYPE_LABEL: STEP_TYPE, STEP_INDEX_LABEL: str(index)}
         name = run_name(inputs.rollout_name, inputs.pod_hash, inputs.revision, str(index))
         replaces = name_of(current) if current is not None else None
+        _cancel(plan, current, inputs.pod_hash)  # put aside at once: never taken back for a later request
         plan.create.append(RunRequest(STEP_TYPE, analysis, name, labels, index, replaces))
         return None
     _react_to_phase(plan, current, "Step-based analysis phase error/failed")
@@ -225,6 +226,7 @@ def _plan_background(inputs: AnalysisInputs, plan: AnalysisPlan, current: Mappin
         labels = {POD_HASH_LABEL: inputs.pod_hash, TYPE_LABEL: BACKGROUND_TYPE}
         name = run_name(inputs.rollout_name, inputs.pod_hash, inputs.revision, None)
         replaces = name_of(current) if current is not None else None
+        _cancel(plan, current, inputs.pod_hash)
         plan.create.append(RunRequest(BACKGROUND_TYPE, background, name, labels, replaces=replaces))
         return None
     _react_to_phase(plan, current, "Background analysis phase error/failed")
@@ -381,6 +383,8 @@ def plan_promotion_run(inputs: PromotionRunInputs) -> PromotionRunPlan:
         labels = {POD_HASH_LABEL: inputs.pod_hash, TYPE_LABEL: inputs.kind}
         name = run_name(inputs.rollout_name, inputs.pod_hash, inputs.revision, suffix)
         replaces = name_of(current) if current is not None else None
+        _cancel(holder, current, inputs.pod_hash)
+        plan.terminate = holder.terminate
         plan.create = RunRequest(inputs.kind, analysis, name, labels, replaces=replaces)
         return plan
     reacted = AnalysisPlan()

@@ -88,3 +88,14 @@ def test_a_retried_step_run_replaces_the_aborted_one() -> None:
     plan = plan_for(status, [run("web-new-2-1", "Failed", terminate=True)])
     [request] = plan.analysis.create
     assert (request.name, request.replaces) == ("web-new-2-1", "web-new-2-1")
+
+
+def test_promoting_an_inconclusive_run_replaces_it_and_puts_it_aside_at_once() -> None:
+    # Promoted (pause removed, controllerPause still set): a new run is asked for, the inconclusive one is
+    # terminated in the same reconcile, so no later request can take it back.
+    inconclusive = {"name": "web-new-2-1", "status": "Inconclusive"}
+    status = at_step(1, controllerPause=True, canary={"currentStepAnalysisRunStatus": inconclusive})
+    plan = plan_for(status, [run("web-new-2-1", "Inconclusive")])
+    [request] = plan.analysis.create
+    assert (request.name, request.replaces) == ("web-new-2-1", "web-new-2-1")
+    assert plan.analysis.terminate == ["web-new-2-1"]
