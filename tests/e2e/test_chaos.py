@@ -245,6 +245,7 @@ def test_fifty_canaries_survive_twenty_controller_kills(
     # When all of them are updated to a new image (the same file, one apply) ...
     started = time.monotonic()
     s.given(manifest(NEW, verdict_url))
+    chaos.sample()  # read once now: the first kill may come before the sampler thread's first read
     # ... and the leader is SIGKILLed at random moments, twenty times, a new process started after each kill
     killed: list[ControllerProcess] = []
     takeovers: list[float] = []
