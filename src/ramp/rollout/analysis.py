@@ -45,6 +45,9 @@ class RunRequest:
     name: str
     labels: Mapping[str, str]
     step_index: int | None = None
+    replaces: str | None = None
+    """The current run this one replaces (an inconclusive run promoted, a run aborted and retried): never adopted
+    in its place when the name is taken (see `may_adopt_run`)."""
 
 
 @dataclass
@@ -106,8 +109,8 @@ def plan_analysis(inputs: AnalysisInputs) -> AnalysisPlan:
     current_step_run = _current(by_name, canary.get(STEP_RUN_STATUS))
     current_background = _current(by_name, canary.get(BACKGROUND_RUN_STATUS))
     if inputs.cancel_all:
-        _cancel(plan, current_step_run)
-        _cancel(plan, current_background)
+        _cancel(plan, current_step_run, inputs.pod_hash)
+        _cancel(plan, current_background, inputs.pod_hash)
     else:
         plan.step_run = _plan_step(inputs, plan, current_step_run)
         plan.background_run = _plan_background(inputs, plan, current_background)
@@ -115,7 +118,7 @@ def plan_analysis(inputs: AnalysisInputs) -> AnalysisPlan:
     current_names |= {request.name for request in plan.create}
     others = [run for run in inputs.runs if name_of(run) not in current_names]
     for run in others:
-        _cancel(plan, run)
+        _cancel(plan, run, inputs.pod_hash)
     plan.delete = select_runs_to_delete(others, inputs.live_hashes, inputs.successful_limit, inputs.unsuccessful_limit)
     return plan
 
@@ -125,11 +128,57 @@ def _current(by_name: Mapping[str, Mapping[str, Any]], status: Any) -> Mapping[s
     return by_name.get(str(name)) if name else None
 
 
-def _cancel(plan: AnalysisPlan, run: Mapping[str, Any] | None) -> None:
-    if run is None or not is_running(run):
+def _cancel(plan: AnalysisPlan, run: Mapping[str, Any] | None, pod_hash: str | None = None) -> None:
+    if run is None or not should_cancel(run, pod_hash):
         return
     if name_of(run) not in plan.terminate:
         plan.terminate.append(name_of(run))
+
+
+def should_cancel(run: Mapping[str, Any], pod_hash: str | None) -> bool:
+    """Whether a run that is no longer current gets `spec.terminate`: a running one always (upstream's cancel); a
+    finished one too when it belongs to the update `pod_hash` names, so that it is marked as done with and never
+    taken for a run this update still has to make (see `may_adopt_run`). Each run is patched once.
+
+    >>> done = {"metadata": {"name": "r", "labels": {"rollouts-pod-template-hash": "abc"}}, "spec": {},
+    ...         "status": {"phase": "Successful"}}
+    >>> should_cancel(done, "abc"), should_cancel(done, "def")
+    (True, False)
+    """
+    meta = run.get("metadata") or {}
+    if (run.get("spec") or {}).get("terminate") or meta.get("deletionTimestamp"):
+        return False
+    if is_running(run):
+        return True
+    return pod_hash is not None and (meta.get("labels") or {}).get(POD_HASH_LABEL) == pod_hash
+
+
+def may_adopt_run(existing: Mapping[str, Any], wanted: Mapping[str, Any], replaces: str | None = None) -> bool:
+    """Creating `wanted` found `existing` under its name: is it this very run, created by an earlier reconcile
+    whose status write never landed (the controller was killed in between, or the write met a conflict)?
+
+    Then the rollout takes it as its current run whatever its phase, instead of creating `<name>.1` and measuring
+    again (a duplicate run, and a failed analysis forgotten). It is ours when the same Rollout controls it, its spec
+    is the one wanted, and it was never put aside: not terminated (a run stops being current by being cancelled,
+    finished ones of the update included, see `should_cancel`) and not the run being replaced. Upstream adopts only
+    unfinished runs, so a crash between its create and its status write repeats a finished analysis.
+
+    >>> owner = [{"uid": "u1", "controller": True}]
+    >>> wanted = {"metadata": {"name": "r", "ownerReferences": owner}, "spec": {"metrics": []}}
+    >>> failed = {**wanted, "status": {"phase": "Failed"}}
+    >>> may_adopt_run(failed, wanted), may_adopt_run(failed, wanted, replaces="r")
+    (True, False)
+    >>> may_adopt_run({**failed, "spec": {"metrics": [], "terminate": True}}, wanted)
+    False
+    """
+    meta = existing.get("metadata") or {}
+    if meta.get("deletionTimestamp") or name_of(existing) == replaces:
+        return False
+    if (existing.get("spec") or {}).get("terminate"):
+        return False
+    owners = [ref.get("uid") for ref in wanted["metadata"].get("ownerReferences") or [] if ref.get("controller")]
+    same_owner = any(ref.get("controller") and ref.get("uid") in owners for ref in meta.get("ownerReferences") or [])
+    return bool(owners) and same_owner and existing.get("spec") == wanted.get("spec")
 
 
 def _plan_step(inputs: AnalysisInputs, plan: AnalysisPlan, current: Mapping[str, Any] | None) -> Any:
@@ -145,12 +194,14 @@ def _plan_step(inputs: AnalysisInputs, plan: AnalysisPlan, current: Mapping[str,
         and ((current.get("metadata") or {}).get("labels") or {}).get(STEP_INDEX_LABEL) != str(index)
     )
     if not analysis or not analysis.get("templates") or index is None or from_previous_step:
-        _cancel(plan, current)
+        _cancel(plan, current, inputs.pod_hash)
         return None
     if _needs_new_run(current, inputs.previous):
         labels = {POD_HASH_LABEL: inputs.pod_hash, TYPE_LABEL: STEP_TYPE, STEP_INDEX_LABEL: str(index)}
         name = run_name(inputs.rollout_name, inputs.pod_hash, inputs.revision, str(index))
-        plan.create.append(RunRequest(STEP_TYPE, analysis, name, labels, index))
+        replaces = name_of(current) if current is not None else None
+        _cancel(plan, current, inputs.pod_hash)  # put aside at once: never taken back for a later request
+        plan.create.append(RunRequest(STEP_TYPE, analysis, name, labels, index, replaces))
         return None
     _react_to_phase(plan, current, "Step-based analysis phase error/failed")
     return current
@@ -160,21 +211,23 @@ def _plan_background(inputs: AnalysisInputs, plan: AnalysisPlan, current: Mappin
     background = inputs.background
     status = inputs.status
     if not background or not background.get("templates"):
-        _cancel(plan, current)
+        _cancel(plan, current, inputs.pod_hash)
         return None
     starting = int(background.get("startingStep") or 0)
     index = status.get("currentStepIndex")
     before_start = bool(inputs.steps) and index is not None and int(index) < starting
     promoted = status.get("stableRS") == inputs.pod_hash
     if promoted or not status.get("stableRS") or not inputs.pod_hash or before_start:
-        _cancel(plan, current)
+        _cancel(plan, current, inputs.pod_hash)
         return None
     if has_pause(status, INCONCLUSIVE_PAUSE):
         return current
     if _needs_new_run(current, inputs.previous):
         labels = {POD_HASH_LABEL: inputs.pod_hash, TYPE_LABEL: BACKGROUND_TYPE}
         name = run_name(inputs.rollout_name, inputs.pod_hash, inputs.revision, None)
-        plan.create.append(RunRequest(BACKGROUND_TYPE, background, name, labels))
+        replaces = name_of(current) if current is not None else None
+        _cancel(plan, current, inputs.pod_hash)
+        plan.create.append(RunRequest(BACKGROUND_TYPE, background, name, labels, replaces=replaces))
         return None
     _react_to_phase(plan, current, "Background analysis phase error/failed")
     return current
@@ -313,13 +366,13 @@ def plan_promotion_run(inputs: PromotionRunInputs) -> PromotionRunPlan:
     holder = AnalysisPlan()
     analysis = inputs.analysis
     if inputs.skipped or not analysis or not analysis.get("templates"):
-        _cancel(holder, current)
+        _cancel(holder, current, inputs.pod_hash)
         plan.terminate = holder.terminate
         if current is not None and is_completed_phase(phase_of(current)):
             plan.run = current  # the verdict of this update stays shown after the promotion it allowed
         return plan
     if inputs.aborted:
-        _cancel(holder, current)
+        _cancel(holder, current, inputs.pod_hash)
         plan.terminate = holder.terminate
         plan.run = current
         return plan
@@ -329,7 +382,10 @@ def plan_promotion_run(inputs: PromotionRunInputs) -> PromotionRunPlan:
         suffix = "pre" if inputs.kind == PRE_PROMOTION_TYPE else "post"
         labels = {POD_HASH_LABEL: inputs.pod_hash, TYPE_LABEL: inputs.kind}
         name = run_name(inputs.rollout_name, inputs.pod_hash, inputs.revision, suffix)
-        plan.create = RunRequest(inputs.kind, analysis, name, labels)
+        replaces = name_of(current) if current is not None else None
+        _cancel(holder, current, inputs.pod_hash)
+        plan.terminate = holder.terminate
+        plan.create = RunRequest(inputs.kind, analysis, name, labels, replaces=replaces)
         return plan
     reacted = AnalysisPlan()
     stage = "pre-promotion" if inputs.kind == PRE_PROMOTION_TYPE else "post-promotion"

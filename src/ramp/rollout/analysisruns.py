@@ -15,14 +15,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ramp.api.analysis_status import is_completed_phase
 from ramp.core.analysisruns import AnalysisTemplateError, build_analysis_run
 from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
 from ramp.kube.errors import ApiError
 from ramp.kube.resources import ANALYSIS_RUNS, object_key
 from ramp.kube.selectors import inherited_instance_id
-from ramp.rollout.analysis import RunRequest
+from ramp.rollout.analysis import RunRequest, may_adopt_run
 from ramp.rollout.replicasets import REVISION_ANNOTATION, owner_reference
 
 log = logging.getLogger("ramp.rollout")
@@ -165,12 +164,11 @@ def build_rollout_run(
         raise RunCreationError(str(err)) from err
 
 
-async def create_run(client: KubeClient, informers: Informers, run: Obj) -> Obj:
-    """Create the run; when its name is taken, reuse a matching unfinished run of the same owner (a stale cache
-    saw no run), else try `<name>.1`, `<name>.2`, ... as upstream."""
+async def create_run(client: KubeClient, informers: Informers, run: Obj, replaces: str | None = None) -> Obj:
+    """Create the run; when its name is taken by this very run (made by an earlier reconcile whose status write never
+    landed, see `may_adopt_run`) take that one, else try `<name>.1`, `<name>.2`, ... as upstream."""
     namespace = str(run["metadata"]["namespace"])
     base = str(run["metadata"]["name"])
-    owner_uid = run["metadata"]["ownerReferences"][0]["uid"]
     for collision in range(0, 100):
         name = base if collision == 0 else f"{base}.{collision}"
         run["metadata"]["name"] = name
@@ -180,12 +178,9 @@ async def create_run(client: KubeClient, informers: Informers, run: Obj) -> Obj:
             if not err.is_already_exists:
                 raise
             existing = await client.get(ANALYSIS_RUNS, name, namespace)
-            owners = existing["metadata"].get("ownerReferences") or []
-            same_owner = any(ref.get("controller") and ref.get("uid") == owner_uid for ref in owners)
-            phase = (existing.get("status") or {}).get("phase") or ""
-            finished = is_completed_phase(phase)
-            if same_owner and not finished and existing.get("spec") == run.get("spec"):
+            if may_adopt_run(existing, run, replaces):
                 informers.analysis_runs.observe(existing)
+                log.info("adopted AnalysisRun", extra={"analysisrun": f"{namespace}/{name}"})
                 return existing
             continue
         informers.analysis_runs.observe(created)

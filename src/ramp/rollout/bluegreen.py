@@ -37,11 +37,11 @@ from ramp.rollout.analysis import (
     PromotionRunInputs,
     PromotionRunPlan,
     RunRequest,
-    is_running,
     name_of,
     plan_promotion_run,
     run_status,
     select_runs_to_delete,
+    should_cancel,
 )
 from ramp.rollout.canary import Event, remove_abort_when_promoted
 from ramp.rollout.ephemeral import plan_ephemeral_metadata
@@ -412,8 +412,7 @@ def _plan_other_runs(snapshot: Snapshot, plan: BlueGreenPlan, *current: Promotio
     keep |= {run.create.name for run in current if run.create is not None}
     others = [run for run in snapshot.runs if name_of(run) not in keep]
     for run in others:
-        running = is_running(run)
-        if running and name_of(run) not in plan.analysis.terminate:
+        if should_cancel(run, snapshot.new.pod_hash) and name_of(run) not in plan.analysis.terminate:
             plan.analysis.terminate.append(name_of(run))
     spec = snapshot.rollout.spec
     plan.analysis.delete = select_runs_to_delete(

@@ -334,7 +334,7 @@ class RolloutReconciler:
         ]
         created_names: set[str] = set()
         for request, body in built:
-            run = await analysisruns.create_run(self.client, self.informers, body)
+            run = await analysisruns.create_run(self.client, self.informers, body, request.replaces)
             created_names.add(str(run["metadata"]["name"]))
             plan.record_created_run(request, run)
             log.info("created AnalysisRun", extra={"rollout": object_key(raw), "analysisrun": run["metadata"]["name"]})
