@@ -198,6 +198,67 @@ class LeaderElector:
                 delay = min(delay, attempt.decision.expires_in + 0.01)
             await self._sleep(delay)
 
+    async def try_acquire(self) -> bool:
+        """One attempt to take (or renew) the Lease; True if this process now holds it and may act.
+
+        Used by sharding (`ramp.manager.sharding`), which decides itself when to try for which Lease."""
+        started = self._monotonic()
+        attempt = await self._try_acquire_or_renew()
+        term = decide_term(
+            attempt.outcome,
+            renewed_at=None,
+            request_started=started,
+            now=self._monotonic(),
+            renew_deadline=self.renew_deadline,
+        )
+        if not term.leading:
+            return False
+        self._renewed_at = term.renewed_at
+        self._is_leader = True
+        LEADER.labels(self.name).set(1)
+        log.info("lease acquired", extra={"lease": self.lease_ref, "identity": self.identity})
+        return True
+
+    def observe(self, lease: dict[str, Any] | None) -> None:
+        """Take note of the Lease as listed (None: it does not exist), so expiry is timed from when it was seen."""
+        if lease is None:
+            if not self._is_leader:
+                self._lease = self._observed = self._observed_at = None
+            return
+        self._remember(lease, self._clock())
+
+    def holder(self) -> str | None:
+        """Who holds the Lease as last observed: an identity, or None when it is absent, released or expired
+        (by our own observation: unchanged for its whole duration since we first saw it)."""
+        if self._is_leader:
+            return self.identity
+        if self._observed is None or not self._observed.holder_identity:
+            return None
+        now = self._clock()
+        decision = decide_lease(
+            self._observed,
+            identity=self.identity,
+            now=now,
+            observed_at=self._observed_at,
+            lease_duration=self.lease_duration,
+        )
+        # RENEW here means our identity is on a Lease we do not hold (a write whose answer came too late):
+        # ours to take again, so free.
+        return self._observed.holder_identity if decision.action is LeaseAction.WAIT else None
+
+    def expires_in(self) -> float | None:
+        """Seconds until the observed holder's Lease runs out (None when free, ours, or unknown)."""
+        if self._is_leader or self._observed is None or not self._observed.holder_identity:
+            return None
+        decision = decide_lease(
+            self._observed,
+            identity=self.identity,
+            now=self._clock(),
+            observed_at=self._observed_at,
+            lease_duration=self.lease_duration,
+        )
+        return decision.expires_in if decision.action is LeaseAction.WAIT else None
+
     async def hold(self) -> None:
         """Renew every retry period; return when the Lease is lost: taken, or not renewed in time.
 

@@ -1,0 +1,203 @@
+"""Sharded replicas (`ramp controller --shards N`): which shards this replica holds, through one Lease each.
+
+Every replica runs one `ShardCoordinator`. Each round (every retry period, or sooner when an observed Lease is
+about to expire) it
+1. keeps its member Lease (`kube.lease.member_lease_name`) renewed: that is how replicas find each other;
+2. lists the Leases of the lease namespace once, notes every shard Lease and member Lease it sees (expiry is
+   timed from when *this* replica saw a record change, as client-go does, so clock skew does not matter);
+3. asks `core.sharding.plan_shards` which shards to take and which to give back, and does it: a take is one
+   compare-and-swap write on the shard's Lease (`LeaderElector.try_acquire`), after which a `hold()` task
+   renews it like any leader Lease.
+
+A held shard is lost when its renewal does not succeed within the renew deadline (`hold()` returns): it is
+dropped at once — keys of it are refused at dequeue and its in-flight reconciles are cancelled — 5 s (lease
+duration - renew deadline, with the defaults) before any other replica can see the Lease expire. A shard given
+back to balance the load is dropped first (in-flight reconciles cancelled and ended), then released, so no
+write of ours can follow its release. A gained shard's objects are all enqueued (`gained`).
+
+`ramp.manager.runtime.Manager` owns one coordinator per term, passes the `gained` and `dropped` callbacks,
+and calls `close()` after its workers stopped, which hands every Lease back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from ramp.core.sharding import plan_shards
+from ramp.kube.client import KubeClient
+from ramp.kube.errors import ApiError
+from ramp.kube.leaderelection import KubeLeaseStore, LeaderElector
+from ramp.kube.lease import member_lease_name, member_lease_prefix, record_from_lease, shard_lease_name
+from ramp.kube.metrics import SHARDS_HELD, SHARDS_TOTAL
+from ramp.kube.resources import LEASES
+from ramp.manager.options import ManagerOptions
+
+log = logging.getLogger("ramp.manager")
+
+_MEMBER_SUFFIX = re.compile(r"[0-9a-f]{12}")
+_MIN_PAUSE = 0.05
+
+
+class ShardCoordinator:
+    """Takes, holds and gives back this replica's shards (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        options: ManagerOptions,
+        *,
+        gained: Callable[[int], None],
+        dropped: Callable[[int], Awaitable[None]],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.options = options
+        self.shards = options.shards
+        self.identity = options.identity
+        self.namespace = options.lease_namespace
+        self._gained = gained
+        self._dropped = dropped
+        self._monotonic = monotonic
+        self.electors = [
+            self._elector(shard_lease_name(options.instance_id, i, self.shards)) for i in range(self.shards)
+        ]
+        self.member = self._elector(member_lease_name(options.instance_id, self.shards, self.identity))
+        self._member_prefix = member_lease_prefix(options.instance_id, self.shards)
+        self.held: set[int] = set()
+        self._holds: dict[int, asyncio.Task[None]] = {}
+        self._member_hold: asyncio.Task[None] | None = None
+        self._members_seen: dict[str, tuple[Any, float]] = {}
+        self._free_before: set[int] = set()
+        self._background: set[asyncio.Task[None]] = set()
+        SHARDS_TOTAL.set(self.shards)
+        SHARDS_HELD.set(0)
+
+    def _elector(self, name: str) -> LeaderElector:
+        opts = self.options
+        return LeaderElector(
+            KubeLeaseStore(self.client, self.namespace, name),
+            identity=self.identity,
+            lease_duration=opts.lease_duration,
+            renew_deadline=opts.renew_deadline,
+            retry_period=opts.retry_period,
+        )
+
+    def holds(self, shard: int) -> bool:
+        return shard in self.held
+
+    async def run(self) -> None:
+        """Balance rounds until cancelled."""
+        log.info(
+            "sharding", extra={"shards": self.shards, "identity": self.identity, "lease_namespace": self.namespace}
+        )
+        while True:
+            pause = self.options.retry_period
+            try:
+                pause = await self.round()
+            except (ApiError, httpx.HTTPError) as err:
+                log.error("shard balancing failed; retrying", extra={"error": str(err) or type(err).__name__})
+            await asyncio.sleep(max(pause, _MIN_PAUSE))
+
+    async def round(self) -> float:
+        """One balancing round; returns the pause before the next one."""
+        if (self._member_hold is None or self._member_hold.done()) and await self.member.try_acquire():
+            self._member_hold = asyncio.create_task(self.member.hold(), name="shard-member-lease")
+        listed = await self.client.list(LEASES, self.namespace)
+        leases = {str(item["metadata"]["name"]): item for item in listed.get("items") or []}
+        members = self._live_members(leases)
+        holders: dict[int, str | None] = {}
+        for index, elector in enumerate(self.electors):
+            if not elector.is_leader:
+                elector.observe(leases.get(elector.name))
+            holders[index] = self.identity if index in self.held else elector.holder()
+        free = {i for i, holder in holders.items() if holder is None}
+        plan = plan_shards(self.shards, self.identity, members, holders, orphans=free & self._free_before)
+        self._free_before = free
+        for index in plan.release:
+            await self._give_back(index, reason="balancing")
+        for index in plan.acquire:
+            if await self.electors[index].try_acquire():
+                self._take(index)
+        waits = [e.expires_in() for e in self.electors]
+        soonest = min((w for w in waits if w is not None), default=self.options.retry_period)
+        return min(self.options.retry_period, soonest + 0.01)
+
+    def _live_members(self, leases: dict[str, dict[str, Any]]) -> set[str]:
+        """Identities whose member Lease changed within its duration, as this replica observed."""
+        now = self._monotonic()
+        live = {self.identity}
+        seen: dict[str, tuple[Any, float]] = {}
+        for name, lease in leases.items():
+            if not name.startswith(self._member_prefix) or not _MEMBER_SUFFIX.fullmatch(
+                name[len(self._member_prefix) :]
+            ):
+                continue
+            record = record_from_lease(lease)
+            before = self._members_seen.get(name)
+            first_seen = before[1] if before is not None and before[0] == record else now
+            seen[name] = (record, first_seen)
+            if record.holder_identity and now - first_seen < record.lease_duration_seconds:
+                live.add(record.holder_identity)
+        self._members_seen = seen
+        return live
+
+    def _take(self, index: int) -> None:
+        self.held.add(index)
+        SHARDS_HELD.set(len(self.held))
+        log.info("shard acquired", extra={"shard": index, "of": self.shards, "identity": self.identity})
+        self._gained(index)
+        task = asyncio.create_task(self.electors[index].hold(), name=f"shard-{index}-lease")
+        self._holds[index] = task
+        task.add_done_callback(functools.partial(self._on_hold_ended, index))
+
+    def _on_hold_ended(self, index: int, task: asyncio.Task[None]) -> None:
+        """The renewal of a held shard failed past its deadline: drop the shard now."""
+        if self._holds.get(index) is not task:
+            return  # given back on purpose
+        del self._holds[index]
+        self.held.discard(index)
+        SHARDS_HELD.set(len(self.held))
+        log.error("shard lost: stopping its reconciles", extra={"shard": index, "identity": self.identity})
+        dropping = asyncio.ensure_future(self._dropped(index))
+        self._background.add(dropping)
+        dropping.add_done_callback(self._background.discard)
+
+    async def _give_back(self, index: int, reason: str) -> None:
+        """Drop the shard (refuse its keys, cancel and end its reconciles), then release its Lease."""
+        self.held.discard(index)
+        SHARDS_HELD.set(len(self.held))
+        task = self._holds.pop(index, None)
+        await self._dropped(index)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.electors[index].release()
+        log.info("shard released", extra={"shard": index, "reason": reason, "identity": self.identity})
+
+    async def close(self) -> None:
+        """Give back every shard and leave (called once the workers have stopped)."""
+        for index in sorted(self.held | set(self._holds)):
+            await self._give_back(index, reason="shutdown")
+        for task in list(self._background):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._member_hold is not None:
+            self._member_hold.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._member_hold
+        if self.member.is_leader:
+            # Released first (a replica that misses the delete still reads it as gone), then deleted.
+            await self.member.release()
+            with contextlib.suppress(ApiError, httpx.HTTPError, TimeoutError):
+                async with asyncio.timeout(5):
+                    await self.client.delete(LEASES, self.member.name, self.namespace)
