@@ -313,7 +313,17 @@ class LeaderElector:
         LEADER.labels(self.name).set(0)
         try:
             async with asyncio.timeout(_RELEASE_TIMEOUT):
-                await self._write(release_record(self._observed, self._clock()))
+                try:
+                    await self._write(release_record(self._observed, self._clock()))
+                except ApiError as err:
+                    if not err.is_conflict:
+                        raise
+                    # A renewal cancelled in flight (hold() is cancelled before release) may have been
+                    # written without us seeing its answer: read the Lease, and release it if still ours.
+                    self._remember(await self.store.get(), self._clock())
+                    if self._observed is None or self._observed.holder_identity != self.identity:
+                        return
+                    await self._write(release_record(self._observed, self._clock()))
         except (ApiError, httpx.HTTPError, TimeoutError) as err:
             log.warning(
                 "lease release failed",

@@ -219,3 +219,15 @@ async def test_an_absent_lease_reads_as_free() -> None:
     elector = _elector(clock, MemoryLeaseStore(clock))
     elector.observe(None)
     assert elector.holder() is None
+
+
+async def test_release_after_a_renewal_whose_answer_was_lost_still_hands_the_lease_back() -> None:
+    clock = FakeClock()
+    store = MemoryLeaseStore(clock)
+    elector = _elector(clock, store)
+    assert await elector.try_acquire()
+    # A renewal written on the server whose answer never reached us (its task was cancelled in flight).
+    assert store.lease is not None
+    store._store({**store.lease, "spec": {**store.lease["spec"], "renewTime": "2025-01-01T00:00:02.000000Z"}})
+    await elector.release()
+    assert store.holder() == ""
