@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -32,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from ramp.core.sharding import plan_shards
+from ramp.core.sharding import ShardPlan, plan_shards
 from ramp.kube.client import KubeClient
 from ramp.kube.errors import ApiError
 from ramp.kube.leaderelection import KubeLeaseStore, LeaderElector
@@ -45,6 +46,7 @@ log = logging.getLogger("ramp.manager")
 
 _MEMBER_SUFFIX = re.compile(r"[0-9a-f]{12}")
 _MIN_PAUSE = 0.05
+_WARN_EVERY = 60.0
 
 
 class ShardCoordinator:
@@ -72,6 +74,10 @@ class ShardCoordinator:
         ]
         self.member = self._elector(member_lease_name(options.instance_id, self.shards, self.identity))
         self._member_prefix = member_lease_prefix(options.instance_id, self.shards)
+        suffix = re.escape(f"-{options.instance_id}") if options.instance_id else ""
+        self._group_lease = re.compile(rf"argo-rollouts-shard-\d+-of-(\d+){suffix}")
+        self._others_seen: dict[str, tuple[Any, float]] = {}
+        self._warned_at = -math.inf
         self.held: set[int] = set()
         self._holds: dict[int, asyncio.Task[None]] = {}
         self._member_hold: asyncio.Task[None] | None = None
@@ -114,6 +120,7 @@ class ShardCoordinator:
         listed = await self.client.list(LEASES, self.namespace)
         leases = {str(item["metadata"]["name"]): item for item in listed.get("items") or []}
         members = self._live_members(leases)
+        other_group = self._live_other_group(leases)
         holders: dict[int, str | None] = {}
         for index, elector in enumerate(self.electors):
             if not elector.is_leader:
@@ -122,6 +129,9 @@ class ShardCoordinator:
         free = {i for i, holder in holders.items() if holder is None}
         plan = plan_shards(self.shards, self.identity, members, holders, orphans=free & self._free_before)
         self._free_before = free
+        if other_group and plan.acquire:
+            self._warn_other_group(other_group)
+            plan = ShardPlan(release=plan.release)
         for index in plan.release:
             await self._give_back(index, reason="balancing")
         for index in plan.acquire:
@@ -149,6 +159,35 @@ class ShardCoordinator:
                 live.add(record.holder_identity)
         self._members_seen = seen
         return live
+
+    def _live_other_group(self, leases: dict[str, dict[str, Any]]) -> list[str]:
+        """Shard Leases of this instance id under another shard count (replicas run with another --shards)
+        that a live holder renews: while there are any, take nothing, or a Rollout could have a holder in
+        each group. (They take nothing while ours are held either, so the group that was first carries on.)"""
+        now = self._monotonic()
+        seen: dict[str, tuple[Any, float]] = {}
+        live = []
+        for name, lease in leases.items():
+            matched = self._group_lease.fullmatch(name)
+            if matched is None or int(matched.group(1)) == self.shards:
+                continue
+            record = record_from_lease(lease)
+            before = self._others_seen.get(name)
+            first_seen = before[1] if before is not None and before[0] == record else now
+            seen[name] = (record, first_seen)
+            if record.holder_identity and now - first_seen < record.lease_duration_seconds:
+                live.append(name)
+        self._others_seen = seen
+        return sorted(live)
+
+    def _warn_other_group(self, names: list[str]) -> None:
+        now = self._monotonic()
+        if now - self._warned_at >= _WARN_EVERY:
+            self._warned_at = now
+            log.warning(
+                "replicas with another --shards hold shards of this instance; taking none until they stop",
+                extra={"leases": ",".join(names[:5]), "shards": self.shards},
+            )
 
     def _take(self, index: int) -> None:
         self.held.add(index)
