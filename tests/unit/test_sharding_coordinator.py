@@ -4,7 +4,9 @@ leaving hands everything back, and replicas of another --shards value block taki
 
 from __future__ import annotations
 
+import asyncio
 import copy
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ramp.kube.errors import ApiError
@@ -61,8 +63,36 @@ class MemoryLeases:
         return copy.deepcopy(stored)
 
 
+class Clock:
+    """Wall and monotonic time that move only when told; the renewals sleep on it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.moved = asyncio.Condition()
+
+    async def sleep(self, seconds: float) -> None:
+        until = self.now + seconds
+        async with self.moved:
+            await self.moved.wait_for(lambda: self.now >= until)
+
+    async def advance(self, seconds: float) -> None:
+        """Move in half-second steps, letting every renewal due run at each."""
+        for _ in range(int(seconds * 2)):
+            async with self.moved:
+                self.now += 0.5
+                self.moved.notify_all()
+            for _ in range(20):
+                await asyncio.sleep(0)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wall(self) -> datetime:
+        return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=self.now)
+
+
 class Replica:
-    def __init__(self, leases: MemoryLeases, identity: str, shards: int = 3) -> None:
+    def __init__(self, leases: MemoryLeases, identity: str, shards: int = 3, clock: Clock | None = None) -> None:
         self.gained: list[int] = []
         self.dropped: list[int] = []
 
@@ -75,6 +105,7 @@ class Replica:
             options,
             gained=self.gained.append,
             dropped=dropped,
+            **({"monotonic": clock.monotonic, "clock": clock.wall, "sleep": clock.sleep} if clock else {}),  # type: ignore[arg-type]
         )
 
     async def round(self) -> None:
@@ -126,3 +157,31 @@ async def test_replicas_of_another_shard_count_block_taking_until_they_stop() ->
     await new.round()
     assert new.coordinator.held == {0, 1, 2}
     await new.coordinator.close()
+
+
+async def test_a_dead_replicas_shard_is_taken_once_its_lease_runs_out_and_is_not_handed_back_to_it() -> None:
+    leases, clock = MemoryLeases(), Clock()
+    a, b, c = (Replica(leases, name, clock=clock) for name in "abc")
+    for _ in range(3):
+        for replica in (a, b, c):
+            await replica.round()
+    assert sorted(leases.holders().values()) == ["a", "b", "c"]
+    a.dropped.clear()
+    # c dies: nothing of it runs any more, nothing is released
+    for task in [*c.coordinator._holds.values(), c.coordinator._member_hold]:
+        assert task is not None
+        task.cancel()
+    await asyncio.sleep(0)
+    await clock.advance(10)  # not yet expired: nobody takes it
+    for replica in (a, b):
+        await replica.round()
+    assert sorted(leases.holders().values()) == ["a", "b", "c"]
+    await clock.advance(6)  # 16 s unchanged: expired
+    await a.round()
+    assert sorted(leases.holders().values()) == ["a", "a", "b"]
+    for _ in range(3):  # c's member Lease still looks live for a moment: no shard goes back for it
+        await a.round()
+        await b.round()
+    assert sorted(leases.holders().values()) == ["a", "a", "b"] and not a.dropped
+    for replica in (a, b):
+        await replica.coordinator.close()

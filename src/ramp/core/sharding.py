@@ -98,13 +98,15 @@ def plan_shards(
     `members` are the identities of the live replicas (their member Leases are renewed; `me` counts always);
     `holders[i]` is the identity holding shard i's Lease, or None when it is free (absent, released or
     expired as we observed it); a shard missing from `holders` is free. `orphans` are free shards that were
-    already free at the previous round, so the replicas under their fair share had their chance.
+    already free at the previous round (the replicas under their fair share had their chance), or whose
+    holder died (its Lease expired rather than being released).
 
     - target = ceil(shards / live members);
     - below target: take free shards, starting from a place derived from `me` so that replicas racing for
       free shards mostly pick different ones (a lost race costs nothing: the Lease write is a compare-and-swap);
     - an orphan is taken even above target: a replica that died can still look live for a moment after its
-      shard Leases expired, and no shard may wait for its member Lease to expire too;
+      shard Leases expired, and no shard may wait for its member Lease to expire too (the surplus is given
+      back in a later round, once the dead member is seen gone);
     - above target, while another live member is below it: give back the surplus, as much as they lack,
       highest shard numbers first.
 

@@ -246,6 +246,22 @@ class LeaderElector:
         # ours to take again, so free.
         return self._observed.holder_identity if decision.action is LeaseAction.WAIT else None
 
+    @property
+    def observed_holder(self) -> str:
+        """The holder identity on the Lease as last observed ("" when none or unknown), expired or not."""
+        return self._observed.holder_identity if self._observed is not None else ""
+
+    def is_expired(self) -> bool:
+        """True when the observed Lease names a holder (other than us) that let it run out: a dead holder, as
+        opposed to a Lease released on purpose or never created."""
+        return (
+            not self._is_leader
+            and self._observed is not None
+            and bool(self._observed.holder_identity)
+            and self._observed.holder_identity != self.identity
+            and self.holder() is None
+        )
+
     def expires_in(self) -> float | None:
         """Seconds until the observed holder's Lease runs out (None when free, ours, or unknown)."""
         if self._is_leader or self._observed is None or not self._observed.holder_identity:

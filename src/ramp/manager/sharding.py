@@ -29,6 +29,7 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -60,7 +61,10 @@ class ShardCoordinator:
         gained: Callable[[int], None],
         dropped: Callable[[int], Awaitable[None]],
         monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
+        """`monotonic`, `clock` (the Lease records' wall clock) and `sleep` (of the renewals) are for tests."""
         self.client = client
         self.options = options
         self.shards = options.shards
@@ -69,6 +73,8 @@ class ShardCoordinator:
         self._gained = gained
         self._dropped = dropped
         self._monotonic = monotonic
+        self._clock = clock
+        self._sleep = sleep
         self.electors = [
             self._elector(shard_lease_name(options.instance_id, i, self.shards)) for i in range(self.shards)
         ]
@@ -84,17 +90,26 @@ class ShardCoordinator:
         self._members_seen: dict[str, tuple[Any, float]] = {}
         self._free_before: set[int] = set()
         self._background: set[asyncio.Task[None]] = set()
+        self._giving_back: set[int] = set()
+        self._departed: dict[str, Any] = {}
+        """Identities seen to let a shard Lease expire -> their member Lease record then (None: not seen)."""
         SHARDS_TOTAL.set(self.shards)
         SHARDS_HELD.set(0)
 
     def _elector(self, name: str) -> LeaderElector:
         opts = self.options
+        timing = (
+            {"clock": self._clock, "monotonic": self._monotonic, "sleep": self._sleep}
+            if self._clock is not None and self._sleep is not None
+            else {}
+        )
         return LeaderElector(
             KubeLeaseStore(self.client, self.namespace, name),
             identity=self.identity,
             lease_duration=opts.lease_duration,
             renew_deadline=opts.renew_deadline,
             retry_period=opts.retry_period,
+            **timing,  # type: ignore[arg-type]
         )
 
     def holds(self, shard: int) -> bool:
@@ -127,7 +142,17 @@ class ShardCoordinator:
                 elector.observe(leases.get(elector.name))
             holders[index] = self.identity if index in self.held else elector.holder()
         free = {i for i, holder in holders.items() if holder is None}
-        plan = plan_shards(self.shards, self.identity, members, holders, orphans=free & self._free_before)
+        # Orphans: free shards nobody under the target took last round, and shards whose holder died (their
+        # Lease expired rather than being released): the latter are taken at once, which keeps the takeover
+        # after a crash within the lease duration plus one round.
+        expired = {i for i in free if self.electors[i].is_expired()}
+        # A replica that let a shard Lease expire is gone (or cut off), even while its member Lease still
+        # looks live: it must not count, or the shards just taken over would be given back for it.
+        # Remembered until its member Lease changes again (it is back).
+        for gone in {self.electors[i].observed_holder for i in expired} - {self.identity}:
+            self._departed[gone] = next((r for r, _ in self._members_seen.values() if r.holder_identity == gone), None)
+        members -= set(self._departed)
+        plan = plan_shards(self.shards, self.identity, members, holders, orphans=(free & self._free_before) | expired)
         self._free_before = free
         if other_group and plan.acquire:
             self._warn_other_group(other_group)
@@ -155,8 +180,14 @@ class ShardCoordinator:
             before = self._members_seen.get(name)
             first_seen = before[1] if before is not None and before[0] == record else now
             seen[name] = (record, first_seen)
-            if record.holder_identity and now - first_seen < record.lease_duration_seconds:
-                live.add(record.holder_identity)
+            holder = record.holder_identity
+            if holder in self._departed:
+                if self._departed[holder] is None:
+                    self._departed[holder] = record  # first sight since it let a shard expire
+                elif self._departed[holder] != record:
+                    del self._departed[holder]  # renewed since it let a shard expire: it is back
+            if holder and holder not in self._departed and now - first_seen < record.lease_duration_seconds:
+                live.add(holder)
         self._members_seen = seen
         return live
 
@@ -200,7 +231,7 @@ class ShardCoordinator:
 
     def _on_hold_ended(self, index: int, task: asyncio.Task[None]) -> None:
         """The renewal of a held shard failed past its deadline: drop the shard now."""
-        if self._holds.get(index) is not task:
+        if self._holds.get(index) is not task or index in self._giving_back:
             return  # given back on purpose
         del self._holds[index]
         self.held.discard(index)
@@ -214,12 +245,20 @@ class ShardCoordinator:
         """Drop the shard (refuse its keys, cancel and end its reconciles), then release its Lease."""
         self.held.discard(index)
         SHARDS_HELD.set(len(self.held))
-        task = self._holds.pop(index, None)
-        await self._dropped(index)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # The renewal task stays in `_holds` until it has ended, so that `close()` still finds it should this
+        # be cancelled half-way (a forgotten renewal would keep the shard from everyone, reconciled by no one).
+        task = self._holds.get(index)
+        self._giving_back.add(index)
+        try:
+            await self._dropped(index)
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if self._holds.get(index) is task:
+                del self._holds[index]
+            self._giving_back.discard(index)
         await self.electors[index].release()
         log.info("shard released", extra={"shard": index, "reason": reason, "identity": self.identity})
 
