@@ -140,6 +140,7 @@ def test_three_replicas_split_rollouts_and_a_killed_ones_shards_move_with_no_rol
 ) -> None:
     instance_id = instance_id_for(namespace)
     namespaces = [namespace, *more_namespaces]
+    replicas: dict[str, ControllerProcess] = {}
     try:
         # Given three replicas run with --shards 3 (default lease timings: 15 s lease, 10 s renew deadline)
         replicas = {
@@ -219,6 +220,10 @@ def test_three_replicas_split_rollouts_and_a_killed_ones_shards_move_with_no_rol
                 writers = {name for name, w in writes.items() if version in w.get(key, set())}
                 assert writers == {owner_of[key]}, f"{key}@{version} written by {writers}"
     finally:
+        # Stop the replicas first (they hand their Leases back), then remove what is left of the Leases.
+        for process in replicas.values():
+            if process.alive:
+                process.terminate(timeout=30)
         leases = cluster.kubectl("get", "leases", "-n", CONTROLLER_NAMESPACE, "-o", "name", check=False).split()
         ours = [lease for lease in leases if lease.endswith(f"-{instance_id}") or f"-{instance_id}-" in lease]
         if ours:
