@@ -308,3 +308,33 @@ def test_thread_flags_size_each_reconciler_kind() -> None:
 def test_unknown_reconciler_kinds_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown reconciler kinds"):
         Manager(ManagerOptions(identity="me"), client=None, reconcilers={"deployments": lambda _: None})  # type: ignore[arg-type]
+
+
+def test_sharding_needs_leader_election_and_at_least_one_shard() -> None:
+    with pytest.raises(ValueError, match="leader election"):
+        Manager(ManagerOptions(identity="me", leader_elect=False, shards=3), client=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="at least 1"):
+        Manager(ManagerOptions(identity="me", shards=0), client=None)  # type: ignore[arg-type]
+
+
+def test_sharded_workers_route_children_by_their_owner_and_refuse_shards_not_held() -> None:
+    from ramp.core.sharding import shard_for
+
+    reconcilers = {kind: (lambda _: _Idle()) for kind in RECONCILER_KINDS}
+    manager = Manager(ManagerOptions(identity="me", shards=4), client=None, reconcilers=reconcilers)  # type: ignore[arg-type]
+    assert manager.elector is None  # no leader Lease: one Lease per shard instead
+    manager.informers = manager._build_term()
+    run = {
+        "metadata": {
+            "namespace": "ns",
+            "name": "web-abc-1",
+            "resourceVersion": "1",
+            "ownerReferences": [{"kind": "Rollout", "name": "web", "controller": True}],
+        }
+    }
+    manager.informers.analysis_runs._apply(_event("ADDED", run))
+    runs = manager.controllers["analysisruns"]
+    rollouts = manager.controllers["rollouts"]
+    assert runs.shard_of is not None and rollouts.shard_of is not None and runs.holds is not None
+    assert runs.shard_of("ns/web-abc-1") == rollouts.shard_of("ns/web") == shard_for("ns/web", 4)
+    assert not runs.holds(shard_for("ns/web", 4))  # no shard held before the coordinator takes one

@@ -110,6 +110,12 @@ def controller(
     shutdown_timeout: float = typer.Option(
         20.0, "--shutdown-timeout", help="Seconds to let in-flight reconciles finish on SIGTERM."
     ),
+    shards: int = typer.Option(
+        1,
+        "--shards",
+        help="Split the Rollouts into N shards, one Lease each, spread over every replica run with the same "
+        "--shards and --instance-id (docs/sharding.md). 1: one leader reconciles all.",
+    ),
     exit_on_lost_lease: bool = typer.Option(
         False,
         "--exit-on-lost-lease",
@@ -185,6 +191,12 @@ def controller(
     ):
         if value < 1:
             raise typer.BadParameter(f"{flag} must be at least 1, got {value}")
+    if shards < 1:
+        raise typer.BadParameter(f"--shards must be at least 1, got {shards}")
+    if shards > 1 and not elect:
+        raise typer.BadParameter(
+            "--shards takes one Lease per shard: it needs leader election; drop --leader-elect=false"
+        )
     timings = _leader_election_timings(lease_duration, renew_deadline, retry_period)
     try:
         enabled = parse_controllers(controllers or [])
@@ -216,6 +228,7 @@ def controller(
         experiment_threads=experiment_threads,
         rollout_resync=float(rollout_resync),
         shutdown_timeout=shutdown_timeout,
+        shards=shards,
         exit_on_lost_lease=exit_on_lost_lease,
     )
     reconcilers = DEFAULT_RECONCILERS

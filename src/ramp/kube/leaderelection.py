@@ -198,6 +198,83 @@ class LeaderElector:
                 delay = min(delay, attempt.decision.expires_in + 0.01)
             await self._sleep(delay)
 
+    async def try_acquire(self) -> bool:
+        """One attempt to take (or renew) the Lease; True if this process now holds it and may act.
+
+        Used by sharding (`ramp.manager.sharding`), which decides itself when to try for which Lease."""
+        started = self._monotonic()
+        attempt = await self._try_acquire_or_renew()
+        term = decide_term(
+            attempt.outcome,
+            renewed_at=None,
+            request_started=started,
+            now=self._monotonic(),
+            renew_deadline=self.renew_deadline,
+        )
+        if not term.leading:
+            return False
+        self._renewed_at = term.renewed_at
+        self._is_leader = True
+        LEADER.labels(self.name).set(1)
+        log.info("lease acquired", extra={"lease": self.lease_ref, "identity": self.identity})
+        return True
+
+    def observe(self, lease: dict[str, Any] | None) -> None:
+        """Take note of the Lease as listed (None: it does not exist), so expiry is timed from when it was seen."""
+        if lease is None:
+            if not self._is_leader:
+                self._lease = self._observed = self._observed_at = None
+            return
+        self._remember(lease, self._clock())
+
+    def holder(self) -> str | None:
+        """Who holds the Lease as last observed: an identity, or None when it is absent, released or expired
+        (by our own observation: unchanged for its whole duration since we first saw it)."""
+        if self._is_leader:
+            return self.identity
+        if self._observed is None or not self._observed.holder_identity:
+            return None
+        now = self._clock()
+        decision = decide_lease(
+            self._observed,
+            identity=self.identity,
+            now=now,
+            observed_at=self._observed_at,
+            lease_duration=self.lease_duration,
+        )
+        # RENEW here means our identity is on a Lease we do not hold (a write whose answer came too late):
+        # ours to take again, so free.
+        return self._observed.holder_identity if decision.action is LeaseAction.WAIT else None
+
+    @property
+    def observed_holder(self) -> str:
+        """The holder identity on the Lease as last observed ("" when none or unknown), expired or not."""
+        return self._observed.holder_identity if self._observed is not None else ""
+
+    def is_expired(self) -> bool:
+        """True when the observed Lease names a holder (other than us) that let it run out: a dead holder, as
+        opposed to a Lease released on purpose or never created."""
+        return (
+            not self._is_leader
+            and self._observed is not None
+            and bool(self._observed.holder_identity)
+            and self._observed.holder_identity != self.identity
+            and self.holder() is None
+        )
+
+    def expires_in(self) -> float | None:
+        """Seconds until the observed holder's Lease runs out (None when free, ours, or unknown)."""
+        if self._is_leader or self._observed is None or not self._observed.holder_identity:
+            return None
+        decision = decide_lease(
+            self._observed,
+            identity=self.identity,
+            now=self._clock(),
+            observed_at=self._observed_at,
+            lease_duration=self.lease_duration,
+        )
+        return decision.expires_in if decision.action is LeaseAction.WAIT else None
+
     async def hold(self) -> None:
         """Renew every retry period; return when the Lease is lost: taken, or not renewed in time.
 
@@ -252,7 +329,17 @@ class LeaderElector:
         LEADER.labels(self.name).set(0)
         try:
             async with asyncio.timeout(_RELEASE_TIMEOUT):
-                await self._write(release_record(self._observed, self._clock()))
+                try:
+                    await self._write(release_record(self._observed, self._clock()))
+                except ApiError as err:
+                    if not err.is_conflict:
+                        raise
+                    # A renewal cancelled in flight (hold() is cancelled before release) may have been
+                    # written without us seeing its answer: read the Lease, and release it if still ours.
+                    self._remember(await self.store.get(), self._clock())
+                    if self._observed is None or self._observed.holder_identity != self.identity:
+                        return
+                    await self._write(release_record(self._observed, self._clock()))
         except (ApiError, httpx.HTTPError, TimeoutError) as err:
             log.warning(
                 "lease release failed",

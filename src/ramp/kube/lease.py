@@ -16,6 +16,7 @@ counted from when the last successful request was *sent*, never from when its an
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -97,6 +98,26 @@ def release_record(current: LeaseRecord, now: datetime) -> LeaseRecord:
 def lease_name(instance_id: str | None) -> str:
     """`argo-rollouts-controller-lock`, suffixed `-<instanceId>` when one is set (as upstream)."""
     return f"{LEASE_NAME}-{instance_id}" if instance_id else LEASE_NAME
+
+
+def shard_lease_name(instance_id: str | None, index: int, shards: int) -> str:
+    """The Lease of shard `index` of `shards`: `argo-rollouts-shard-<i>-of-<N>`, suffixed `-<instanceId>` when
+    one is set (replicas of one instance share their shard Leases; other instances have their own)."""
+    base = f"argo-rollouts-shard-{index}-of-{shards}"
+    return f"{base}-{instance_id}" if instance_id else base
+
+
+def member_lease_name(instance_id: str | None, shards: int, identity: str) -> str:
+    """The Lease by which one sharded replica says it is alive: `argo-rollouts-shard-member-of-<N>[-<id>]-<h>`
+    where `<h>` is a short digest of the identity (identities hold characters a name may not have)."""
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:12]
+    return f"{member_lease_prefix(instance_id, shards)}{digest}"
+
+
+def member_lease_prefix(instance_id: str | None, shards: int) -> str:
+    """What every member Lease of one sharded instance starts with (the replicas find each other by it)."""
+    base = f"argo-rollouts-shard-member-of-{shards}"
+    return f"{base}-{instance_id}-" if instance_id else f"{base}-"
 
 
 def lease_namespace(pod_namespace: str | None, service_account_namespace: str | None) -> str:

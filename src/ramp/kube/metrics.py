@@ -2,7 +2,8 @@
 
 Registered once, on prometheus_client's default registry (which also carries the process metrics), and
 served by `kube.endpoints` at `/metrics`. Writers: `kube.client` (requests), `kube.workqueue` (queues),
-`kube.reconcile` (reconcile durations and errors), `kube.events` (events), `kube.leaderelection`.
+`kube.reconcile` (reconcile durations and errors), `kube.events` (events), `kube.leaderelection`,
+`ramp.manager.sharding` (shards held).
 The in-flight work gauges are computed when scraped (`InFlightCollector`), from the live queues.
 `remove_object_series` drops a deleted object's series, as upstream's `MetricsServer.Remove`, so that
 memory does not grow with every rollout ever created.
@@ -76,6 +77,12 @@ LEADER = Gauge(
     "1 while this process holds the named lease, 0 otherwise.",
     ["name"],
 )
+
+SHARDS_HELD = Gauge(
+    "controller_shards_held",
+    "Shards whose Lease this replica holds (ramp controller --shards), and so reconciles.",
+)
+SHARDS_TOTAL = Gauge("controller_shards", "Shards the Rollouts are split into (ramp controller --shards).")
 
 
 class PlainCounter(Collector):

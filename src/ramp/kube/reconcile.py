@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -87,7 +88,15 @@ class Controller:
         workers: int,
         metrics_prefix: str,
         rate_limiter: ControllerRateLimiter | None = None,
+        shard_of: Callable[[str], int] | None = None,
+        holds: Callable[[int], bool] | None = None,
     ) -> None:
+        """Sharded controllers (`ramp.manager.sharding`) pass `shard_of` (a key's shard) and `holds` (whether
+        this replica holds a shard now): a key of a shard not held is dropped when a worker takes it, and each
+        admitted reconcile runs as its own task, so that `cancel_shard` can stop the reconciles of a shard this
+        replica gives up or loses."""
+        if (shard_of is None) != (holds is None):
+            raise ValueError(f"{name}: pass both shard_of and holds, or neither")
         if workers < 1:
             raise ValueError(f"{name}: workers must be at least 1, got {workers}")
         self.name = name
@@ -96,6 +105,9 @@ class Controller:
         self.queue = WorkQueue(name, rate_limiter)
         self._metrics: ReconcileMetrics = reconcile_metrics(metrics_prefix)
         self._tasks: list[asyncio.Task[None]] = []
+        self.shard_of = shard_of
+        self.holds = holds
+        self._running: dict[str, tuple[asyncio.Task[Result], int]] = {}
 
     @property
     def tasks(self) -> list[asyncio.Task[None]]:
@@ -128,6 +140,16 @@ class Controller:
         for task in self._tasks:
             task.cancel()
 
+    async def cancel_shard(self, shard: int) -> int:
+        """Cancel the in-flight reconciles of `shard` (as admitted), and wait until they have ended; returns how
+        many there were. Their keys are not retried here: the replica that takes the shard enqueues them."""
+        doomed = [task for task, of in self._running.values() if of == shard]
+        for task in doomed:
+            task.cancel()
+        if doomed:
+            await asyncio.wait(doomed)
+        return len(doomed)
+
     async def _work(self) -> None:
         while (key := await self.queue.get()) is not None:
             try:
@@ -141,12 +163,22 @@ class Controller:
 
     async def process(self, key: str) -> None:
         """Reconcile one key and decide its next visit (exposed for tests)."""
+        shard = None
+        if self.shard_of is not None and self.holds is not None:
+            shard = self.shard_of(key)
+            if not self.holds(shard):
+                self.queue.forget(key)
+                return
         namespace, name = split_key(key)
         started = time.monotonic()
+        wall_started = time.time()
         try:
-            result = await self.reconciler.reconcile(key)
+            result = await self._reconcile(key, shard)
         except asyncio.CancelledError:
             raise
+        except _Dropped:
+            log.info("reconcile cancelled: its shard is no longer ours", extra={"controller": self.name, "key": key})
+            return
         except Exception as err:
             self._metrics.errors.inc(namespace or "", name)
             log.error(
@@ -158,6 +190,36 @@ class Controller:
             return
         finally:
             self._metrics.duration.labels(namespace or "", name).observe(time.monotonic() - started)
+            if log.isEnabledFor(logging.DEBUG):
+                # Start and end on the wall clock: replicas' logs can then be compared for overlaps.
+                log.debug(
+                    "reconciled",
+                    extra={"controller": self.name, "key": key, "started": wall_started, "ended": time.time()},
+                )
         self.queue.forget(key)
         if result.requeue_after is not None:
             self.queue.add_after(key, result.requeue_after)
+
+    async def _reconcile(self, key: str, shard: int | None) -> Result:
+        """The reconcile itself; when sharded, in a task of its own that `cancel_shard` may cancel."""
+        if shard is None:
+            return await self.reconciler.reconcile(key)
+        task = asyncio.create_task(self.reconciler.reconcile(key), name=f"{self.name}-reconcile-{key}")
+        self._running[key] = (task, shard)
+        try:
+            await asyncio.wait([task])
+        except asyncio.CancelledError:
+            task.cancel()  # the worker itself is being cancelled: its reconcile goes with it, and ends first
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([task])
+            raise
+        finally:
+            if self._running.get(key, (None, 0))[0] is task:
+                del self._running[key]
+        if task.cancelled():
+            raise _Dropped(key)
+        return task.result()
+
+
+class _Dropped(Exception):
+    """A reconcile cancelled by `Controller.cancel_shard` (its shard was given up or lost)."""

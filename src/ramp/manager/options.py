@@ -40,6 +40,9 @@ class ManagerOptions:
     """Seconds between re-deliveries of every cached object to its informer's handlers (all informers)."""
     shutdown_timeout: float = 20.0
     """Longest wait for in-flight reconciles on graceful shutdown."""
+    shards: int = 1
+    """Split the Rollouts into this many shards, one Lease each, spread over the replicas that run with the same
+    --shards and --instance-id (`manager.sharding`); 1 runs unsharded under the one leader Lease."""
     exit_on_lost_lease: bool = False
     """On losing the Lease (or a failed term), exit 1 (upstream's way, for a supervisor to restart us)
     instead of standing by."""

@@ -20,6 +20,11 @@ run by hand survives an API server outage). `exit_on_lost_lease` restores upstre
 An informer task that ends by itself (it retries every error, so only a bug gets there) ends the term the
 same way, handing the Lease back first (see `_end_term_if_informer_failed`).
 
+Sharded (`--shards N`, N > 1; see docs/sharding.md): no leader Lease; every replica runs a single endless
+term with cluster-wide informers, and `manager.sharding.ShardCoordinator` decides which shards it holds,
+through one Lease per shard. Workers take only the keys of held shards (`kube.reconcile.Controller`'s
+`shard_of`/`holds`); a gained shard's objects are enqueued, a lost one's reconciles are cancelled.
+
 Reconcilers plug in by kind through `ReconcilerFactory` (see `DEFAULT_RECONCILERS`): until the real ones
 land, the Rollout kind only records `RolloutAddedToInformer` once per rollout.
 """
@@ -32,12 +37,13 @@ import enum
 import functools
 import gc
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
-from typing import Literal, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal, TypeVar
 
 from ramp import __version__
 from ramp.analysis import metrics as analysis_metrics
 from ramp.buildinfo import build_info
+from ramp.core.sharding import shard_for, shard_key
 from ramp.experiments import metrics as experiment_metrics
 from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
@@ -59,11 +65,13 @@ from ramp.kube.resources import (
     ROLLOUTS,
     SERVICES,
     Resource,
+    object_key,
 )
 from ramp.kube.selectors import instance_id_selector, rollout_replica_sets_selector, workload_replica_sets_selector
 from ramp.manager.loop_monitor import CallbackTimer, monitor_loop, watch_gc_pauses
 from ramp.manager.options import ManagerOptions
 from ramp.manager.routing_watch import find_served_routing_resources
+from ramp.manager.sharding import ShardCoordinator
 from ramp.manager.wiring import (
     DEFAULT_RECONCILERS,
     RECONCILER_KINDS,
@@ -110,6 +118,10 @@ class Manager:
         unknown = set(reconcilers) - set(RECONCILER_KINDS)
         if unknown:
             raise ValueError(f"unknown reconciler kinds {sorted(unknown)}; known: {sorted(RECONCILER_KINDS)}")
+        if options.shards < 1:
+            raise ValueError(f"shards must be at least 1, got {options.shards}")
+        if options.shards > 1 and not options.leader_elect:
+            raise ValueError("sharding takes one Lease per shard: it needs leader election (drop --leader-elect=false)")
         self.options = options
         self.client = client
         self.reconcilers = reconcilers
@@ -124,9 +136,10 @@ class Manager:
                 renew_deadline=options.renew_deadline,
                 retry_period=options.retry_period,
             )
-            if options.leader_elect
+            if options.leader_elect and options.shards == 1
             else None
         )
+        self.coordinator: ShardCoordinator | None = None
         self.informers: Informers | None = None
         self.controllers: dict[str, Controller] = {}
         rollout_metrics.COLLECTOR.source = lambda: self.informers.rollouts if self.informers else None
@@ -160,7 +173,9 @@ class Manager:
         stopped = asyncio.create_task(stop.wait(), name="stop")
         lost: asyncio.Task[None] | None = None
         try:
-            if self.elector is None:
+            if opts.shards > 1:
+                log.info("sharded: reconciling only the shards this replica holds", extra={"shards": opts.shards})
+            elif self.elector is None:
                 log.info("leader election disabled; running as the only controller")
             while True:
                 if self.elector is not None:
@@ -173,6 +188,7 @@ class Manager:
                     return 0
                 # Stop all leader work at once (another replica may be in charge), and wait until it has.
                 await self._abandon(ended)
+                await self._leave_shards()
                 if lost is not None:
                     # After a failed term we still hold the Lease: stop renewing, then hand it back so a
                     # healthy replica may take over (after a lost Lease, release is a no-op).
@@ -218,6 +234,8 @@ class Manager:
                 for controller in self.controllers.values():
                     controller.start()
                 log.info("workers started", extra={name: c.workers for name, c in self.controllers.items()})
+                if self.options.shards > 1:
+                    self._start_sharding(self.informers)
                 await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
         finally:
             await _cancel(synced)
@@ -288,11 +306,14 @@ class Manager:
         context = ControllerContext(self.client, informers, self.recorder, opts)
         for kind, factory in self.reconcilers.items():
             spec = RECONCILER_KINDS[kind]
+            sharded = opts.shards > 1
             self.controllers[kind] = Controller(
                 spec.queue_name,
                 factory(context),
                 workers=spec.threads(opts),
                 metrics_prefix=spec.metrics_prefix,
+                shard_of=self._shard_of(kind, informers) if sharded else None,
+                holds=self._holds if sharded else None,
             )
         self._route_events(informers)
         return informers
@@ -328,8 +349,50 @@ class Manager:
         if lost is not None:
             # Stop renewing before handing the Lease back, so the two writes cannot race.
             await _cancel(lost)
+        await self._leave_shards()
         if self.elector is not None:
             await self.elector.release()
+
+    def _start_sharding(self, informers: Informers) -> None:
+        """Start balancing shards (workers already run, and refuse every key until a shard is held)."""
+
+        def gained(shard: int) -> None:
+            for kind, controller in self.controllers.items():
+                for obj in _reconciled_informer(informers, kind).list():
+                    if _object_shard(kind, obj, self.options.shards) == shard:
+                        controller.queue.add(object_key(obj))
+
+        async def dropped(shard: int) -> None:
+            cancelled = await asyncio.gather(*(c.cancel_shard(shard) for c in self.controllers.values()))
+            if any(cancelled):
+                log.info(
+                    "in-flight reconciles of a dropped shard cancelled", extra={"shard": shard, "count": sum(cancelled)}
+                )
+
+        self.coordinator = ShardCoordinator(
+            self.client.with_own_limiter(), self.options, gained=gained, dropped=dropped
+        )
+        self._tasks.append(asyncio.create_task(self.coordinator.run(), name="shards"))
+
+    async def _leave_shards(self) -> None:
+        """Hand every shard Lease back (after the workers have stopped)."""
+        if self.coordinator is not None:
+            coordinator, self.coordinator = self.coordinator, None
+            await coordinator.close()
+
+    def _shard_of(self, kind: str, informers: Informers) -> Callable[[str], int]:
+        """A queue key's shard, for the reconciler `kind` (children are looked up for their owner's key)."""
+        shards = self.options.shards
+        informer = _reconciled_informer(informers, kind)
+
+        def shard_of(key: str) -> int:
+            obj = informer.get(key) if kind != "rollouts" else None
+            return _object_shard(kind, obj, shards) if obj is not None else shard_for(key, shards)
+
+        return shard_of
+
+    def _holds(self, shard: int) -> bool:
+        return self.coordinator is not None and self.coordinator.holds(shard)
 
     async def _abandon(self, ended: TermEnd) -> None:
         """Cancel workers and informers without draining, and wait until every one has ended: the next term
@@ -354,6 +417,17 @@ class Manager:
                     task.cancel()  # again, in case one swallowed the first cancellation
         self._tasks = []
         self.controllers = {}
+
+
+_KINDS = {"rollouts": "Rollout", "analysisruns": "AnalysisRun", "experiments": "Experiment"}
+
+
+def _reconciled_informer(informers: Informers, kind: str) -> Informer:
+    return {"rollouts": informers.rollouts, "analysisruns": informers.analysis_runs}.get(kind, informers.experiments)
+
+
+def _object_shard(kind: str, obj: dict[str, Any], shards: int) -> int:
+    return shard_for(shard_key(_KINDS[kind], obj), shards)
 
 
 def _end_term_if_informer_failed(failed: asyncio.Event, task: asyncio.Task[None]) -> None:

@@ -712,6 +712,15 @@ class RolloutReconciler:
                 log.debug("status conflict; will reconcile the newer version", extra={"rollout": object_key(raw)})
                 return False
             raise
+        # One line per status write, with the version it made: sharded replicas' logs are checked against
+        # the objects' own history with it (docs/sharding.md).
+        log.debug(
+            "rollout status written",
+            extra={
+                "rollout": object_key(raw),
+                "resourceVersion": (updated.get("metadata") or {}).get("resourceVersion"),
+            },
+        )
         self.informers.rollouts.observe(updated)
         return True
 

@@ -187,6 +187,8 @@ def test_go_style_booleans_and_the_deprecated_metrics_port(tmp_path, started) ->
         (["--controllers=rollouts"], "--controllers"),
         (["--leader-election-lease-duration=15"], "--leader-election-lease-duration"),
         (["--leader-election-renew-deadline=20s"], "--leader-election-renew-deadline"),
+        (["--shards=0"], "--shards"),
+        (["--shards=3", "--leader-elect=false"], "--shards"),
     ],
 )
 def test_bad_values_are_refused_naming_the_flag(tmp_path, started, argv: list[str], named: str) -> None:
@@ -200,3 +202,11 @@ def test_version_prints_and_exits(started) -> None:
     result = CliRunner().invoke(app, prepare(["controller", "--version"]))
     assert result.exit_code == 0 and result.output.startswith("ramp: v")
     assert started == []
+
+
+def test_shards_reach_the_manager(tmp_path, started) -> None:
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(KUBECONFIG)
+    result = CliRunner().invoke(app, prepare(["controller", f"--kubeconfig={kubeconfig}", "--shards", "4"]))
+    assert result.exit_code == 0, result.output
+    assert started[0]["options"].shards == 4

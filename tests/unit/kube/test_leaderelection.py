@@ -194,3 +194,40 @@ async def test_a_standby_waits_while_the_holder_renews_and_takes_over_once_it_st
     # Expiry counts from when the standby last saw the record change: the leader's last renewal, at most one
     # jittered retry period (2 s x 1.2) before it died at 30.
     assert 30.0 - 2 * 1.2 + 15 <= clock.now <= 30.0 + 15 + 2 * 1.2
+
+
+async def test_one_shot_acquire_takes_a_free_lease_and_others_see_it_held_until_it_goes_unrenewed() -> None:
+    clock = FakeClock()
+    store = MemoryLeaseStore(clock)
+    mine, other = _elector(clock, store, "me"), _elector(clock, store, "other")
+    assert await mine.try_acquire()
+    assert mine.is_leader and mine.holder() == "me"
+    other.observe(store.lease)
+    assert other.holder() == "me"
+    assert not await other.try_acquire()  # a live lease is not taken
+    clock.advance(10)
+    other.observe(store.lease)  # unchanged: the clock runs from when it was first seen
+    assert other.holder() == "me" and other.expires_in() == 5.0
+    clock.advance(5)
+    assert other.holder() is None and other.expires_in() is None
+    assert await other.try_acquire()
+    assert store.holder() == "other"
+
+
+async def test_an_absent_lease_reads_as_free() -> None:
+    clock = FakeClock()
+    elector = _elector(clock, MemoryLeaseStore(clock))
+    elector.observe(None)
+    assert elector.holder() is None
+
+
+async def test_release_after_a_renewal_whose_answer_was_lost_still_hands_the_lease_back() -> None:
+    clock = FakeClock()
+    store = MemoryLeaseStore(clock)
+    elector = _elector(clock, store)
+    assert await elector.try_acquire()
+    # A renewal written on the server whose answer never reached us (its task was cancelled in flight).
+    assert store.lease is not None
+    store._store({**store.lease, "spec": {**store.lease["spec"], "renewTime": "2025-01-01T00:00:02.000000Z"}})
+    await elector.release()
+    assert store.holder() == ""

@@ -172,3 +172,15 @@ def test_an_older_request_answered_late_does_not_move_the_term_back() -> None:
     term = decide_term(Outcome.HELD, renewed_at=6.0, request_started=4.0, now=7.0, renew_deadline=10.0)
     assert term.renewed_at == 6.0
     assert term.deadline(10.0) == 16.0
+
+
+def test_shard_leases_are_named_per_shard_count_and_instance() -> None:
+    from ramp.kube.lease import member_lease_name, member_lease_prefix, shard_lease_name
+
+    assert shard_lease_name(None, 0, 3) == "argo-rollouts-shard-0-of-3"
+    assert shard_lease_name("blue", 2, 3) == "argo-rollouts-shard-2-of-3-blue"
+    member = member_lease_name("blue", 3, "host_1234-uuid")
+    assert member.startswith(member_lease_prefix("blue", 3))
+    assert member == member_lease_name("blue", 3, "host_1234-uuid")
+    assert member != member_lease_name("blue", 3, "host_5678-uuid")
+    assert "_" not in member  # identities hold characters a Lease name may not have

@@ -169,3 +169,72 @@ def test_a_spec_error_message_keeps_the_text_and_type_and_is_bounded() -> None:
     assert describe_spec_error(KeyError()) == "spec: cannot be processed: no detail (KeyError); fix the value"
     long = describe_spec_error(ValueError("9" * 100_000))
     assert len(long) == MAX_SPEC_ERROR_LENGTH and long.endswith("...")
+
+
+class Blocking:
+    """A reconciler that waits until released, recording the keys it started and finished."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.finished: list[str] = []
+        self.release = asyncio.Event()
+
+    async def reconcile(self, key: str) -> Result:
+        self.started.append(key)
+        await self.release.wait()
+        self.finished.append(key)
+        return Result()
+
+
+async def test_a_sharded_controller_reconciles_only_keys_of_shards_it_holds() -> None:
+    reconciler = Scripted()
+    held = {0}
+    controller = Controller(
+        "Sharded",
+        reconciler,
+        workers=2,
+        metrics_prefix="sharded_test",
+        shard_of=lambda key: 0 if key.endswith("mine") else 1,
+        holds=held.__contains__,
+    )
+    controller.start()
+    controller.queue.add("ns/mine")
+    controller.queue.add("ns/theirs")
+    await _until(lambda: len(reconciler.calls) == 1 and len(controller.queue) == 0)
+    await asyncio.sleep(0.01)
+    assert [key for key, _ in reconciler.calls] == ["ns/mine"]
+    held.add(1)
+    controller.queue.add("ns/theirs")
+    await _until(lambda: len(reconciler.calls) == 2)
+    await controller.stop(1)
+
+
+async def test_cancelling_a_shard_ends_its_in_flight_reconciles_before_returning_and_spares_the_others() -> None:
+    reconciler = Blocking()
+    controller = Controller(
+        "ShardedCancel",
+        reconciler,
+        workers=2,
+        metrics_prefix="sharded_cancel_test",
+        shard_of=lambda key: 0 if key.endswith("a") else 1,
+        holds=lambda shard: True,
+    )
+    controller.start()
+    controller.queue.add("ns/a")
+    controller.queue.add("ns/b")
+    await _until(lambda: len(reconciler.started) == 2)
+    assert await controller.cancel_shard(0) == 1
+    reconciler.release.set()
+    await _until(lambda: reconciler.finished == ["ns/b"])
+    # The cancelled key is not retried by this replica: the shard's next holder enqueues it.
+    await asyncio.sleep(0.05)
+    assert reconciler.started.count("ns/a") == 1
+    assert all(not t.done() for t in controller.tasks)  # the workers themselves live on
+    await controller.stop(1)
+
+
+def test_a_controller_needs_both_shard_callbacks_or_neither() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="both"):
+        Controller("Half", Scripted(), workers=1, metrics_prefix="half_test", shard_of=lambda key: 0)
