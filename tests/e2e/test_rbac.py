@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import yaml
 
 from tests.e2e.harness import Cluster, ControllerProcess, ServiceAccountKubeconfig, forbidden_requests, wait_until
+from tests.e2e.scenario import Scenario
+from tests.e2e.test_analysis_run import MetricsEndpoint, then_phase
 
 RBAC = Path(__file__).resolve().parents[2] / "deploy" / "rbac.yaml"
 ROLLOUT = """
@@ -113,3 +116,45 @@ def test_a_request_the_rbac_does_not_grant_is_caught(
         return found if in_metrics and in_log else []
 
     wait_until(seen, 30, "the refused event writes in the metrics and the log")
+
+
+def test_a_secret_named_by_an_argument_is_read_with_get_alone(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess]
+) -> None:
+    # Given a Secret, and an AnalysisRun whose web metric's path comes from it (secretKeyRef)
+    endpoint = MetricsEndpoint()
+    endpoint.documents["/healthy"] = {"ratio": 0.99}
+    try:
+        start_controller("--namespaced", "--namespace", namespace, "--leader-elect=false")
+        s = Scenario(cluster, namespace)
+        run = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "AnalysisRun",
+            "metadata": {"name": "secret-arg"},
+            "spec": {
+                "args": [{"name": "path", "valueFrom": {"secretKeyRef": {"name": "metric-path", "key": "path"}}}],
+                "metrics": [
+                    {
+                        "name": "ratio",
+                        "successCondition": "result >= 0.95",
+                        "provider": {"web": {"url": endpoint.url("/{{args.path}}"), "jsonPath": "{$.ratio}"}},
+                    }
+                ],
+            },
+        }
+        s.given(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": "metric-path"},
+                    "stringData": {"path": "healthy"},
+                }
+            )
+        )
+        s.given(json.dumps(run))
+        # Then the controller, which may get a secret but never list or watch one, measures the path it names
+        then_phase(s, "analysisrun", "secret-arg", "Successful", 60)
+        assert endpoint.requests["/healthy"] == 1
+    finally:
+        endpoint.stop()
