@@ -66,17 +66,27 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
+def apply_controller_rbac(cluster: Cluster) -> None:
+    """Make the controller's ClusterRole on the cluster deploy/rbac.yaml's, unless it is already.
+
+    Checked before every controller starts: the cluster is shared, and a session on another branch may have applied
+    another version of the file meanwhile (a broader one would hide a missing grant).
+    """
+    wanted = next(d for d in yaml.safe_load_all(RBAC.read_text()) if d and d["kind"] == "ClusterRole")
+    live = cluster.kubectl("get", "clusterrole", wanted["metadata"]["name"], "-o", "json", check=False)
+    if live.startswith("{") and yaml.safe_load(live).get("rules") == wanted["rules"]:
+        return
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(RBAC))
+
+
 @pytest.fixture(scope="session")
 def controller_identity(cluster: Cluster) -> ServiceAccountKubeconfig:
-    """The identity every controller of the suite runs with: deploy/rbac.yaml's ServiceAccount, applied once.
+    """The identity every controller of the suite runs with: deploy/rbac.yaml's ServiceAccount.
 
     So the suite proves the RBAC a user installs is enough: a request it does not grant is refused, and the
     `start_controller` fixture fails the test that made it.
     """
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(RBAC))
-    wanted = next(d for d in yaml.safe_load_all(RBAC.read_text()) if d and d["kind"] == "ClusterRole")
-    live = cluster.get("clusterrole", wanted["metadata"]["name"])
-    assert live["rules"] == wanted["rules"], "the ClusterRole on the cluster is not deploy/rbac.yaml's"
+    apply_controller_rbac(cluster)
     return ServiceAccountKubeconfig(cluster, CONTROLLER_NAMESPACE, CONTROLLER_NAMESPACE)
 
 
@@ -122,6 +132,7 @@ def start_controller(
         elif admin_because:
             kubeconfig = cluster.kubeconfig
         else:
+            apply_controller_rbac(cluster)
             kubeconfig = controller_identity.path()
         tag = label or f"c{len(started)}"
         log = build_dir() / f"{request.node.name}-{tag}.log"
