@@ -197,6 +197,8 @@ class ControllerProcess:
     healthz_port: int
     metrics_port: int
     process: subprocess.Popen[bytes] = field(init=False)
+    kubeconfig_is_service_account: bool = False
+    """Runs on deploy/rbac.yaml's ServiceAccount (the `start_controller` default)."""
     refusals_expected: bool = False
     """The test checks forbidden requests itself (the `start_controller` fixture then does not)."""
     forbidden_seen: list[str] = field(default_factory=list)
@@ -291,6 +293,26 @@ def _is_refused_for_teardown(series: str, namespaces: dict[str, Any]) -> bool:
 def _label(series: str, name: str) -> str:
     match = re.search(rf'{name}="([^"]*)"', series)
     return match.group(1) if match else ""
+
+
+def _cluster_role_of(manifest: Path) -> dict[str, Any]:
+    return next(d for d in yaml.safe_load_all(manifest.read_text()) if d and d.get("kind") == "ClusterRole")
+
+
+def cluster_role_matches(cluster: Cluster, manifest: Path) -> bool:
+    """Whether the cluster's ClusterRole of that name has the rules `manifest` (deploy/rbac.yaml) gives it."""
+    wanted = _cluster_role_of(manifest)
+    live = cluster.kubectl("get", "clusterrole", wanted["metadata"]["name"], "-o", "json", check=False)
+    return live.startswith("{") and json.loads(live).get("rules") == wanted["rules"]
+
+
+def ensure_cluster_role(cluster: Cluster, manifest: Path) -> None:
+    """Apply `manifest` (server-side) unless the cluster's ClusterRole already has its rules.
+
+    The cluster is shared: a session on another branch may have applied another version of the file meanwhile.
+    """
+    if not cluster_role_matches(cluster, manifest):
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(manifest))
 
 
 class ServiceAccountKubeconfig:

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import yaml
 
-from tests.e2e.harness import Cluster, ControllerProcess, ServiceAccountKubeconfig, forbidden_requests, wait_until
+from tests.e2e.harness import (
+    Cluster,
+    ControllerProcess,
+    ServiceAccountKubeconfig,
+    ensure_cluster_role,
+    forbidden_requests,
+    wait_until,
+)
 from tests.e2e.scenario import Scenario
 from tests.e2e.test_analysis_run import MetricsEndpoint, then_phase
 
@@ -34,7 +41,8 @@ def test_controller_runs_under_the_service_account(
     controller_identity: ServiceAccountKubeconfig,
     start_controller: Callable[..., ControllerProcess],
 ) -> None:
-    # Given the RBAC from deploy/ (applied by the `controller_identity` fixture), which grants no secret writes
+    # Given the RBAC from deploy/ (the `controller_identity` fixture applies it), which grants no secret writes
+    ensure_cluster_role(cluster, RBAC)
     for verb, resource in (("create", "secrets"), ("list", "secrets"), ("delete", "pods"), ("get", "configmaps")):
         answer = cluster.kubectl("auth", "can-i", verb, resource, f"--as={controller_identity.user}", check=False)
         assert answer.strip().startswith("no"), f"{verb} {resource}: {answer}"
