@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,14 +21,18 @@ from tests.e2e.gates import gates_fixture
 from tests.e2e.harness import (
     Cluster,
     ControllerProcess,
+    ServiceAccountKubeconfig,
     build_dir,
+    cluster_role_matches,
     controller_args,
+    ensure_cluster_role,
     free_port,
     instance_id_for,
     ramp_command,
 )
 
 CONTROLLER_NAMESPACE = "argo-rollouts"
+RBAC = Path(__file__).resolve().parents[2] / "deploy" / "rbac.yaml"
 # Every test's namespace is named after the test; the benchmarks' start with "bench-".
 LEFTOVER_PREFIXES = ("test-", "bench-")
 
@@ -63,39 +68,95 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
+@pytest.fixture(scope="session")
+def controller_identity(cluster: Cluster) -> ServiceAccountKubeconfig:
+    """The identity every controller of the suite runs with: deploy/rbac.yaml's ServiceAccount.
+
+    So the suite proves the RBAC a user installs is enough: a request it does not grant is refused, and the
+    `start_controller` fixture fails the test that made it.
+    """
+    ensure_cluster_role(cluster, RBAC)
+    return ServiceAccountKubeconfig(cluster, CONTROLLER_NAMESPACE, CONTROLLER_NAMESPACE)
+
+
 ControllerFactory = Callable[..., ControllerProcess]
 
 
 @pytest.fixture
-def start_controller(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[ControllerFactory]:
+def start_controller(
+    cluster: Cluster, controller_identity: ServiceAccountKubeconfig, request: pytest.FixtureRequest
+) -> Iterator[ControllerFactory]:
     """Start `ramp controller` processes (all are stopped when the test ends).
 
     Every controller runs with an instance id, as sharded users run it: the test's own `--instance-id`, or the one
     of the test's namespace, whose argoproj objects `cluster.apply` labels with it.
+
+    Every controller runs on deploy/rbac.yaml's ServiceAccount token, not as the cluster's admin, and the test
+    fails if any controller it started was refused a request for lack of a permission. A test that needs the
+    admin identity passes `admin_because="..."` saying why; `kubeconfig_override` runs with another kubeconfig, and
+    a test about refused requests passes `refusals_expected_because="..."` and checks them itself.
     """
+    if "namespace" in request.fixturenames:
+        # Set the namespace up first so it is deleted only after the controllers stop: a controller writing into a
+        # namespace being deleted is refused, which is not what the forbidden-request check looks for.
+        request.getfixturevalue("namespace")
     started: list[ControllerProcess] = []
 
-    def start(*extra: str, label: str | None = None, kubeconfig_override: Path | None = None) -> ControllerProcess:
+    def start(
+        *extra: str,
+        label: str | None = None,
+        kubeconfig_override: Path | None = None,
+        admin_because: str | None = None,
+        refusals_expected_because: str | None = None,
+    ) -> ControllerProcess:
         if not any(arg.split("=", 1)[0] == "--instance-id" for arg in extra):
             if "namespace" not in request.fixturenames:
                 raise AssertionError("start_controller: pass --instance-id, or use the namespace fixture")
             extra = ("--instance-id", instance_id_for(request.getfixturevalue("namespace")), *extra)
+        if admin_because is not None and not admin_because.strip():
+            raise AssertionError("start_controller: admin_because must say why the test needs the admin identity")
         healthz, metrics = free_port(), free_port()
-        kubeconfig = kubeconfig_override or cluster.kubeconfig
+        if kubeconfig_override is not None:
+            kubeconfig = kubeconfig_override
+        elif admin_because:
+            kubeconfig = cluster.kubeconfig
+        else:
+            ensure_cluster_role(cluster, RBAC)
+            kubeconfig = controller_identity.path()
         tag = label or f"c{len(started)}"
         log = build_dir() / f"{request.node.name}-{tag}.log"
         log.unlink(missing_ok=True)
         process = ControllerProcess(controller_args(kubeconfig, healthz, metrics, *extra), log, healthz, metrics)
+        process.refusals_expected = bool(refusals_expected_because)
+        process.kubeconfig_is_service_account = kubeconfig_override is None and not admin_because
         started.append(process.start())
         return process
 
     yield start
+    forbidden: list[str] = []
     for process in started:
         if process.alive:
             try:
                 process.terminate(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if not process.refusals_expected:
+            forbidden += [f"{process.log_path.name}: {problem}" for problem in process.forbidden(cluster)]
+    on_service_account = any(p.kubeconfig_is_service_account and not p.refusals_expected for p in started)
+    if on_service_account and not cluster_role_matches(cluster, RBAC):
+        # The cluster is shared: a session on another branch applied another version of the ClusterRole while
+        # this test ran. Say so (a broader version would have hidden a missing grant) and put ours back.
+        warnings.warn(
+            f"{request.node.nodeid}: the argo-rollouts ClusterRole was not deploy/rbac.yaml's when the test "
+            "ended (another session applied another version); its RBAC check is void",
+            stacklevel=1,
+        )
+        ensure_cluster_role(cluster, RBAC)
+    if forbidden:
+        pytest.fail(
+            "the controller was refused requests deploy/rbac.yaml does not grant (add them to the ClusterRole "
+            "and ramp.manager.permissions):\n" + "\n".join(forbidden)
+        )
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ Everything goes through real clients: kubectl (built with the cluster) and Ramp'
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -207,6 +208,12 @@ class ControllerProcess:
     healthz_port: int
     metrics_port: int
     process: subprocess.Popen[bytes] = field(init=False)
+    kubeconfig_is_service_account: bool = False
+    """Runs on deploy/rbac.yaml's ServiceAccount (the `start_controller` default)."""
+    refusals_expected: bool = False
+    """The test checks forbidden requests itself (the `start_controller` fixture then does not)."""
+    forbidden_seen: list[str] = field(default_factory=list)
+    """Forbidden API requests read from the metrics before the process was stopped (see `forbidden_requests`)."""
 
     def start(self, env: dict[str, str] | None = None) -> ControllerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -240,13 +247,134 @@ class ControllerProcess:
     def kill(self) -> None:
         """SIGKILL: the process gets no chance to release anything (a crash)."""
         if self.alive:
+            self._note_forbidden()
             self.process.kill()
         self.process.wait(10)
 
     def terminate(self, timeout: float = 30) -> int:
         if self.alive:
+            self._note_forbidden()
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout)
+
+    def _note_forbidden(self) -> None:
+        """Keep the forbidden requests the metrics count: they go with the process."""
+        try:
+            text = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
+        except httpx.HTTPError:
+            return  # not serving (yet, or any more): the log still tells
+        self.forbidden_seen = sorted({*self.forbidden_seen, *forbidden_requests(text)})
+
+    def forbidden(self, cluster: Cluster) -> list[str]:
+        """Requests the API server refused this controller for lack of a permission (RBAC), from its metrics and
+        its log. A create refused because its namespace is being deleted (the test's teardown) is not one."""
+        if self.alive:
+            self._note_forbidden()
+        namespaces = {str(n["metadata"]["name"]): n.get("status", {}).get("phase") for n in cluster.list("namespaces")}
+        problems = [series for series in self.forbidden_seen if not _is_refused_for_teardown(series, namespaces)]
+        problems += [line.strip()[:400] for line in self.log().splitlines() if RBAC_DENIAL.search(line)]
+        return problems
+
+
+RBAC_DENIAL = re.compile(r'cannot [a-z]+ resource \\?"')
+"""The API server's wording when RBAC refuses a request (`User "..." cannot list resource "pods" in API group ...`)."""
+_FORBIDDEN_SERIES = re.compile(r'^controller_clientset_k8s_request_total\{(?P<labels>[^}]*status_code="403"[^}]*)\}')
+
+
+def forbidden_requests(metrics: str) -> list[str]:
+    """The request-count series of answers 403 in a controller's metrics (`kind=..,namespace=..,verb=..`)."""
+    found = []
+    for line in metrics.splitlines():
+        match = _FORBIDDEN_SERIES.match(line)
+        if match and not line.rstrip().endswith(" 0.0"):
+            found.append(match.group("labels"))
+    return found
+
+
+def _is_refused_for_teardown(series: str, namespaces: dict[str, Any]) -> bool:
+    """A create in a namespace that is being deleted (or gone): refused by the namespace's lifecycle, not by RBAC."""
+    namespace = _label(series, "namespace")
+    return (
+        _label(series, "verb") == "Create"
+        and bool(namespace)
+        and namespaces.get(namespace, "Terminating") == "Terminating"
+    )
+
+
+def _label(series: str, name: str) -> str:
+    match = re.search(rf'{name}="([^"]*)"', series)
+    return match.group(1) if match else ""
+
+
+def _cluster_role_of(manifest: Path) -> dict[str, Any]:
+    return next(d for d in yaml.safe_load_all(manifest.read_text()) if d and d.get("kind") == "ClusterRole")
+
+
+def cluster_role_matches(cluster: Cluster, manifest: Path) -> bool:
+    """Whether the cluster's ClusterRole of that name has the rules `manifest` (deploy/rbac.yaml) gives it."""
+    wanted = _cluster_role_of(manifest)
+    live = cluster.kubectl("get", "clusterrole", wanted["metadata"]["name"], "-o", "json", check=False)
+    return live.startswith("{") and json.loads(live).get("rules") == wanted["rules"]
+
+
+def ensure_cluster_role(cluster: Cluster, manifest: Path) -> None:
+    """Apply `manifest` (server-side) unless the cluster's ClusterRole already has its rules.
+
+    The cluster is shared: a session on another branch may have applied another version of the file meanwhile.
+    """
+    if not cluster_role_matches(cluster, manifest):
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(manifest))
+
+
+class ServiceAccountKubeconfig:
+    """A kubeconfig holding only a token of a ServiceAccount (deploy/rbac.yaml's `argo-rollouts`): the identity
+    controllers run with in the e2e suite, as in a real install. The token is minted again once less than
+    `min_life` seconds of it are left, so a long session never starts a controller on a token about to expire."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        name: str = "argo-rollouts",
+        namespace: str = "argo-rollouts",
+        duration: str = "3h",
+        min_life: float = 3600,
+    ) -> None:
+        self.cluster = cluster
+        self.name = name
+        self.namespace = namespace
+        self.duration = duration
+        self.min_life = min_life
+        self._path: Path | None = None
+        self._expires = 0.0
+
+    @property
+    def user(self) -> str:
+        return f"system:serviceaccount:{self.namespace}:{self.name}"
+
+    def path(self) -> Path:
+        if self._path is None or self._expires - time.time() < self.min_life:
+            self._path, self._expires = self._mint()
+        return self._path
+
+    def _mint(self) -> tuple[Path, float]:
+        token = self.cluster.kubectl(
+            "create", "token", self.name, "-n", self.namespace, f"--duration={self.duration}"
+        ).strip()
+        payload = token.split(".")[1]
+        expires = float(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"])
+        admin = yaml.safe_load(self.cluster.kubeconfig.read_text())
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "local", "cluster": admin["clusters"][0]["cluster"]}],
+            "users": [{"name": self.name, "user": {"token": token}}],
+            "contexts": [{"name": "sa", "context": {"cluster": "local", "user": self.name}}],
+            "current-context": "sa",
+        }
+        path = build_dir() / f"sa-{self.name}-{uuid.uuid4().hex[:6]}.kubeconfig"
+        path.write_text(yaml.safe_dump(config))
+        path.chmod(0o600)
+        return path, expires
 
 
 def controller_args(kubeconfig: Path, healthz_port: int, metrics_port: int, *extra: str) -> list[str]:
