@@ -412,6 +412,7 @@ def main() -> None:
             "options": {k: str(v) for k, v in vars(options).items()},
             "rows": [r.as_json() for r in rows],
         }
+        options.json.parent.mkdir(parents=True, exist_ok=True)
         options.json.write_text(json.dumps(document, indent=2) + "\n")
 
 
