@@ -4,7 +4,7 @@
 `./cmd/rollouts-controller` is built inside it, so its go.mod's replace directives apply (`go install m@v`
 refuses a module that has them). v1.10.2 asks for a newer Go than the local cluster's, so the build runs with
 GOTOOLCHAIN set to one the module proxy serves. The binary is kept at
-`<cache>/argo-rollouts/<version>/rollouts-controller` and reused while it is there.
+`<cache>/argo-rollouts/<version>/rollouts-controller` and reused while its --version names that version.
 """
 
 from __future__ import annotations
@@ -29,6 +29,14 @@ def binary_path(paths: CachePaths, version: str = VERSION) -> Path:
     return paths.root / "argo-rollouts" / version / "rollouts-controller"
 
 
+def reported_version(binary: Path) -> str:
+    """What a built controller says with --version (e.g. v1.10.2+unknown); empty when there is none."""
+    if not binary.is_file():
+        return ""
+    result = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=False, timeout=60)
+    return result.stdout.strip()
+
+
 def _environment(paths: CachePaths, toolchain: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -44,7 +52,7 @@ def _environment(paths: CachePaths, toolchain: str) -> dict[str, str]:
 def ensure_controller(paths: CachePaths, version: str = VERSION, toolchain: str = TOOLCHAIN) -> Path:
     """The path of upstream's controller at `version`, built when the cache has none (minutes on 2 cores)."""
     target = binary_path(paths, version)
-    if target.is_file():
+    if reported_version(target).startswith(version + "+"):
         return target
     go = check_go()
     env = _environment(paths, toolchain)
@@ -81,4 +89,6 @@ def ensure_controller(paths: CachePaths, version: str = VERSION, toolchain: str 
     if code.returncode != 0:
         raise SystemExit(f"building Argo Rollouts {version} failed (exit {code.returncode}); see {log}")
     partial.replace(target)  # only a finished build is ever at the target path
+    if not reported_version(target).startswith(version + "+"):
+        raise SystemExit(f"{target} reports {reported_version(target)!r} after the build, not {version}; see {log}")
     return target
