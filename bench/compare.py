@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -43,7 +42,18 @@ from typing import Any
 
 import analysis_abort
 import upstream
-from comparison import ARGO, RAMP, Row, parse_controllers, select, summary, table, workload_names
+from comparison import (
+    ARGO,
+    RAMP,
+    Row,
+    nodes_for,
+    parse_controllers,
+    select,
+    summary,
+    table,
+    unit_of,
+    workload_names,
+)
 from process import cpu_seconds, free_port, memory_mib, stop
 from ramp.cli.demo import install_crds
 from ramp.kube.client import KubeClient
@@ -54,7 +64,6 @@ from ramp.localcluster.cluster import LocalCluster
 from rollouts_update import _bounded, _settled
 
 INSTANCE_LABEL = "argo-rollouts.argoproj.io/controller-instance-id"
-PODS_PER_NODE = 110
 OLD_IMAGE, NEW_IMAGE = "nginx:1.27", "nginx:1.28"
 DEFAULT_SIZES = {"rolling": [100, 500, 2000], "canary": [500], "steady": [5000, 20000]}
 KINDS = ["rolling", "canary", "steady", "abort"]
@@ -315,16 +324,6 @@ async def _abort_workload(options: argparse.Namespace, cluster: LocalCluster, na
     }
 
 
-UNITS = {"API requests per Rollout": "", "idle CPU": "%", "RSS": "MiB", "CPU": "s"}
-
-
-def _unit(metric: str) -> str:
-    for key, unit in UNITS.items():
-        if key in metric:
-            return unit
-    return "s"
-
-
 def run_workload(
     options: argparse.Namespace, cluster: LocalCluster, workload: str, name: str
 ) -> dict[str, float | None]:
@@ -335,16 +334,6 @@ def run_workload(
     if kind == "steady":
         return asyncio.run(_steady_workload(options, cluster, name, int(size)))
     return asyncio.run(_abort_workload(options, cluster, name))
-
-
-def _nodes(workloads: list[str], steady_replicas: int) -> int:
-    """kwok nodes with room for the largest workload's pods (replicas + 1 surge each), beside everything else."""
-    pods = 0
-    for workload in workloads:
-        kind, _, size = workload.partition("-")
-        per = {"rolling": 3, "canary": 3, "steady": steady_replicas, "abort": 0}[kind]
-        pods = max(pods, per * int(size or 0), 5 * 8)
-    return max(4, math.ceil(pods / PODS_PER_NODE) + 1)
 
 
 def machine() -> str:
@@ -390,14 +379,14 @@ def main() -> None:
         if step.done:
             print(f"cluster: {step.step} {step.line}", file=sys.stderr)
 
-    cluster.up(progress, nodes=_nodes(workloads, options.steady_replicas))
+    cluster.up(progress, nodes=nodes_for(workloads, options.steady_replicas))
     install_crds(cluster)
     rows: list[Row] = []
     for workload in workloads:
         results = {name: run_workload(options, cluster, workload, name) for name in controllers}
         metrics = list(dict.fromkeys(metric for figures in results.values() for metric in figures))
         for metric in metrics:
-            row = Row(workload, metric, _unit(metric))
+            row = Row(workload, metric, unit_of(metric))
             row.ramp = results.get(RAMP, {}).get(metric)
             row.argo = results.get(ARGO, {}).get(metric)
             rows.append(row)

@@ -180,3 +180,26 @@ def parse_controllers(text: str) -> list[str]:
     if unknown or not chosen:
         raise ValueError(f"--controllers: expected a comma-separated subset of ramp,argo, got {text!r}")
     return chosen
+
+
+UNITS = {"API requests per Rollout": "", "idle CPU": "%", "RSS": "MiB", "CPU": "s"}
+PODS_PER_NODE = 110  # kwok's default node capacity
+PODS_PER_ROLLOUT = {"rolling": 3, "canary": 3, "abort": 0}  # replicas 2 and one surge pod
+
+
+def unit_of(metric: str) -> str:
+    """The unit of a metric from its name (seconds unless it names another)."""
+    for key, unit in UNITS.items():
+        if key in metric:
+            return unit
+    return "s"
+
+
+def nodes_for(workloads: list[str], steady_replicas: int) -> int:
+    """kwok nodes with room for the largest workload's pods (one workload runs at a time), beside the rest."""
+    pods = 40
+    for workload in workloads:
+        kind, _, size = workload.partition("-")
+        per = steady_replicas if kind == "steady" else PODS_PER_ROLLOUT[kind]
+        pods = max(pods, per * int(size or 0))
+    return max(4, math.ceil(pods / PODS_PER_NODE) + 1)

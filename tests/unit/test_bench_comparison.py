@@ -14,11 +14,13 @@ from comparison import (
     Goal,
     Row,
     format_value,
+    nodes_for,
     parse_controllers,
     ratio,
     select,
     summary,
     table,
+    unit_of,
     workload_names,
 )
 
@@ -148,3 +150,18 @@ def test_controllers_are_a_subset_of_ramp_and_argo() -> None:
         parse_controllers("ramp,flagger")
     with pytest.raises(ValueError, match="--controllers"):
         parse_controllers("")
+
+
+def test_units_follow_the_metric_name() -> None:
+    assert unit_of("update: all Healthy") == "s"
+    assert unit_of("update: controller CPU") == "s"
+    assert unit_of("idle CPU") == "%"
+    assert unit_of("peak RSS") == "MiB"
+    assert unit_of("update: API requests per Rollout") == ""
+
+
+def test_the_cluster_gets_nodes_for_the_largest_workloads_pods() -> None:
+    assert nodes_for(["rolling-20", "abort"], 0) == 4
+    assert nodes_for(["rolling-100", "rolling-2000"], 0) == 56  # 6,000 pods at 110 a node, and one spare
+    assert nodes_for(["steady-20000"], 0) == 4
+    assert nodes_for(["steady-5000"], 1) == 47
