@@ -165,3 +165,17 @@ def test_the_cluster_gets_nodes_for_the_largest_workloads_pods() -> None:
     assert nodes_for(["rolling-100", "rolling-2000"], 0) == 56  # 6,000 pods at 110 a node, and one spare
     assert nodes_for(["steady-20000"], 0) == 4
     assert nodes_for(["steady-5000"], 1) == 47
+
+
+def test_a_row_in_json_carries_both_figures_the_ratio_and_the_verdict() -> None:
+    row = Row("abort", "failing measurement -> canary at 0 (median)", "s", 0.25, 0.5)
+    assert row.as_json() == {
+        "workload": "abort",
+        "metric": "failing measurement -> canary at 0 (median)",
+        "unit": "s",
+        "ramp": 0.25,
+        "argo": 0.5,
+        "ratio": 0.5,
+        "goal": "< 1.000 s",
+        "met": True,
+    }
