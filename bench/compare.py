@@ -36,9 +36,12 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 import analysis_abort
 import upstream
@@ -58,6 +61,7 @@ from process import cpu_seconds, free_port, memory_mib, stop
 from ramp.cli.demo import install_crds
 from ramp.kube.client import KubeClient
 from ramp.kube.config import load_config
+from ramp.kube.errors import ApiError
 from ramp.kube.resources import ANALYSIS_TEMPLATES, ROLLOUTS
 from ramp.localcluster.build import BuildProgress
 from ramp.localcluster.cluster import LocalCluster
@@ -173,6 +177,26 @@ CANARY_STEPS: list[dict[str, Any]] = [
 ]
 
 
+async def _retry(call: Callable[[], Awaitable[Any]], limit: float = 300.0) -> Any:
+    """`call()`, tried again while the API server is briefly unavailable (a 5xx or 429, or no connection: a shared
+    cluster's apiserver restarting), for at most `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            return await call()
+        except (ApiError, httpx.TransportError) as problem:
+            transient = not isinstance(problem, ApiError) or problem.code >= 500 or problem.code == 429
+            if not transient or time.monotonic() > deadline:
+                raise
+            print(f"  (API server unavailable, trying again: {problem})", file=sys.stderr)
+            await asyncio.sleep(1.0)
+
+
+async def _list(client: KubeClient, namespace: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (await _retry(lambda: client.list(ROLLOUTS, namespace)))["items"]
+    return items
+
+
 def _is_current(rollout: dict[str, Any]) -> bool:
     status = rollout.get("status") or {}
     return bool(status.get("observedGeneration") == str(rollout["metadata"].get("generation")))
@@ -202,7 +226,7 @@ async def _wait_for(
     reconciled_at = None
     while time.monotonic() < deadline:
         check_alive(controller)
-        items = (await client.list(ROLLOUTS, namespace))["items"]
+        items = await _list(client, namespace)
         now = time.monotonic()
         if reconciled_at is None and len(items) >= n and all(_is_current(r) for r in items):
             reconciled_at = now
@@ -235,19 +259,24 @@ async def _update_workload(
             started = time.monotonic()
             await _bounded(
                 100,
-                [lambda i=i: client.create(ROLLOUTS, _rollout(i, namespace, 2, steps), namespace) for i in range(n)],
+                [
+                    lambda i=i: _retry(lambda: client.create(ROLLOUTS, _rollout(i, namespace, 2, steps), namespace))
+                    for i in range(n)
+                ],
             )
             _, healthy_at = await _wait_for(client, namespace, n, controller, options.timeout)
             figures["first deploy: all Healthy"] = None if healthy_at is None else healthy_at - started
             if healthy_at is None:
                 return figures
             before, _ = await _settled(controller.metrics_port)
-            items = (await client.list(ROLLOUTS, namespace))["items"]
+            items = await _list(client, namespace)
             old_hashes = {r["metadata"]["name"]: r["status"]["currentPodHash"] for r in items}
             patch = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": NEW_IMAGE}]}}}}
             cpu_before = cpu_seconds(controller.pid)
             started = time.monotonic()
-            await _bounded(200, [lambda r=r: client.patch(ROLLOUTS, r, patch, namespace) for r in old_hashes])
+            await _bounded(
+                200, [lambda r=r: _retry(lambda: client.patch(ROLLOUTS, r, patch, namespace)) for r in old_hashes]
+            )
             _, healthy_at = await _wait_for(client, namespace, n, controller, options.timeout, old_hashes)
             cpu_after = cpu_seconds(controller.pid)
             if healthy_at is not None:
@@ -277,7 +306,9 @@ async def _steady_workload(
             await _bounded(
                 100,
                 [
-                    lambda i=i: client.create(ROLLOUTS, _rollout(i, namespace, replicas, None), namespace)
+                    lambda i=i: _retry(
+                        lambda: client.create(ROLLOUTS, _rollout(i, namespace, replicas, None), namespace)
+                    )
                     for i in range(n)
                 ],
             )
