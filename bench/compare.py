@@ -96,7 +96,7 @@ def start_controller(
     healthz, metrics = free_port(), free_port()
     common = ["--kubeconfig", str(cluster.kubeconfig), "--namespaced", "--namespace", namespace]
     common += ["--instance-id", namespace, "--leader-elect=false", "--healthzPort", str(healthz)]
-    common += ["--metricsport", str(metrics), "--qps", str(qps), "--burst", str(qps * 2)]
+    common += ["--metricsPort", str(metrics), "--qps", str(qps), "--burst", str(qps * 2)]
     env = dict(os.environ)
     if name == RAMP:
         command = [sys.executable, "-m", "ramp.cli.main", "controller", *common, "--bind-address", "127.0.0.1"]
