@@ -69,7 +69,8 @@ image: venv
 		--build-arg RAMP_GIT_TREE_STATE=$$(test -z "$$(git status --porcelain --untracked-files=no)" && echo clean || echo dirty) \
 		-t $$($(BIN)/python -c 'import ramp, ramp.api.install as i; print(i.image(ramp.__version__))') .
 
-# Benchmarks print figures; nothing asserts on them.
+# Benchmarks print figures; nothing asserts on them. compare.py builds Argo Rollouts' controller into
+# $(RAMP_CACHE) on first use and prints Ramp / Argo for every workload of issue 14 (hours on two cores).
 bench: venv cluster-up
 	$(BIN)/python bench/cluster_up.py
 	$(BIN)/python bench/controller_startup.py --rollouts 1000
@@ -80,6 +81,7 @@ bench: venv cluster-up
 	$(BIN)/python bench/dashboard.py --rollouts 500
 	$(BIN)/python bench/traffic_routing.py --rollouts 100
 	$(BIN)/python bench/reference_index.py --rollouts 20000 --namespaces 200
+	$(BIN)/python bench/compare.py --json build/bench-compare.json
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache

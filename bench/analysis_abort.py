@@ -62,7 +62,7 @@ class Endpoint:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
-def _template(url: str) -> dict[str, Any]:
+def _template(url: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
     metric = {
         "name": "ok",
         "interval": "1s",
@@ -74,17 +74,17 @@ def _template(url: str) -> dict[str, Any]:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AnalysisTemplate",
-        "metadata": {"name": "ok"},
+        "metadata": {"name": "ok", "labels": labels or {}},
         "spec": {"args": [{"name": "name"}], "metrics": [metric]},
     }
 
 
-def _rollout(name: str, image: str) -> dict[str, Any]:
+def _rollout(name: str, image: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
     step = {"analysis": {"templates": [{"templateName": "ok"}], "args": [{"name": "name", "value": name}]}}
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Rollout",
-        "metadata": {"name": name},
+        "metadata": {"name": name, "labels": labels or {}},
         "spec": {
             "replicas": 4,
             "selector": {"matchLabels": {"app": name}},
@@ -106,9 +106,12 @@ async def _wait(check: Any, limit: float = 120, interval: float = 0.02) -> float
     raise SystemExit("timed out")
 
 
-async def _trial(client: KubeClient, namespace: str, endpoint: Endpoint, index: int) -> dict[str, float]:
+async def _trial(
+    client: KubeClient, namespace: str, endpoint: Endpoint, index: int, labels: dict[str, str] | None = None
+) -> dict[str, float]:
+    """One trial; `labels` go on the Rollout (e.g. a controller's instance id)."""
     name = f"bench-{index:02d}"
-    await client.create(ROLLOUTS, _rollout(name, "nginx:1.27"), namespace)
+    await client.create(ROLLOUTS, _rollout(name, "nginx:1.27", labels), namespace)
 
     async def healthy() -> bool:
         rollout = await client.get(ROLLOUTS, name, namespace)
