@@ -125,7 +125,15 @@ CONTROLLER_GRANTS: tuple[Grant, ...] = (
         direct=False,
     ),
     # Leader election, events.
-    grant(LEASES, "create", "get", "update", why="kube.leaderelection"),
+    grant(
+        LEASES,
+        "create",
+        "get",
+        "list",
+        "update",
+        "delete",
+        why="kube.leaderelection; manager.sharding: the shard Leases listed, a replica's member Lease deleted",
+    ),
     grant(EVENTS, "create", "patch", why="kube.events: new events, and repeats counted on the existing one"),
     # Analysis.
     grant(JOBS, "create", "get", "list", "delete", why="providers.job: the measurement's Job, its garbage collection"),
