@@ -13,6 +13,7 @@ installed for the test.
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -335,3 +337,54 @@ def test_controller_runs_a_canary_under_the_namespace_install_role(
     s.then_phase("web", "Healthy")
     assert 'status_code="403"' not in controller.metrics()
     assert "forbidden" not in controller.log().lower()
+
+
+def test_controller_runs_in_cluster_as_the_install_deployment_starts_it(
+    cluster: Cluster,
+    namespace: str,
+    start_controller: Callable[..., ControllerProcess],
+    tmp_path: Path,
+) -> None:
+    # Given what the kubelet gives the install's pod: KUBERNETES_SERVICE_HOST/PORT pointing at the API server, and
+    # the ServiceAccount's token, the cluster's CA and the namespace in the service-account folder (made here and
+    # named by RAMP_SERVICE_ACCOUNT_DIR, since this process is not in a pod); and no kubeconfig anywhere
+    admin = yaml.safe_load(cluster.kubeconfig.read_text())["clusters"][0]["cluster"]
+    server = urlsplit(admin["server"])
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    token = cluster.kubectl("create", "token", "argo-rollouts", "-n", "argo-rollouts", "--duration=1h").strip()
+    (account / "token").write_text(token)
+    if "certificate-authority-data" in admin:
+        (account / "ca.crt").write_bytes(base64.b64decode(admin["certificate-authority-data"]))
+    else:
+        (account / "ca.crt").write_bytes(Path(admin["certificate-authority"]).read_bytes())
+    (account / "namespace").write_text("argo-rollouts")
+    home = tmp_path / "home"
+    home.mkdir()
+    documents = _documents((DEPLOY / "install.yaml").read_text())
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "argo-rollouts"
+    # When the controller starts with the Deployment's args (leader election as deployed) in that environment
+    controller = start_controller(
+        *_deployment_args(documents, "argo-rollouts"),
+        in_cluster={
+            "KUBERNETES_SERVICE_HOST": str(server.hostname),
+            "KUBERNETES_SERVICE_PORT": str(server.port),
+            "RAMP_SERVICE_ACCOUNT_DIR": str(account),
+            "POD_NAMESPACE": "argo-rollouts",
+            "HOME": str(home),
+        },
+    )
+    controller.wait_for_log("cluster configuration loaded.*source=in-cluster", timeout=60)
+    controller.wait_for_log("informers synced", timeout=60)
+    # Then a canary in another namespace goes through its steps to Healthy, without one forbidden request
+    s = Scenario(cluster, namespace)
+    s.given_rollout(
+        "web", image="nginx:1.27", replicas=2, canary={"steps": [{"setWeight": 50}, {"pause": {"duration": 1}}]}
+    )
+    s.then_phase("web", "Healthy")
+    s.when_image("rollout", "web", "app", "nginx:1.28")
+    s.then_ready_images("app=web", {"nginx:1.28": 2})
+    s.then_phase("web", "Healthy")
+    assert 'status_code="403"' not in controller.metrics()

@@ -280,15 +280,19 @@ def load_config(
     overrides: ConfigOverrides | None = None,
     environ: Mapping[str, str] | None = None,
     home: Path | None = None,
-    service_account_dir: Path = SERVICE_ACCOUNT_DIR,
+    service_account_dir: Path | None = None,
 ) -> ClusterConfig:
     """Find and load the cluster settings in client-go's order (see the module docstring), then apply
-    `overrides` (kubectl's global flags)."""
+    `overrides` (kubectl's global flags).
+
+    The in-cluster files are read from `service_account_dir`, else `$RAMP_SERVICE_ACCOUNT_DIR`, else the path
+    the kubelet mounts them at (the variable lets a process outside a pod run exactly as a pod would)."""
     flags = overrides or ConfigOverrides()
+    env = os.environ if environ is None else environ
+    if service_account_dir is None:
+        service_account_dir = Path(env.get("RAMP_SERVICE_ACCOUNT_DIR") or SERVICE_ACCOUNT_DIR)
     try:
-        found = _find_config(
-            kubeconfig, context, flags, os.environ if environ is None else environ, home, service_account_dir
-        )
+        found = _find_config(kubeconfig, context, flags, env, home, service_account_dir)
     except NoClusterConfigured:
         if not flags.server:
             raise
