@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
+from ramp.kube.client import KubeClient
+from ramp.kube.config import ClusterConfig
 from ramp.kube.metrics import EVENTS, K8S_REQUESTS, reconcile_metrics
 from ramp.kube.reconcile import Result
 from ramp.kube.workqueue import WorkQueue
@@ -23,11 +26,18 @@ class _Idle:
         return Result()
 
 
+def _unused_client(qps: float = 40, burst: int = 80) -> KubeClient:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"nothing is sent in these tests: {request.method} {request.url}")
+
+    return KubeClient(ClusterConfig(server="https://mock"), transport=httpx.MockTransport(refuse), qps=qps, burst=burst)
+
+
 def _manager(**options) -> Manager:
     reconcilers = {kind: (lambda _: _Idle()) for kind in RECONCILER_KINDS}
     manager = Manager(
         ManagerOptions(identity="me", leader_elect=False, **options),
-        client=None,  # type: ignore[arg-type]  # informers are fed by hand; nothing is sent
+        client=_unused_client(),  # informers are fed by hand; nothing is sent
         reconcilers=reconcilers,
     )
     manager.informers = manager._build_term()
@@ -308,3 +318,11 @@ def test_thread_flags_size_each_reconciler_kind() -> None:
 def test_unknown_reconciler_kinds_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown reconciler kinds"):
         Manager(ManagerOptions(identity="me"), client=None, reconcilers={"deployments": lambda _: None})  # type: ignore[arg-type]
+
+
+def test_events_spend_a_budget_of_their_own_as_large_as_the_release_writes_one() -> None:
+    client = _unused_client(qps=40, burst=80)
+    manager = Manager(ManagerOptions(identity="me", leader_elect=False), client=client)
+    events_client = manager.recorder.client
+    assert events_client.budget == client.budget == (40, 80), "upstream's flags give Ramp twice --qps, as upstream"
+    assert events_client._limiter is not client._limiter, "an event never takes a token a release write waits for"

@@ -4,8 +4,8 @@ Verbs: list, get, create, update (PUT), patch (merge, json, strategic, apply), d
 iterator of raw watch events. Addresses come from `kube.resources.Resource`; settings from
 `kube.config.ClusterConfig`. Every request first waits on the client-side rate limiter (`--qps`/`--burst`) and
 is then counted in `controller_clientset_k8s_request_total` (labels as upstream's request-metrics wrapper).
-`with_own_limiter` gives a caller (leader election) the same connections but a limiter of its own, so its
-few requests never queue behind a burst of reconcile traffic.
+`with_own_limiter` gives a caller (leader election, the event recorder) the same connections but a limiter of
+its own, so its requests never queue behind a burst of reconcile traffic, nor reconcile traffic behind them.
 Non-2xx answers raise `kube.errors.ApiError`; connection failures raise httpx's `TransportError`.
 
 No model validation happens here: callers that want typed objects parse them with `ramp.api` themselves.
@@ -97,6 +97,11 @@ class KubeClient:
         """Close the connections; a no-op on a `with_own_limiter` view (its parent owns them)."""
         if self._owns_http:
             await self._http.aclose()
+
+    @property
+    def budget(self) -> tuple[float, int]:
+        """This client's `(qps, burst)`: `with_own_limiter(*client.budget)` is a second budget of the same size."""
+        return self._limiter.qps, self._limiter.burst
 
     def with_own_limiter(self, qps: float = 0.0, burst: int = 0) -> KubeClient:
         """This client's connections and settings, paced by a limiter of its own (qps <= 0: none).
