@@ -23,7 +23,7 @@ from typing import Any
 from ramp.api import ManifestError, Rollout, parse_rollout
 from ramp.core import conditions as cond
 from ramp.core.hashing import compute_pod_template_hash
-from ramp.core.podtemplate import is_same_pod_template
+from ramp.core.podtemplate import comparable_live_template, comparable_template, is_same_pod_template
 from ramp.core.replicas import SurgeLimits
 from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
@@ -76,6 +76,8 @@ Obj = dict[str, Any]
 OWNER_INDEX = "rollout-owner"
 PODS_METADATA_ANNOTATION = "rollouts.ramp.dev/ephemeral-metadata-pods"
 """On a ReplicaSet: the active/preview metadata its running pods were last all given (see `_sync_pod_metadata`)."""
+COMPARABLE_CACHE_SIZE = 4096
+"""ReplicaSet versions whose comparable template is kept (oldest forgotten first)."""
 ROUTER_RETRY_SECONDS = 10.0
 """A routing object that is missing or malformed is looked at again this often (unless it is watched)."""
 
@@ -125,6 +127,7 @@ class RolloutReconciler:
         self.informers = informers
         self.recorder = recorder
         self._announced: dict[str, str] = {}
+        self._comparable_sets: dict[tuple[str, str], Any] = {}
         self.routing = TrafficRouting(client, informers)
         informers.replica_sets.add_index(OWNER_INDEX, index_by_owner)
         informers.analysis_runs.add_index(analysisruns.OWNER_INDEX, index_by_owner)
@@ -509,6 +512,21 @@ class RolloutReconciler:
 
     # -- ReplicaSets -----------------------------------------------------------------------------------
 
+    def _comparable_set(self, rs: ReplicaSetView) -> Any:
+        """The ReplicaSet's template as compared with the Rollout's, worked out once per version of the ReplicaSet
+        (a template never changes without a new resourceVersion): most reconciles find the same sets again."""
+        meta = rs.raw.get("metadata") or {}
+        key = (str(meta.get("uid", "")), str(meta.get("resourceVersion", "")))
+        if not all(key):
+            return comparable_live_template(remove_injected_anti_affinity(rs.template), rs.ephemeral_metadata)
+        found = self._comparable_sets.get(key)
+        if found is None:
+            found = comparable_live_template(remove_injected_anti_affinity(rs.template), rs.ephemeral_metadata)
+            self._comparable_sets[key] = found
+            if len(self._comparable_sets) > COMPARABLE_CACHE_SIZE:
+                del self._comparable_sets[next(iter(self._comparable_sets))]
+        return found
+
     def _owned_sets(self, raw: Mapping[str, Any]) -> list[ReplicaSetView]:
         owned = self.informers.replica_sets.by_index(OWNER_INDEX, object_key(raw))
         return [
@@ -528,11 +546,8 @@ class RolloutReconciler:
     ) -> tuple[ReplicaSetView | None, bool]:
         """The ReplicaSet of the current template: found by comparing templates (oldest first, as upstream),
         else created as `<rollout>-<hash>`."""
-        matching = [
-            rs
-            for rs in sorted(sets, key=lambda r: r.created)
-            if is_same_pod_template(remove_injected_anti_affinity(rs.template), template, rs.ephemeral_metadata)
-        ]
+        wanted = comparable_template(template)
+        matching = [rs for rs in sorted(sets, key=lambda r: r.created) if self._comparable_set(rs) == wanted]
         min_ready = rollout.spec.effective_min_ready_seconds
         if matching:
             found_set = matching[0]
