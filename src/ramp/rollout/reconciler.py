@@ -76,8 +76,9 @@ Obj = dict[str, Any]
 OWNER_INDEX = "rollout-owner"
 PODS_METADATA_ANNOTATION = "rollouts.ramp.dev/ephemeral-metadata-pods"
 """On a ReplicaSet: the active/preview metadata its running pods were last all given (see `_sync_pod_metadata`)."""
-COMPARABLE_CACHE_SIZE = 4096
-"""ReplicaSet versions whose comparable template is kept (oldest forgotten first)."""
+COMPARABLE_CACHE_SIZE = 1024
+"""ReplicaSet versions whose comparable template is kept (oldest forgotten first): enough for the sets of a
+few hundred Rollouts updating at once, a few MiB at most."""
 ROUTER_RETRY_SECONDS = 10.0
 """A routing object that is missing or malformed is looked at again this often (unless it is watched)."""
 
