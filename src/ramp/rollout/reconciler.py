@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ramp.api import ManifestError, Rollout, parse_rollout
 from ramp.core import conditions as cond
@@ -73,12 +73,13 @@ from ramp.traffic.base import RouterError
 
 log = logging.getLogger("ramp.rollout")
 Obj = dict[str, Any]
+_V = TypeVar("_V")
 OWNER_INDEX = "rollout-owner"
 PODS_METADATA_ANNOTATION = "rollouts.ramp.dev/ephemeral-metadata-pods"
 """On a ReplicaSet: the active/preview metadata its running pods were last all given (see `_sync_pod_metadata`)."""
-COMPARABLE_CACHE_SIZE = 1024
-"""ReplicaSet versions whose comparable template is kept (oldest forgotten first): enough for the sets of a
-few hundred Rollouts updating at once, a few MiB at most."""
+MEMO_SIZE = 1024
+"""Versions of ReplicaSets (their comparable templates) and of Rollouts (their parsed models) kept, oldest
+forgotten first: enough for a few hundred Rollouts updating at once, a few MiB at most."""
 ROUTER_RETRY_SECONDS = 10.0
 """A routing object that is missing or malformed is looked at again this often (unless it is watched)."""
 
@@ -86,6 +87,12 @@ ROUTER_RETRY_SECONDS = 10.0
 def _is_blue_green(rollout: Rollout) -> bool:
     strategy = rollout.spec.strategy
     return strategy is not None and strategy.blue_green is not None and strategy.canary is None
+
+
+def _remember(memo: dict[tuple[str, str], _V], key: tuple[str, str], value: _V) -> None:
+    memo[key] = value
+    if len(memo) > MEMO_SIZE:
+        del memo[next(iter(memo))]
 
 
 def index_by_owner(rs: Obj) -> list[str]:
@@ -129,6 +136,7 @@ class RolloutReconciler:
         self.recorder = recorder
         self._announced: dict[str, str] = {}
         self._comparable_sets: dict[tuple[str, str], Any] = {}
+        self._parsed: dict[tuple[str, str], Rollout] = {}
         self.routing = TrafficRouting(client, informers)
         informers.replica_sets.add_index(OWNER_INDEX, index_by_owner)
         informers.analysis_runs.add_index(analysisruns.OWNER_INDEX, index_by_owner)
@@ -156,7 +164,7 @@ class RolloutReconciler:
 
     async def _reconcile(self, raw: Obj, now: datetime) -> Result:
         try:
-            rollout = parse_rollout(raw)
+            rollout = self._parse(raw)
         except ManifestError as err:
             return await self._write_invalid(raw, "; ".join(str(p) for p in err.problems), now)
         found = workload.resolve(raw, rollout, self.informers)
@@ -523,9 +531,20 @@ class RolloutReconciler:
         found = self._comparable_sets.get(key)
         if found is None:
             found = comparable_live_template(remove_injected_anti_affinity(rs.template), rs.ephemeral_metadata)
-            self._comparable_sets[key] = found
-            if len(self._comparable_sets) > COMPARABLE_CACHE_SIZE:
-                del self._comparable_sets[next(iter(self._comparable_sets))]
+            _remember(self._comparable_sets, key, found)
+        return found
+
+    def _parse(self, raw: Mapping[str, Any]) -> Rollout:
+        """The Rollout's model, parsed once per resourceVersion (models are frozen, so sharing one is safe): an
+        update wave reconciles each Rollout several times at the same version. A bad spec raises every time."""
+        meta = raw.get("metadata") or {}
+        key = (str(meta.get("uid", "")), str(meta.get("resourceVersion", "")))
+        if not all(key):
+            return parse_rollout(raw)
+        found = self._parsed.get(key)
+        if found is None:
+            found = parse_rollout(raw)
+            _remember(self._parsed, key, found)
         return found
 
     def _owned_sets(self, raw: Mapping[str, Any]) -> list[ReplicaSetView]:
