@@ -165,6 +165,9 @@ class EventRecorder:
                     "event not written",
                     extra={"event_reason": pending.reason, "error": str(err) or type(err).__name__},
                 )
+            except Exception:
+                # A bug must not end the lane: every later event about its objects would be lost silently.
+                log.exception("event not written", extra={"event_reason": pending.reason})
             finally:
                 self._queued -= 1
                 queue.task_done()
