@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
+from ramp.kube.client import KubeClient
+from ramp.kube.config import ClusterConfig
 from ramp.kube.metrics import EVENTS, K8S_REQUESTS, reconcile_metrics
 from ramp.kube.reconcile import Result
 from ramp.kube.workqueue import WorkQueue
@@ -23,11 +26,18 @@ class _Idle:
         return Result()
 
 
+def _unused_client(qps: float = 40, burst: int = 80) -> KubeClient:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"nothing is sent in these tests: {request.method} {request.url}")
+
+    return KubeClient(ClusterConfig(server="https://mock"), transport=httpx.MockTransport(refuse), qps=qps, burst=burst)
+
+
 def _manager(**options) -> Manager:
     reconcilers = {kind: (lambda _: _Idle()) for kind in RECONCILER_KINDS}
     manager = Manager(
         ManagerOptions(identity="me", leader_elect=False, **options),
-        client=None,  # type: ignore[arg-type]  # informers are fed by hand; nothing is sent
+        client=_unused_client(),  # informers are fed by hand; nothing is sent
         reconcilers=reconcilers,
     )
     manager.informers = manager._build_term()
@@ -321,7 +331,7 @@ def test_sharded_workers_route_children_by_their_owner_and_refuse_shards_not_hel
     from ramp.core.sharding import shard_for
 
     reconcilers = {kind: (lambda _: _Idle()) for kind in RECONCILER_KINDS}
-    manager = Manager(ManagerOptions(identity="me", shards=4), client=None, reconcilers=reconcilers)  # type: ignore[arg-type]
+    manager = Manager(ManagerOptions(identity="me", shards=4), client=_unused_client(), reconcilers=reconcilers)
     assert manager.elector is None  # no leader Lease: one Lease per shard instead
     manager.informers = manager._build_term()
     run = {
@@ -338,3 +348,15 @@ def test_sharded_workers_route_children_by_their_owner_and_refuse_shards_not_hel
     assert runs.shard_of is not None and rollouts.shard_of is not None and runs.holds is not None
     assert runs.shard_of("ns/web-abc-1") == rollouts.shard_of("ns/web") == shard_for("ns/web", 4)
     assert not runs.holds(shard_for("ns/web", 4))  # no shard held before the coordinator takes one
+
+
+def test_events_spend_a_budget_of_their_own_as_large_as_the_release_writes_one() -> None:
+    client = _unused_client(qps=40, burst=80)
+    manager = Manager(ManagerOptions(identity="me", leader_elect=False), client=client)
+    events_client = manager.recorder.client
+    assert events_client.budget == client.budget == (40, 80), "upstream's flags give Ramp twice --qps, as upstream"
+    release_limiters = {id(limiter) for limiter in client._limiters.values()}
+    assert len(release_limiters) == 3, "built-in, argoproj.io and other kinds: a budget each, as upstream's clients"
+    assert {id(limiter) for limiter in events_client._limiters.values()}.isdisjoint(release_limiters), (
+        "an event never takes a token a release write waits for"
+    )

@@ -111,10 +111,21 @@ def is_same_pod_template(
     ({"labels": {...}, "annotations": {...}}): the canary/stable metadata the controller injected into the
     live template, whose keys are removed from it before comparing (as upstream does).
     """
+    return bool(comparable_live_template(live_rs_template, ephemeral_metadata) == comparable_template(rollout_template))
+
+
+def comparable_live_template(live_rs_template: Mapping[str, Any], ephemeral_metadata: Mapping[str, Any] | None) -> Any:
+    """A ReplicaSet's template as `is_same_pod_template` compares it: hash label, injected metadata and server
+    defaults aside. Equal values mean the same template; a caller may keep it per ReplicaSet version."""
     live = strip_hash_label(live_rs_template)
     if ephemeral_metadata:
         _remove_ephemeral_metadata(live, ephemeral_metadata)
-    return bool(_comparable(live) == _comparable(strip_hash_label(rollout_template)))
+    return _comparable(live)
+
+
+def comparable_template(rollout_template: Mapping[str, Any]) -> Any:
+    """A Rollout's template as `is_same_pod_template` compares it (see `comparable_live_template`)."""
+    return _comparable(strip_hash_label(rollout_template))
 
 
 def _comparable(template: Mapping[str, Any]) -> Any:

@@ -2,10 +2,13 @@
 
 Verbs: list, get, create, update (PUT), patch (merge, json, strategic, apply), delete, and `watch` as an async
 iterator of raw watch events. Addresses come from `kube.resources.Resource`; settings from
-`kube.config.ClusterConfig`. Every request first waits on the client-side rate limiter (`--qps`/`--burst`) and
+`kube.config.ClusterConfig`. Every request first waits on a client-side rate limiter (`--qps`/`--burst`) and
 is then counted in `controller_clientset_k8s_request_total` (labels as upstream's request-metrics wrapper).
-`with_own_limiter` gives a caller (leader election) the same connections but a limiter of its own, so its
-few requests never queue behind a burst of reconcile traffic.
+As upstream's controller, which builds a Kubernetes client, an Argo client and a dynamic client from one
+config (each with its own `--qps`/`--burst` token bucket), the client keeps one budget per family of kinds
+(`choose_budget`): built-in kinds, argoproj.io kinds, and every other group (routers' custom kinds).
+`with_own_limiter` gives a caller (leader election, the event recorder) the same connections but a limiter of
+its own, so its requests never queue behind a burst of reconcile traffic, nor reconcile traffic behind them.
 Non-2xx answers raise `kube.errors.ApiError`; connection failures raise httpx's `TransportError`.
 
 No model validation happens here: callers that want typed objects parse them with `ramp.api` themselves.
@@ -14,11 +17,11 @@ No model validation happens here: callers that want typed objects parse them wit
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Literal
 
 import httpx
+import orjson
 
 from ramp import __version__
 from ramp.kube.config import ClusterConfig
@@ -49,6 +52,39 @@ _WATCH_READ_MARGIN = 30.0
 # The status label when no HTTP answer arrived (upstream's wrapper reports the zero status code).
 _NO_STATUS = "0"
 
+BUILT_IN_GROUPS = frozenset(
+    {
+        "",
+        "apps",
+        "batch",
+        "autoscaling",
+        "policy",
+        "networking.k8s.io",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "events.k8s.io",
+        "apiextensions.k8s.io",
+        "rbac.authorization.k8s.io",
+        "authorization.k8s.io",
+        "authentication.k8s.io",
+    }
+)
+BUDGETS = ("kubernetes", "argoproj", "dynamic")
+
+
+def choose_budget(resource: Resource) -> str:
+    """Which of the client's token buckets a request about `resource` spends, as upstream's three clients:
+    built-in kinds ("kubernetes": ReplicaSets, Services, Pods, Ingresses, ...), "argoproj" (Rollouts and the
+    analysis and experiment kinds), and "dynamic" (every other group: the routers' custom kinds).
+
+    >>> from ramp.kube.resources import REPLICA_SETS, ROLLOUTS
+    >>> choose_budget(REPLICA_SETS), choose_budget(ROLLOUTS)
+    ('kubernetes', 'argoproj')
+    """
+    if resource.group == "argoproj.io":
+        return "argoproj"
+    return "kubernetes" if resource.group in BUILT_IN_GROUPS else "dynamic"
+
 
 class KubeClient:
     """An async Kubernetes API client for raw objects. Use as `async with KubeClient(config) as client:`."""
@@ -65,7 +101,7 @@ class KubeClient:
     ) -> None:
         self.config = config
         self.field_manager = field_manager
-        self._limiter = ClientRateLimiter(qps, burst)
+        self._limiters = {budget: ClientRateLimiter(qps, burst) for budget in BUDGETS}
         self._owns_http = True
         limit: float | None = timeout
         if config.request_timeout is not None:
@@ -98,6 +134,12 @@ class KubeClient:
         if self._owns_http:
             await self._http.aclose()
 
+    @property
+    def budget(self) -> tuple[float, int]:
+        """This client's `(qps, burst)` per budget: `with_own_limiter(*client.budget)` is one more of the same size."""
+        limiter = self._limiters["kubernetes"]
+        return limiter.qps, limiter.burst
+
     def with_own_limiter(self, qps: float = 0.0, burst: int = 0) -> KubeClient:
         """This client's connections and settings, paced by a limiter of its own (qps <= 0: none).
 
@@ -105,7 +147,8 @@ class KubeClient:
         miss the renew deadline and cost the Lease, although the API server itself was answering.
         """
         view = copy.copy(self)
-        view._limiter = ClientRateLimiter(qps, burst)
+        own = ClientRateLimiter(qps, burst)
+        view._limiters = dict.fromkeys(BUDGETS, own)
         view._owns_http = False
         return view
 
@@ -242,7 +285,7 @@ class KubeClient:
             timeoutSeconds=str(timeout_seconds),
             allowWatchBookmarks="true" if allow_bookmarks else None,
         )
-        await self._limiter.acquire()
+        await self._limiters[choose_budget(resource)].acquire()
         request = self._http.build_request(
             "GET",
             resource.path(namespace),
@@ -260,11 +303,20 @@ class KubeClient:
         try:
             if response.status_code != 200:
                 raise ApiError.from_response(response.status_code, await response.aread())
-            async for line in response.aiter_lines():
-                if line:
-                    event = json.loads(line)
-                    if isinstance(event, dict):
-                        yield event
+            # One JSON document per line; orjson parses the bytes as they come (no decode to str first).
+            pending = b""
+            async for chunk in response.aiter_bytes():
+                lines = (pending + chunk).split(b"\n")
+                pending = lines.pop()
+                for line in lines:
+                    if line.strip():
+                        event = orjson.loads(line)
+                        if isinstance(event, dict):
+                            yield event
+            if pending.strip():
+                event = orjson.loads(pending)
+                if isinstance(event, dict):
+                    yield event
         finally:
             await response.aclose()
 
@@ -290,9 +342,9 @@ class KubeClient:
         content = None
         headers = {}
         if body is not None:
-            content = json.dumps(body).encode()
+            content = orjson.dumps(body)
             headers["Content-Type"] = content_type
-        await self._limiter.acquire()
+        await self._limiters[choose_budget(resource)].acquire()
         try:
             response = await self._http.request(
                 method, path, params=params, content=content, headers=headers, extensions=self._extensions
@@ -305,7 +357,7 @@ class KubeClient:
             raise ApiError.from_response(response.status_code, response.content)
         if not response.content:
             return {}
-        decoded = response.json()
+        decoded = orjson.loads(response.content)
         return decoded if isinstance(decoded, dict) else {"items": decoded}
 
 

@@ -1,12 +1,19 @@
-"""Kubernetes Events about the objects Ramp manages (what `kubectl describe rollout` shows).
+"""Kubernetes Events about the objects Ramp manages (what `kubectl describe rollout` shows), off the write path.
 
-`EventRecorder.record` never blocks a reconcile: it counts `rollout_events_total{namespace,name,type,reason}`
-(upstream's labels: the object the event is about), logs the
-event and queues it; `run()` writes queued events as core/v1 Events with source component
-`rollouts-controller` (upstream's). A repeat of an event already written (same object, type, reason and
-message) patches the existing Event's count and lastTimestamp instead of creating another, as client-go's
-correlator does; the memory of written events is a bounded LRU, so aggregation stays cheap. When the
-queue is full (API server slow or down) events are dropped with a warning rather than holding memory.
+`EventRecorder.record` never blocks and never awaits: it counts `rollout_events_total{namespace,name,type,reason}`
+(upstream's labels: the object the event is about), logs the event, passes it through the correlator
+(`kube.correlator`: aggregation of similar events, deduplication, the per-object spam filter, as client-go's
+EventCorrelator) and queues what is left. `run()` writes queued events as core/v1 Events with source component
+`rollouts-controller` (upstream's): a new Event, or a patch of the count, lastTimestamp and message of the
+Event already written for a repeat.
+
+Events are the sink of their own budget: the recorder's client is built with a rate limiter of its own
+(`KubeClient.with_own_limiter`, by `ramp.manager.runtime`), so an event never takes a token a release write
+(a scale, a status, a router update) waits for; see docs/performance.md. Writes run on a few lanes, each
+object always on the same lane, so one object's Events are written in the order they were recorded while a
+slow write about one object does not hold up the others. Each Event's name is fixed when it is recorded
+(`<object>.<nanoseconds, hex>`, as client-go names them), so names sort in the order events happened.
+When the queues are full (API server slow or down) events are dropped with a warning rather than holding memory.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import contextlib
 import logging
 import socket
 import time
-from collections import OrderedDict
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +32,7 @@ from typing import Any
 import httpx
 
 from ramp.kube.client import KubeClient
+from ramp.kube.correlator import EventCorrelator, EventKey, ObjectKey, Written
 from ramp.kube.errors import ApiError
 from ramp.kube.metrics import EVENTS as EVENTS_METRIC
 from ramp.kube.resources import EVENTS
@@ -35,11 +43,12 @@ COMPONENT = "rollouts-controller"
 NORMAL = "Normal"
 WARNING = "Warning"
 
-# client-go's broadcaster buffers 1000 events and its correlator remembers 4096.
+# client-go's broadcaster buffers 1000 events.
 _QUEUE_SIZE = 1000
+LANES = 4
+"""Concurrent event writers; each object's events go through one of them, in order."""
 DROP_REPORT_INTERVAL = 10.0
 """Seconds between two warnings about dropped events (each says how many)."""
-_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -47,15 +56,10 @@ class _Pending:
     involved: dict[str, Any]
     event_type: str
     reason: str
+    key: EventKey
     message: str
-    at: datetime
-
-
-@dataclass
-class _Written:
     name: str
-    namespace: str
-    count: int
+    at: datetime
 
 
 def _utcnow() -> datetime:
@@ -72,13 +76,18 @@ class EventRecorder:
         component: str = COMPONENT,
         host: str | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        correlator: EventCorrelator | None = None,
+        lanes: int = LANES,
     ) -> None:
         self.client = client
         self.component = component
         self.host = host or socket.gethostname()
+        self.correlator = correlator or EventCorrelator()
         self._clock = clock
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue(maxsize=_QUEUE_SIZE)
-        self._written: OrderedDict[tuple[str, ...], _Written] = OrderedDict()
+        self._monotonic = monotonic
+        self._lanes: list[asyncio.Queue[_Pending]] = [asyncio.Queue() for _ in range(max(1, lanes))]
+        self._queued = 0
         self._dropped = 0
         self._last_drop_report = -DROP_REPORT_INTERVAL
 
@@ -89,24 +98,44 @@ class EventRecorder:
         self.record(obj, WARNING, reason, message)
 
     def record(self, obj: Mapping[str, Any], event_type: str, reason: str, message: str) -> None:
-        """Count, log and queue one event about `obj` (a raw object with apiVersion, kind and metadata)."""
+        """Count, log, correlate and queue one event about `obj` (a raw object with apiVersion, kind and metadata)."""
         involved = _reference(obj)
-        EVENTS_METRIC.labels(
-            str(involved.get("namespace", "")), str(involved.get("name", "")), event_type, reason
-        ).inc()
+        namespace, name = str(involved.get("namespace", "")), str(involved.get("name", ""))
+        EVENTS_METRIC.labels(namespace, name, event_type, reason).inc()
         log.log(
             logging.WARNING if event_type == WARNING else logging.INFO,
             message,
             extra={
                 "event_reason": reason,
-                "namespace": involved.get("namespace", ""),
-                str(involved.get("kind", "object")).lower(): involved.get("name", ""),
+                "namespace": namespace,
+                str(involved.get("kind", "object")).lower(): name,
             },
         )
-        try:
-            self._queue.put_nowait(_Pending(involved, event_type, reason, message, self._clock()))
-        except asyncio.QueueFull:
+        about: ObjectKey = (
+            str(involved.get("apiVersion", "")),
+            str(involved.get("kind", "")),
+            namespace,
+            name,
+            str(involved.get("uid", "")),
+        )
+        decided = self.correlator.correlate(about, event_type, reason, message, self._monotonic())
+        if decided.skip:
+            log.debug("event dropped by the spam filter", extra={"event_reason": reason, "namespace": namespace})
+            return
+        if self._queued >= _QUEUE_SIZE:
             self._report_drop()
+            return
+        pending = _Pending(
+            involved,
+            event_type,
+            reason,
+            decided.key,
+            decided.message,
+            f"{name or 'object'}.{time.time_ns():x}",
+            self._clock(),
+        )
+        self._queued += 1
+        self._lanes[zlib.crc32("/".join(about).encode()) % len(self._lanes)].put_nowait(pending)
 
     def _report_drop(self) -> None:
         # One warning per interval with the count, not one per event: a burst drops thousands.
@@ -122,8 +151,13 @@ class EventRecorder:
 
     async def run(self) -> None:
         """Write queued events until cancelled."""
+        async with asyncio.TaskGroup() as lanes:
+            for queue in self._lanes:
+                lanes.create_task(self._drain(queue))
+
+    async def _drain(self, queue: asyncio.Queue[_Pending]) -> None:
         while True:
-            pending = await self._queue.get()
+            pending = await queue.get()
             try:
                 await self._write(pending)
             except (ApiError, httpx.HTTPError) as err:
@@ -131,46 +165,40 @@ class EventRecorder:
                     "event not written",
                     extra={"event_reason": pending.reason, "error": str(err) or type(err).__name__},
                 )
+            except Exception:
+                # A bug must not end the lane: every later event about its objects would be lost silently.
+                log.exception("event not written", extra={"event_reason": pending.reason})
             finally:
-                self._queue.task_done()
+                self._queued -= 1
+                queue.task_done()
 
     async def close(self, grace_seconds: float) -> None:
         """Wait up to `grace_seconds` for queued events to be written (call while `run()` is running)."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace_seconds):
-                await self._queue.join()
+                for queue in self._lanes:
+                    await queue.join()
 
     async def _write(self, pending: _Pending) -> None:
         involved = pending.involved
         namespace = str(involved.get("namespace") or "default")
-        key = (
-            namespace,
-            str(involved.get("kind", "")),
-            str(involved.get("name", "")),
-            str(involved.get("uid", "")),
-            pending.event_type,
-            pending.reason,
-            pending.message,
-        )
         stamp = _timestamp(pending.at)
-        seen = self._written.get(key)
+        seen = self.correlator.repeat_of(pending.key)
         if seen is not None:
-            self._written.move_to_end(key)
-            patch = {"count": seen.count + 1, "lastTimestamp": stamp}
+            patch = {"count": seen.count + 1, "lastTimestamp": stamp, "message": pending.message}
             try:
                 await self.client.patch(EVENTS, seen.name, patch, seen.namespace, patch_type="merge")
-                seen.count += 1
+                self.correlator.written(pending.key, Written(seen.name, seen.namespace, seen.count + 1))
                 return
             except ApiError as err:
                 if not err.is_not_found:
                     raise
                 # The Event expired (the API server keeps them an hour): write a new one.
-                del self._written[key]
-        name = f"{involved.get('name', 'object')}.{time.time_ns():x}"
+                self.correlator.expired(pending.key)
         body = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"name": name, "namespace": namespace},
+            "metadata": {"name": pending.name, "namespace": namespace},
             "involvedObject": involved,
             "reason": pending.reason,
             "message": pending.message,
@@ -183,9 +211,7 @@ class EventRecorder:
             "reportingInstance": self.host,
         }
         await self.client.create(EVENTS, body, namespace)
-        self._written[key] = _Written(name, namespace, 1)
-        if len(self._written) > _CACHE_SIZE:
-            self._written.popitem(last=False)
+        self.correlator.written(pending.key, Written(pending.name, namespace, 1))
 
 
 def _reference(obj: Mapping[str, Any]) -> dict[str, Any]:

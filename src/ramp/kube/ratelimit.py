@@ -64,6 +64,15 @@ class TokenBucket:
         self.last_event = now + wait
         return wait
 
+    def try_take(self, now: float) -> bool:
+        """Take one token at time `now` if one is in the bucket (never lends into the future): a caller
+        that may drop its action, such as an event over its object's spam budget, asks this instead."""
+        self._advance(now)
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
     def cancel(self, act_at: float, now: float) -> None:
         """Give back the token of a reservation due at `act_at` whose holder will not act (x/time/rate's
         `CancelAt`). Only the part not already lent on to later reservations returns: those callers are
@@ -134,6 +143,8 @@ class ClientRateLimiter:
     """Client-side request pacing (`--qps`, `--burst`); a qps of 0 or less turns it off."""
 
     def __init__(self, qps: float, burst: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.qps = qps
+        self.burst = burst
         self._bucket = TokenBucket(qps, max(burst, 1)) if qps > 0 else None
         self._clock = clock
 

@@ -125,7 +125,9 @@ class Manager:
         self.options = options
         self.client = client
         self.reconcilers = reconcilers
-        self.recorder = EventRecorder(client)
+        # Events spend a budget of their own, as large as the one release writes share (docs/performance.md):
+        # an event written never delays a scale or status write, and one that waits delays nothing.
+        self.recorder = EventRecorder(client.with_own_limiter(*client.budget))
         self.elector = (
             LeaderElector(
                 # No client-side limit for the Lease: a renewal every 2 s needs no pacing, and one that

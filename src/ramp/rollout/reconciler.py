@@ -18,12 +18,12 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ramp.api import ManifestError, Rollout, parse_rollout
 from ramp.core import conditions as cond
 from ramp.core.hashing import compute_pod_template_hash
-from ramp.core.podtemplate import is_same_pod_template
+from ramp.core.podtemplate import comparable_live_template, comparable_template, is_same_pod_template
 from ramp.core.replicas import SurgeLimits
 from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
@@ -73,9 +73,13 @@ from ramp.traffic.base import RouterError
 
 log = logging.getLogger("ramp.rollout")
 Obj = dict[str, Any]
+_V = TypeVar("_V")
 OWNER_INDEX = "rollout-owner"
 PODS_METADATA_ANNOTATION = "rollouts.ramp.dev/ephemeral-metadata-pods"
 """On a ReplicaSet: the active/preview metadata its running pods were last all given (see `_sync_pod_metadata`)."""
+MEMO_SIZE = 1024
+"""Versions of ReplicaSets (their comparable templates) and of Rollouts (their parsed models) kept, oldest
+forgotten first: enough for a few hundred Rollouts updating at once, a few MiB at most."""
 ROUTER_RETRY_SECONDS = 10.0
 """A routing object that is missing or malformed is looked at again this often (unless it is watched)."""
 
@@ -83,6 +87,12 @@ ROUTER_RETRY_SECONDS = 10.0
 def _is_blue_green(rollout: Rollout) -> bool:
     strategy = rollout.spec.strategy
     return strategy is not None and strategy.blue_green is not None and strategy.canary is None
+
+
+def _remember(memo: dict[tuple[str, str], _V], key: tuple[str, str], value: _V) -> None:
+    memo[key] = value
+    if len(memo) > MEMO_SIZE:
+        del memo[next(iter(memo))]
 
 
 def index_by_owner(rs: Obj) -> list[str]:
@@ -125,6 +135,8 @@ class RolloutReconciler:
         self.informers = informers
         self.recorder = recorder
         self._announced: dict[str, str] = {}
+        self._comparable_sets: dict[tuple[str, str], Any] = {}
+        self._parsed: dict[tuple[str, str], Rollout] = {}
         self.routing = TrafficRouting(client, informers)
         informers.replica_sets.add_index(OWNER_INDEX, index_by_owner)
         informers.analysis_runs.add_index(analysisruns.OWNER_INDEX, index_by_owner)
@@ -152,7 +164,7 @@ class RolloutReconciler:
 
     async def _reconcile(self, raw: Obj, now: datetime) -> Result:
         try:
-            rollout = parse_rollout(raw)
+            rollout = self._parse(raw)
         except ManifestError as err:
             return await self._write_invalid(raw, "; ".join(str(p) for p in err.problems), now)
         found = workload.resolve(raw, rollout, self.informers)
@@ -509,6 +521,32 @@ class RolloutReconciler:
 
     # -- ReplicaSets -----------------------------------------------------------------------------------
 
+    def _comparable_set(self, rs: ReplicaSetView) -> Any:
+        """The ReplicaSet's template as compared with the Rollout's, worked out once per version of the ReplicaSet
+        (a template never changes without a new resourceVersion): most reconciles find the same sets again."""
+        meta = rs.raw.get("metadata") or {}
+        key = (str(meta.get("uid", "")), str(meta.get("resourceVersion", "")))
+        if not all(key):
+            return comparable_live_template(remove_injected_anti_affinity(rs.template), rs.ephemeral_metadata)
+        found = self._comparable_sets.get(key)
+        if found is None:
+            found = comparable_live_template(remove_injected_anti_affinity(rs.template), rs.ephemeral_metadata)
+            _remember(self._comparable_sets, key, found)
+        return found
+
+    def _parse(self, raw: Mapping[str, Any]) -> Rollout:
+        """The Rollout's model, parsed once per resourceVersion (models are frozen, so sharing one is safe): an
+        update wave reconciles each Rollout several times at the same version. A bad spec raises every time."""
+        meta = raw.get("metadata") or {}
+        key = (str(meta.get("uid", "")), str(meta.get("resourceVersion", "")))
+        if not all(key):
+            return parse_rollout(raw)
+        found = self._parsed.get(key)
+        if found is None:
+            found = parse_rollout(raw)
+            _remember(self._parsed, key, found)
+        return found
+
     def _owned_sets(self, raw: Mapping[str, Any]) -> list[ReplicaSetView]:
         owned = self.informers.replica_sets.by_index(OWNER_INDEX, object_key(raw))
         return [
@@ -528,11 +566,8 @@ class RolloutReconciler:
     ) -> tuple[ReplicaSetView | None, bool]:
         """The ReplicaSet of the current template: found by comparing templates (oldest first, as upstream),
         else created as `<rollout>-<hash>`."""
-        matching = [
-            rs
-            for rs in sorted(sets, key=lambda r: r.created)
-            if is_same_pod_template(remove_injected_anti_affinity(rs.template), template, rs.ephemeral_metadata)
-        ]
+        wanted = comparable_template(template)
+        matching = [rs for rs in sorted(sets, key=lambda r: r.created) if self._comparable_set(rs) == wanted]
         min_ready = rollout.spec.effective_min_ready_seconds
         if matching:
             found_set = matching[0]

@@ -105,3 +105,20 @@ async def test_request_series_name_only_the_objects_whose_series_are_dropped_on_
 
 def test_the_controller_info_gauge_carries_the_version() -> None:
     assert REGISTRY.get_sample_value("argo_rollouts_controller_info", {"version": f"v{__version__}"}) == 1.0
+
+
+async def test_built_in_kinds_and_argoproj_kinds_spend_separate_budgets_as_upstreams_two_clients() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"metadata": {"name": "web"}})
+
+    client = _client(answer, qps=0.001, burst=1)  # one request per budget, then the next in ~1000 s
+    await client.get(ROLLOUTS, "web", "ns")  # takes the argoproj.io budget's burst
+    # A ReplicaSet write does not wait behind Rollout traffic (nor would a Rollout write behind ReplicaSets).
+    assert (await client.get(REPLICA_SETS, "web", "ns"))["metadata"]["name"] == "web"
+    waiting = asyncio.create_task(client.get(ROLLOUTS, "web", "ns"))
+    await asyncio.sleep(0)
+    assert not waiting.done(), "each budget still paces its own kinds"
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    await client.aclose()

@@ -19,8 +19,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ramp.providers.judge.statistics import (
     TiedSamplesError,
@@ -28,6 +27,9 @@ from ramp.providers.judge.statistics import (
     estimate_shift,
     perturb_constant,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_TOLERANCE = 0.25
 DEFAULT_CONFIDENCE = 0.98
@@ -131,6 +133,8 @@ def classify_metric(
     if len(set(x) | set(y)) == 1:
         return counts.classify(Classification.PASS, "every value is the same")
     if len(set(x)) == 1 and len(set(y)) == 1:
+        import numpy as np  # on first use: only a judge analysis needs numpy (see `statistics`)
+
         generator = rng if rng is not None else np.random.default_rng(NOISE_SEED)
         x, y = perturb_constant(x, generator), perturb_constant(y, generator)
     try:

@@ -8,7 +8,8 @@ standardised rank-sum statistic crosses each normal quantile). `calculate_mean_r
 compared at all (Kayenta's remedy for an all-tied rank test).
 
 Pure: numbers in, numbers out; randomness only from the generator the caller passes. Used by
-`ramp.providers.judge.classify`.
+`ramp.providers.judge.classify`. numpy and scipy are imported on first use, not with the module: they are
+~85 MiB of the controller's memory, and only a judge analysis needs them.
 """
 
 from __future__ import annotations
@@ -16,19 +17,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
-from scipy.optimize import brentq  # type: ignore[import-untyped]  # scipy ships no type hints
-from scipy.stats import norm, rankdata  # type: ignore[import-untyped]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Values = npt.NDArray[np.float64]
 
 ROOT_TOLERANCE = 1e-4
 """R's `tol.root` default: how close Brent's method gets to the jump where the statistic crosses a quantile."""
 
 NOISE_SCALE = 1e-5
 """Standard deviation of the noise added to a constant sample, relative to its value (Kayenta's figure)."""
-
-Values = npt.NDArray[np.float64]
 
 
 class TiedSamplesError(ValueError):
@@ -58,6 +59,9 @@ def estimate_shift(canary: Sequence[float], baseline: Sequence[float], confidenc
     Raises TiedSamplesError when all observations tie (a single value on each side), ValueError for empty
     samples or a confidence outside (0, 1).
     """
+    import numpy as np
+    from scipy.stats import norm  # type: ignore[import-untyped]  # scipy ships no type hints
+
     x = np.asarray(canary, dtype=np.float64)
     y = np.asarray(baseline, dtype=np.float64)
     if x.size == 0 or y.size == 0:
@@ -83,6 +87,9 @@ def calculate_rank_statistic(canary: Values, baseline: Values, shift: float, *, 
     moves dz half a unit towards 0; sigma = sqrt(nx·ny/12 · ((nx+ny+1) - Σ(t³-t)/((nx+ny)(nx+ny-1)))) over the
     tie groups t. Decreases (in steps) as the shift grows.
     """
+    import numpy as np
+    from scipy.stats import rankdata
+
     nx, ny = float(canary.size), float(baseline.size)
     ranks = rankdata(np.concatenate((canary - shift, baseline)), method="average")
     dz = float(ranks[: canary.size].sum()) - nx * (nx + 1) / 2 - nx * ny / 2
@@ -107,11 +114,15 @@ def _find_crossing(x: Values, y: Values, low: float, high: float, quantile: floa
     def distance(shift: float) -> float:
         return calculate_rank_statistic(x, y, shift, corrected=corrected) - quantile
 
+    from scipy.optimize import brentq  # type: ignore[import-untyped]
+
     return float(brentq(distance, low, high, xtol=ROOT_TOLERANCE))
 
 
 def calculate_mean_ratio(canary: Sequence[float], baseline: Sequence[float]) -> float:
     """Effect size: mean(canary) / mean(baseline); NaN when either mean is 0 (no meaningful ratio)."""
+    import numpy as np
+
     canary_mean = float(np.mean(np.asarray(canary, dtype=np.float64)))
     baseline_mean = float(np.mean(np.asarray(baseline, dtype=np.float64)))
     if canary_mean == 0 or baseline_mean == 0:
@@ -121,6 +132,8 @@ def calculate_mean_ratio(canary: Sequence[float], baseline: Sequence[float]) -> 
 
 def perturb_constant(values: Sequence[float], rng: np.random.Generator) -> list[float]:
     """A constant sample plus Gaussian noise of sigma = |value|·1e-5 (a zero sample stays as it is)."""
+    import numpy as np
+
     array = np.asarray(values, dtype=np.float64)
     scale = abs(float(array[0])) * NOISE_SCALE if array.size else 0.0
     if scale == 0:
