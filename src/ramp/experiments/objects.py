@@ -222,6 +222,31 @@ def experiment_placeholders(
     return values
 
 
+def find_unresolvable_argument(experiment: Mapping[str, Any], analysis: Mapping[str, Any]) -> str | None:
+    """Why an analysis argument of `experiment` can never resolve (a placeholder no template or timestamp of this
+    Experiment gives), or None.
+
+    >>> experiment = {"spec": {"templates": [{"name": "a"}]}}
+    >>> find_unresolvable_argument(experiment, {"args": [{"name": "h", "value": "{{templates.a.podTemplateHash}}"}]})
+    >>> find_unresolvable_argument(experiment, {"args": [{"name": "h", "value": "{{templates.b.podTemplateHash}}"}]})
+    'failed to resolve {{templates.b.podTemplateHash}}'
+    """
+    spec = experiment.get("spec") or {}
+    possible = {"experiment.availableAt": "", "experiment.finishedAt": ""}
+    for template in spec.get("templates") or []:
+        name = template.get("name")
+        possible[f"templates.{name}.podTemplateHash"] = ""
+        possible[f"templates.{name}.replicaset.name"] = ""
+    for arg in analysis.get("args") or []:
+        if arg.get("value") is None:
+            continue
+        try:
+            resolve_experiment_value(str(arg["value"]), possible)
+        except AnalysisTemplateError as error:
+            return str(error)
+    return None
+
+
 def build_experiment_run(
     experiment: Mapping[str, Any],
     analysis: Mapping[str, Any],

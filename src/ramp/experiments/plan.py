@@ -50,6 +50,7 @@ from ramp.experiments.objects import (
     build_template_replica_set,
     build_template_service,
     experiment_placeholders,
+    find_unresolvable_argument,
 )
 
 Obj = dict[str, Any]
@@ -282,6 +283,11 @@ def _plan_analysis(inputs: Inputs, plan: Plan, analysis: Mapping[str, Any], term
             kind = "ClusterAnalysisTemplate" if analysis.get("clusterScope") else "AnalysisTemplate"
             current["phase"] = "Error"
             current["message"] = f"{kind} verification failed for analysis '{name}': {found.error}"
+        elif (unresolvable := find_unresolvable_argument(experiment, analysis)) is not None:
+            # An argument naming a placeholder no template can ever give fails now, not once the templates
+            # are up (upstream finds it only then): nothing is scaled for an Experiment that cannot succeed.
+            current["phase"] = "Error"
+            current["message"] = f"Failed to create AnalysisRun for analysis '{name}': {unresolvable}"
     elif not previous.get("analysisRun"):
         if not terminating:
             _plan_new_run(inputs, plan, analysis, current)

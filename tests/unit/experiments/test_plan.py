@@ -152,6 +152,28 @@ def test_analyses_start_only_once_available_and_missing_templates_are_an_error_b
     )
 
 
+def test_an_argument_no_template_can_resolve_is_an_error_before_the_templates_are_up() -> None:
+    metric = {"name": "m", "provider": {"web": {"url": "http://x/{{args.hash}}"}}}
+    found = {
+        "ratio": TemplatesFound(
+            [{"metadata": {"name": "ratio"}, "spec": {"metrics": [metric], "args": [{"name": "hash"}]}}]
+        )
+    }
+    for value, error in (
+        ("{{templates.nope.podTemplateHash}}", "failed to resolve {{templates.nope.podTemplateHash}}"),
+        ("{{templates.baseline.podTemplateHash}}", None),
+    ):
+        analyses = [{"name": "ratio", "templateName": "ratio", "args": [{"name": "hash", "value": value}]}]
+        result = plan(experiment({"phase": "Pending"}, analyses=analyses), both_sets(available=0), templates=found)
+        assert result.create_runs == []
+        run = result.status["analysisRuns"][0]
+        if error is None:
+            assert run.get("phase") != "Error", run
+        else:
+            assert run["phase"] == "Error"
+            assert run["message"] == f"Failed to create AnalysisRun for analysis 'ratio': {error}"
+
+
 def test_a_run_is_created_with_experiment_placeholders_resolved() -> None:
     metric = {"name": "m", "provider": {"web": {"url": "http://x/{{args.hash}}"}}}
     found = {
