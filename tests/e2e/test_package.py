@@ -40,8 +40,13 @@ class Dist:
     wheel: Path
 
 
+def _clean_env() -> dict[str, str]:
+    """This process's environment without what would point a fresh interpreter at the checkout's sources."""
+    return {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
+
+
 def _build(out: Path, *args: str, source: Path = ROOT) -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("RAMP_GIT_")}
+    env = {key: value for key, value in _clean_env().items() if not key.startswith("RAMP_GIT_")}
     env["SOURCE_DATE_EPOCH"] = SOURCE_DATE_EPOCH
     done = subprocess.run(
         [sys.executable, "-m", "build", *args, "--outdir", str(out), str(source)],
@@ -76,9 +81,9 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
 def venv(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv with the built wheel installed (its dependencies from the index, through pip's cache)."""
     path = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, env=_clean_env())
     install = [str(path / "bin" / "pip"), "install", "--disable-pip-version-check", "--quiet", str(dist.wheel)]
-    done = subprocess.run(install, capture_output=True, text=True, check=False)
+    done = subprocess.run(install, capture_output=True, text=True, check=False, env=_clean_env())
     assert done.returncode == 0, done.stderr[-3000:]
     return path
 
