@@ -350,19 +350,18 @@ def _sem_ver(values: list[Any], _state: EvalState) -> bool:
 
 def _fractional(args: list[Any], state: EvalState) -> Any:
     values = [apply(arg, state) for arg in args]
+    bucket_by: str | None = None
     if values and isinstance(values[0], str):
-        key, entries = values[0], values[1:]
-    else:
+        bucket_by, values = values[0], values[1:]
+    weighted = [_fraction(entry) for entry in values]
+    if not weighted:
+        raise JsonLogicError("fractional needs at least one [variant, weight] entry")
+    if bucket_by is None:
         targeting_key = _lookup(state.data, "targetingKey")
         if not isinstance(targeting_key, str) or not targeting_key:
             return None  # nothing to bucket by: the flag's default variant
-        key, entries = state.flag_key + targeting_key, values
-    weighted: list[tuple[str, int]] = []
-    for entry in entries:
-        weighted.append(_fraction(entry))
-    if not weighted:
-        raise JsonLogicError("fractional needs at least one [variant, weight] entry")
-    chosen = bucketing.pick(key, weighted)
+        bucket_by = state.flag_key + targeting_key
+    chosen = bucketing.pick(bucket_by, weighted)
     if chosen is not None:
         state.split_results.add(chosen)
     return chosen
