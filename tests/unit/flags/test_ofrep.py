@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from ramp.flags.ofrep import MAX_BODY_BYTES, Subscribers, build_app
 from ramp.flags.store import FlagSet
+
+with warnings.catch_warnings():
+    # starlette 1.x suggests httpx2 for its TestClient; httpx is what Ramp pins, and it works.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 FLAGS: dict[str, Any] = {
     "bool": {"state": "ENABLED", "variants": {"on": True, "off": False}, "defaultVariant": "on", "targeting": {}},
