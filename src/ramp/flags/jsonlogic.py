@@ -17,6 +17,9 @@ from ramp.flags.semver import SemverError, compare_semver
 
 DEFAULT_STEP_BUDGET = 10_000
 MAX_DEPTH = 200
+# Bounds on what one step can build, so a few steps cannot double a string or a list into gigabytes.
+MAX_STRING = 64 * 1024
+MAX_ITEMS = 10_000
 
 
 class JsonLogicError(Exception):
@@ -70,6 +73,13 @@ def apply(rule: Any, state: EvalState) -> Any:
 
 
 KNOWN_OPERATORS: frozenset[str]  # set below, for validating definitions
+
+
+def charge(state: EvalState, steps: int) -> None:
+    """Spend `steps` of the budget on work one step did (copying a long list or string)."""
+    state.steps_left -= steps
+    if state.steps_left < 0:
+        raise StepBudgetExceeded(f"rule exceeded its budget of {DEFAULT_STEP_BUDGET} evaluation steps")
 
 
 def truthy(value: Any) -> bool:
@@ -314,11 +324,22 @@ def _substr(values: list[Any], _state: EvalState) -> str:
     return text[start : start + length] if length >= 0 else text[start:length]
 
 
-def _merge(values: list[Any], _state: EvalState) -> list[Any]:
+def _merge(values: list[Any], state: EvalState) -> list[Any]:
     merged: list[Any] = []
     for value in values:
         merged.extend(value if isinstance(value, list) else [value])
+        if len(merged) > MAX_ITEMS:
+            raise JsonLogicError(f"merge built a list longer than {MAX_ITEMS} items")
+    charge(state, len(merged) // 16)
     return merged
+
+
+def _cat(values: list[Any], state: EvalState) -> str:
+    text = "".join(_text(value) for value in values)
+    if len(text) > MAX_STRING:
+        raise JsonLogicError(f"cat built a string longer than {MAX_STRING} characters")
+    charge(state, len(text) // 256)
+    return text
 
 
 # -- flagd extras ---------------------------------------------------------------------------------------------
@@ -398,7 +419,7 @@ _EAGER: dict[str, Eager] = {
     "/": lambda v, _s: _tidy(_arith(v, _divide)),
     "%": lambda v, _s: _tidy(_arith(v, _modulo)),
     "in": _in,
-    "cat": lambda v, _s: "".join(_text(x) for x in v),
+    "cat": _cat,
     "substr": _substr,
     "merge": _merge,
     "starts_with": _starts_with,

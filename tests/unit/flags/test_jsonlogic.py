@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ramp.flags.jsonlogic import EvalState, JsonLogicError, apply
+from ramp.flags.jsonlogic import EvalState, JsonLogicError, StepBudgetExceeded, apply
 
 
 def run(rule: Any, data: Any = None) -> Any:
@@ -65,3 +65,20 @@ def test_operator(rule: Any, data: Any, expected: Any) -> None:
 def test_bad_rules_raise_a_named_error(rule: Any) -> None:
     with pytest.raises(JsonLogicError):
         run(rule)
+
+
+def test_a_rule_cannot_double_a_string_or_a_list_into_gigabytes() -> None:
+    doubling = {"reduce": [list(range(64)), {"cat": [{"var": "accumulator"}, {"var": "accumulator"}]}, "ab"]}
+    with pytest.raises(JsonLogicError, match="cat built a string longer"):
+        run(doubling)
+    growing = {"reduce": [list(range(64)), {"merge": [{"var": "accumulator"}, {"var": "accumulator"}]}, [1]]}
+    with pytest.raises(JsonLogicError, match="merge built a list longer"):
+        run(growing)
+
+
+def test_copying_long_lists_spends_the_budget() -> None:
+    # Each step copies a 9,000-item list: well under the step count, far over the work allowed.
+    copies = {"reduce": [{"var": "keys"}, {"merge": [{"var": "accumulator"}]}, {"var": "big"}]}
+    state = EvalState(data={"keys": list(range(200)), "big": list(range(9000))}, evaluators={}, flag_key="f")
+    with pytest.raises(StepBudgetExceeded):
+        apply(copies, state)
