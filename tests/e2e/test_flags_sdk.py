@@ -295,3 +295,24 @@ def test_a_rollout_from_10_to_50_percent_with_the_javascript_sdk(
     # The same users as the Python SDK saw: one hash, whatever the client.
     python_at_50 = new_keys(python_client(server.url, "cross-check"))
     assert at_50 == python_at_50
+
+
+def test_bulk_evaluation_answers_304_until_the_flags_change(tmp_path: Path, servers: Callable[..., FlagServer]) -> None:
+    # Given a served file and a client that fetched every flag once
+    server = servers(tmp_path, rollout_file(10))
+    bulk = f"{server.url}/ofrep/v1/evaluate/flags"
+    body = {"context": {"targetingKey": "user-1"}}
+    first = httpx.post(bulk, json=body, timeout=5)
+    assert first.status_code == 200
+    assert {item["key"] for item in first.json()["flags"]} == {FLAG, "banner", "max-items", "ratio", "theme"}
+    assert first.json()["eventStreams"] == [{"type": "sse", "endpoint": {"requestUri": "/ofrep/v1/events"}}]
+    etag = first.headers["etag"]
+    # When it asks again with its ETag, Then nothing changed: 304
+    assert httpx.post(bulk, json=body, headers={"If-None-Match": etag}, timeout=5).status_code == 304
+    # When the file changes, Then the same question gets the new flags and a new ETag
+    raw = rollout_file(50)
+    server.write(raw)
+    server.wait_serving(raw)
+    after = httpx.post(bulk, json=body, headers={"If-None-Match": etag}, timeout=5)
+    assert after.status_code == 200 and after.headers["etag"] != etag
+    assert after.json()["metadata"] == {"version": version_of(raw)}

@@ -51,6 +51,13 @@ def check_document(document: Any) -> tuple[dict[str, dict[str, Any]], dict[str, 
     for name, rule in evaluators.items():
         _check_rule(rule, f"$evaluators.{name}")
     checked = {key: check_definition(key, definition) for key, definition in flags.items()}
+    for where, rule in [
+        *((f"$evaluators.{n}", r) for n, r in evaluators.items()),
+        *((f"flags.{k}.targeting", d["targeting"]) for k, d in checked.items()),
+    ]:
+        for name in _refs(rule):
+            if name not in evaluators:
+                raise FlagDefinitionError(f"{where}: $ref {name!r} names no entry of $evaluators {sorted(evaluators)}")
     return checked, dict(evaluators)
 
 
@@ -111,6 +118,19 @@ def _check_rule(rule: Any, where: str) -> None:
     if unknown:
         path, op = unknown[0]
         raise FlagDefinitionError(f"{path}: unknown JsonLogic operator {op!r}")
+
+
+def _refs(rule: Any) -> list[Any]:
+    found, stack = [], [rule]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "$ref" in node:
+                found.append(node["$ref"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 def _depth(node: Any) -> int:
