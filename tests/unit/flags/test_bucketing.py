@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ramp.flags.bucketing import bucket, bucket_hash, pick
@@ -27,6 +27,7 @@ def test_pick_walks_the_variants_in_listed_order() -> None:
     assert pick("anything", [("a", 0), ("b", 0)]) is None
 
 
+@settings(deadline=None)  # no wall-time assertions: the machine is shared
 @given(
     keys=st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=30),
     weights=st.lists(st.integers(min_value=0, max_value=100), min_size=2, max_size=6),
@@ -42,6 +43,7 @@ def test_rollout_shape_is_monotone_in_the_weight(keys: list[str], weights: list[
             seen_new = variant == "new"
 
 
+@settings(deadline=None)
 @given(key=st.text(min_size=1, max_size=40), low=st.integers(0, 100), high=st.integers(0, 100))
 def test_monotone_through_the_evaluator(key: str, low: int, high: int) -> None:
     low, high = min(low, high), max(low, high)
