@@ -249,7 +249,13 @@ def build_app(
 
     async def watch() -> None:
         while True:
-            await store.changed()
+            try:
+                await store.changed()
+            except Exception:
+                # The store keeps serving its last set; keep following it rather than go deaf to changes.
+                log.exception("FlagStoreWatchFailed: waiting for the next flag set failed; retrying in 1 s")
+                await asyncio.sleep(1)
+                continue
             subscribers.publish(store.snapshot().version)
 
     @contextlib.asynccontextmanager

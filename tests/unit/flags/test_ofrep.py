@@ -183,3 +183,22 @@ async def test_subscribers_get_one_pending_refetch() -> None:
     assert queue.qsize() == 1 and await queue.get() == "v3"
     subscribers.remove(queue)
     assert len(subscribers) == 0
+
+
+async def test_the_watcher_survives_a_failing_store_and_tells_subscribers() -> None:
+    class Flaky(StaticStore):
+        calls = 0
+
+        async def changed(self) -> None:
+            self.calls += 1
+            if self.calls == 1:
+                raise OSError("the source went away")
+            if self.calls == 2:
+                self.flag_set = FlagSet(version="v2", flags=FLAGS)
+                return
+            await asyncio.Event().wait()
+
+    app = build_app(Flaky(FlagSet(version="v1", flags=FLAGS)))
+    queue = app.state.subscribers.add()
+    async with app.router.lifespan_context(app):
+        assert await asyncio.wait_for(queue.get(), 10) == "v2"
