@@ -5,7 +5,8 @@
 against a fractional rollout at 10% then 50% (the file rewritten between steps, the server picking it up and telling
 event-stream clients to refetch) land in the new variant within 1% of the weight, and no key in it at 10% leaves it
 at 50%; errors reach the SDK as its documented codes. The real JavaScript SDK (`@openfeature/server-sdk` +
-`@openfeature/ofrep-provider` from npm, pinned in tests/e2e/flags_js, run with node) makes the same shares check.
+`@openfeature/ofrep-provider` from npm, pinned in tests/e2e/flags_js, run with node) makes the same shares check,
+sees the same users as the Python SDK, and gets its error codes (unknown flag, bad context, wrong type, no auth).
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ def servers() -> Iterator[Callable[..., FlagServer]]:
 
 
 def python_client(url: str, name: str, headers: dict[str, str] | None = None) -> Any:
-    api.set_provider(OFREPProvider(url, headers_factory=(lambda: dict(headers)) if headers else None), name)
+    # set_provider initializes on a thread: a client used at once may answer PROVIDER_NOT_READY.
+    api.set_provider_and_wait(OFREPProvider(url, headers_factory=(lambda: dict(headers)) if headers else None), name)
     return api.get_client(name)
 
 
@@ -262,39 +264,57 @@ def test_errors_reach_the_python_sdk_as_its_error_codes(tmp_path: Path, servers:
     assert "no auth tokens configured" in server.log.read_text()
 
 
+def run_js(node_env: Path, *args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        ["node", "sdk_client.cjs", *args],
+        cwd=node_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NODE_NO_WARNINGS": "1"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
 def test_a_rollout_from_10_to_50_percent_with_the_javascript_sdk(
     tmp_path: Path, servers: Callable[..., FlagServer]
 ) -> None:
     node_env = ensure_npm_env("flags-e2e", ROOT / "tests" / "e2e" / "flags_js")
     server = servers(tmp_path, rollout_file(10))
-
-    def run_js() -> dict[str, Any]:
-        done = subprocess.run(
-            ["node", "sdk_client.cjs", server.url, FLAG, str(KEYS)],
-            cwd=node_env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env={**os.environ, "NODE_NO_WARNINGS": "1"},
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        result: dict[str, Any] = json.loads(done.stdout)
-        return result
-
-    first = run_js()
+    # Given the flag at 10%, When 10,000 users evaluate it through the JavaScript SDK, Then 10% (within 1%) get it
+    first = run_js(node_env, "shares", server.url, FLAG, str(KEYS))
     at_10 = {i for i, mark in enumerate(first["marks"]) if mark == "1"}
     assert abs(len(at_10) / KEYS - 0.10) <= 0.01, len(at_10)
+    # and errors reach the SDK as its codes
     assert (first["unknown"], first["mismatch"]) == ("FLAG_NOT_FOUND", "TYPE_MISMATCH")
+    # When the file moves the flag to 50%, Then 50% get it, every user of the 10% step among them
     raw = rollout_file(50)
     server.write(raw)
     server.wait_serving(raw)
-    at_50 = {i for i, mark in enumerate(run_js()["marks"]) if mark == "1"}
+    at_50 = {
+        i for i, mark in enumerate(run_js(node_env, "shares", server.url, FLAG, str(KEYS))["marks"]) if mark == "1"
+    }
     assert abs(len(at_50) / KEYS - 0.50) <= 0.01, len(at_50)
     assert at_10 <= at_50, f"{len(at_10 - at_50)} users flipped back to the old variant"
-    # The same users as the Python SDK saw: one hash, whatever the client.
-    python_at_50 = new_keys(python_client(server.url, "cross-check"))
-    assert at_50 == python_at_50
+    # and they are the users the Python SDK sees: one hash, whatever the client
+    assert at_50 == new_keys(python_client(server.url, "cross-check"))
+
+
+def test_errors_reach_the_javascript_sdk_as_its_error_codes(tmp_path: Path, servers: Callable[..., FlagServer]) -> None:
+    node_env = ensure_npm_env("flags-e2e", ROOT / "tests" / "e2e" / "flags_js")
+    tokens = tmp_path / "tokens"
+    tokens.write_text("s3cret-token\n")
+    server = servers(tmp_path, rollout_file(10), "--auth-tokens-file", str(tokens))
+    # bad context (a non-string targetingKey), with the token: INVALID_CONTEXT, and a plain evaluation works
+    assert run_js(node_env, "errors", server.url, FLAG, "s3cret-token") == {
+        "badContext": "INVALID_CONTEXT",
+        "plain": None,
+    }
+    # no auth: the provider's 401 error surfaces as GENERAL
+    assert run_js(node_env, "errors", server.url, FLAG) == {"badContext": "GENERAL", "plain": "GENERAL"}
 
 
 def test_bulk_evaluation_answers_304_until_the_flags_change(tmp_path: Path, servers: Callable[..., FlagServer]) -> None:

@@ -1,15 +1,16 @@
 // The real OpenFeature JavaScript server SDK with its OFREP provider, against `ramp flags serve`.
-// Usage: node sdk_client.cjs <baseUrl> <flagKey> <count>
-// Prints one JSON line: the variant of targeting keys user-0..user-<count-1> ("1" = new, "0" = other) and the
-// error codes the SDK reports for an unknown flag and for a type mismatch.
+// Usage:
+//   node sdk_client.cjs shares <baseUrl> <flagKey> <count>
+//     -> {"marks": "0110...", "unknown": code, "mismatch": code}: the variant of targeting keys
+//        user-0..user-<count-1> ("1" = the flag is true) and the SDK's error codes for an unknown flag and a type
+//        mismatch.
+//   node sdk_client.cjs errors <baseUrl> <flagKey> [token]
+//     -> {"badContext": code, "plain": code}: a non-string targetingKey, and a plain evaluation (with the token as
+//        `Authorization: Bearer` when given).
 const { OpenFeature } = require("@openfeature/server-sdk");
 const { OFREPProvider } = require("@openfeature/ofrep-provider");
 
-async function main() {
-  const [baseUrl, flagKey, countText] = process.argv.slice(2);
-  const count = Number(countText);
-  await OpenFeature.setProviderAndWait(new OFREPProvider({ baseUrl }));
-  const client = OpenFeature.getClient();
+async function shares(client, flagKey, count) {
   const marks = new Array(count);
   const batch = 16;
   for (let start = 0; start < count; start += batch) {
@@ -26,9 +27,23 @@ async function main() {
   }
   const unknown = await client.getBooleanDetails("no-such-flag", false, { targetingKey: "u" });
   const mismatch = await client.getNumberDetails(flagKey, 0, { targetingKey: "u" });
-  process.stdout.write(
-    JSON.stringify({ marks: marks.join(""), unknown: unknown.errorCode, mismatch: mismatch.errorCode }) + "\n",
-  );
+  return { marks: marks.join(""), unknown: unknown.errorCode, mismatch: mismatch.errorCode };
+}
+
+async function errors(client, flagKey) {
+  const badContext = await client.getBooleanDetails(flagKey, false, { targetingKey: 7 });
+  const plain = await client.getBooleanDetails(flagKey, false, { targetingKey: "u" });
+  return { badContext: badContext.errorCode || null, plain: plain.errorCode || null };
+}
+
+async function main() {
+  const [mode, baseUrl, flagKey, extra] = process.argv.slice(2);
+  const options = { baseUrl };
+  if (mode === "errors" && extra) options.headers = { Authorization: `Bearer ${extra}` };
+  await OpenFeature.setProviderAndWait(new OFREPProvider(options));
+  const client = OpenFeature.getClient();
+  const result = mode === "shares" ? await shares(client, flagKey, Number(extra)) : await errors(client, flagKey);
+  process.stdout.write(JSON.stringify(result) + "\n");
   await OpenFeature.close();
 }
 
