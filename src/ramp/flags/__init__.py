@@ -1,0 +1,1 @@
+"""Feature flags: flagd-format definitions, their evaluation (pure) and the OFREP server that serves them."""

@@ -1,0 +1,68 @@
+"""Fractional bucketing: the documented hash, and monotone rollouts (a key in `new` at w stays there above w)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ramp.flags.bucketing import bucket, bucket_hash, pick
+from ramp.flags.evaluator import resolve
+
+
+def test_the_hash_is_murmur3_x86_32_seed_0_unsigned() -> None:
+    # Published MurmurHash3_x86_32 test vectors (seed 0).
+    assert bucket_hash("") == 0
+    assert bucket_hash("hello") == 0x248BFA47
+    assert bucket_hash("The quick brown fox jumps over the lazy dog") == 0x2E4FF723
+
+
+def test_bucket_scales_the_hash_into_the_total_weight() -> None:
+    assert bucket("hello", 100) == (0x248BFA47 * 100) >> 32
+    assert all(0 <= bucket(f"user-{i}", 7) < 7 for i in range(200))
+
+
+def test_pick_walks_the_variants_in_listed_order() -> None:
+    assert pick("anything", [("only", 1)]) == "only"
+    assert pick("anything", [("none", 0), ("all", 5)]) == "all"
+    assert pick("anything", [("a", 0), ("b", 0)]) is None
+
+
+@settings(deadline=None)  # no wall-time assertions: the machine is shared
+@given(
+    keys=st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=30),
+    weights=st.lists(st.integers(min_value=0, max_value=100), min_size=2, max_size=6),
+)
+def test_rollout_shape_is_monotone_in_the_weight(keys: list[str], weights: list[int]) -> None:
+    """The FeatureFlag conversion's shape: a key in `new` at some weight is in `new` at every higher weight."""
+    for key in keys:
+        seen_new = False
+        for weight in sorted(weights):
+            variant = pick("flag" + key, [("new", weight), ("old", 100 - weight)])
+            if seen_new:
+                assert variant == "new", (key, weight)
+            seen_new = variant == "new"
+
+
+@settings(deadline=None)
+@given(key=st.text(min_size=1, max_size=40), low=st.integers(0, 100), high=st.integers(0, 100))
+def test_monotone_through_the_evaluator(key: str, low: int, high: int) -> None:
+    low, high = min(low, high), max(low, high)
+
+    def variant_at(weight: int) -> str | None:
+        definition = {
+            "state": "ENABLED",
+            "variants": {"new": True, "old": False},
+            "defaultVariant": "old",
+            "targeting": {"fractional": [["new", weight], ["old", 100 - weight]]},
+        }
+        return resolve("checkout", definition, {"targetingKey": key}, evaluators={}, timestamp=0).variant
+
+    if variant_at(low) == "new":
+        assert variant_at(high) == "new"
+
+
+def test_shares_are_close_to_the_weights() -> None:
+    keys = [f"user-{i}" for i in range(10_000)]
+    for weight in (10, 50):
+        share = sum(pick("flag" + k, [("new", weight), ("old", 100 - weight)]) == "new" for k in keys) / len(keys)
+        assert abs(share - weight / 100) < 0.01
