@@ -155,20 +155,12 @@ def plan_flag(flag: FeatureFlag, runs: Mapping[str, Mapping[str, Any]], now: dat
     index = min(int(status.get("currentStepIndex") or 0), len(steps))
     weight = int(status.get("weight") or 0)
     wanted: set[str] = set()
-    background = rollout.analysis
-    if background is not None and background.effective_starting_step <= index < len(steps):
-        run = run_name(name, step_hash, BACKGROUND_RUN_LABEL)
-        wanted.add(run)
-        verdict = _judge(
-            plan, status, runs, run, background, BACKGROUND_RUN_LABEL, "currentBackgroundAnalysisRunStatus"
-        )
-        if verdict in _FAILED:
-            return _abort_on_run(plan, status, runs, run, running, old, now)
     paused_by = [c.get("reason") for c in status.get("pauseConditions") or []]
     if INCONCLUSIVE in paused_by or flag.spec.paused:
         status.update(currentStepIndex=index, weight=weight, phase=FlagPhase.PAUSED)
         status["message"] = "paused until promoted" + (" (spec.paused)" if flag.spec.paused else "")
-        plan.terminate = sorted(running - wanted - _current_step_run(status))
+        keep = _current_step_run(status) | {run_name(name, step_hash, BACKGROUND_RUN_LABEL)}
+        plan.terminate = sorted(running - keep)
         return _with_conditions(plan, old, now)
     while index < len(steps):
         step = steps[index]
@@ -218,19 +210,28 @@ def plan_flag(flag: FeatureFlag, runs: Mapping[str, Mapping[str, Any]], now: dat
             status["phase"] = FlagPhase.PROGRESSING
             status["message"] = f'step {index}: waiting for AnalysisRun "{run}"'
         break
+    background = rollout.analysis
+    if background is not None and background.effective_starting_step <= index < len(steps):
+        run = run_name(name, step_hash, BACKGROUND_RUN_LABEL)
+        wanted.add(run)
+        verdict = _judge(
+            plan, status, runs, run, background, BACKGROUND_RUN_LABEL, "currentBackgroundAnalysisRunStatus"
+        )
+        if verdict in _FAILED:
+            return _abort_on_run(plan, status, runs, run, running, old, now)
     status.update(currentStepIndex=index, weight=weight)
     if index >= len(steps):
         _finish(status, step_hash, len(steps))
         status["message"] = f'variant "{rollout.variant}" rolled out to everyone'
         wanted.clear()
-    elif status.get("phase") not in (FlagPhase.PAUSED, FlagPhase.PROGRESSING) or _is_stale_phase(status, index, steps):
+    elif status.get("phase") not in (FlagPhase.PAUSED, FlagPhase.PROGRESSING) or _is_stale_phase(status):
         status["phase"] = FlagPhase.PROGRESSING
     plan.terminate = sorted(running - wanted)
     plan.create = [request for request in plan.create if request.name in wanted]
     return _with_conditions(plan, old, now)
 
 
-def _is_stale_phase(status: Obj, index: int, steps: list[Any]) -> bool:
+def _is_stale_phase(status: Obj) -> bool:
     # A Paused phase left over from a pause step that was promoted past.
     return status.get("phase") == FlagPhase.PAUSED and not status.get("pauseConditions")
 
