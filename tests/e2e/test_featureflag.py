@@ -8,6 +8,7 @@ status fields as a Rollout's. The verbs run as `python -m ramp.cli.flag_verbs` u
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -16,6 +17,9 @@ from typing import Any
 
 import pytest
 
+from ramp.flags.cluster_store import ClusterFlagStore
+from ramp.kube.client import KubeClient
+from ramp.kube.config import load_kubeconfig
 from tests.e2e.harness import INSTANCE_ID_LABEL, Cluster, ControllerProcess, instance_id_for, wait_until
 from tests.e2e.metrics_source import MetricsSource
 from tests.e2e.scenario import Scenario
@@ -179,3 +183,45 @@ def test_abort_sends_everyone_to_the_default_and_promote_full_completes_after_re
     status = _then(s, phase="Healthy")
     assert status["weight"] == 100
     assert s.cluster.list("analysisruns", namespace) == []
+
+
+def test_the_cluster_flag_store_follows_the_rollout_without_an_api_call_per_read(
+    cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], source: MetricsSource
+) -> None:
+    _start(start_controller, namespace)
+    s = Scenario(cluster, namespace)
+    s.given(_template(source))
+
+    async def follow() -> list[Any]:
+        async with KubeClient(load_kubeconfig([cluster.kubeconfig])) as kube:
+            store = ClusterFlagStore.for_cluster(kube, namespace)
+            informer = asyncio.create_task(store.run())
+            try:
+                await store.wait_for_sync()
+                assert store.snapshot().flags == {}
+                # When the FeatureFlag is applied: the store wakes, and serves it at 10% once the controller acts
+                changed = asyncio.create_task(store.changed())
+                await asyncio.to_thread(s.given, _flag(namespace))
+                await asyncio.wait_for(changed, 30)
+                seen = []
+                for _ in range(60):
+                    definition = store.snapshot().flags.get("checkout-v2")
+                    if definition and definition.get("targeting"):
+                        seen.append(definition["targeting"])
+                        break
+                    await asyncio.wait_for(store.changed(), 30)
+                # When it is aborted: the split is gone, everyone gets the default
+                await asyncio.to_thread(_verb, cluster, namespace, "abort", "checkout")
+                for _ in range(60):
+                    definition = store.snapshot().flags["checkout-v2"]
+                    if "targeting" not in definition:
+                        seen.append(definition)
+                        break
+                    await asyncio.wait_for(store.changed(), 30)
+                return seen
+            finally:
+                informer.cancel()
+
+    seen = asyncio.run(follow())
+    assert seen[0] == {"fractional": [["on", 10], ["off", 90]]}
+    assert seen[1]["defaultVariant"] == "off" and seen[1]["metadata"]["rolloutWeight"] == 0
