@@ -152,6 +152,7 @@ def test_a_failed_analysis_sends_everyone_back_to_the_default(
     [run] = s.cluster.list("analysisruns", namespace)
     assert run["status"]["phase"] == "Failed"
     assert f'AnalysisRun "{run["metadata"]["name"]}" Failed' in status["message"]
+    s.then_event("checkout", "RolloutAborted")
     # When the metric recovers and the flag is retried
     source.set_document({"ratio": 0.99})
     _verb(cluster, namespace, "retry", "checkout")

@@ -30,6 +30,7 @@ from ramp.core.analysisruns import AnalysisTemplateError, build_analysis_run
 from ramp.flags.plan import FlagPlan, RunRequest, plan_flag, plan_invalid
 from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
+from ramp.kube.events import NORMAL, WARNING, EventRecorder
 from ramp.kube.informer import Informer
 from ramp.kube.reconcile import Result
 from ramp.kube.resources import FEATURE_FLAGS, object_key
@@ -121,11 +122,13 @@ class FeatureFlagReconciler:
         client: KubeClient,
         informers: Informers,
         flags: Informer,
+        recorder: EventRecorder | None = None,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.client = client
         self.informers = informers
         self.flags = flags
+        self.recorder = recorder
         self.clock = clock
         informers.analysis_runs.add_index(OWNER_INDEX, index_by_feature_flag)
 
@@ -153,6 +156,7 @@ class FeatureFlagReconciler:
         plan = plan_flag(flag, runs, now)
         await self._carry_out(raw, flag, plan, now)
         await self._write_status(raw, plan.status)
+        self._record(raw, raw.get("status") or {}, plan.status)
         return Result.after(plan.requeue_after) if plan.requeue_after else Result()
 
     async def _carry_out(self, raw: Obj, flag: FeatureFlag, plan: FlagPlan, now: datetime) -> None:
@@ -195,6 +199,13 @@ class FeatureFlagReconciler:
         except AnalysisTemplateError as error:
             raise RunCreationError(str(error)) from error
 
+    def _record(self, raw: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        """Events for what changed: the weight, a pause, an abort, the end of the rollout."""
+        if self.recorder is None:
+            return
+        for event_type, reason, message in flag_events(old, new):
+            self.recorder.record(raw, event_type, reason, message)
+
     async def _write_status(self, raw: Mapping[str, Any], status: Mapping[str, Any]) -> None:
         old = raw.get("status") or {}
         diff = merge_patch(old, status)
@@ -206,6 +217,28 @@ class FeatureFlagReconciler:
             FEATURE_FLAGS, str(meta["name"]), patch, str(meta["namespace"]), subresource="status"
         )
         self.flags.observe(updated)
+
+
+def flag_events(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(type, reason, message) of the events a status change deserves, in a Rollout's reasons where they fit.
+
+    >>> flag_events({"weight": 10}, {"weight": 50, "phase": "Progressing"})
+    [('Normal', 'WeightUpdated', 'weight of the new variant: 10% -> 50%')]
+    """
+    events: list[tuple[str, str, str]] = []
+    phase, before = new.get("phase"), old.get("phase")
+    if old.get("weight") != new.get("weight") and new.get("weight") is not None:
+        message = f"weight of the new variant: {old.get('weight') or 0}% -> {new.get('weight')}%"
+        events.append((NORMAL, "WeightUpdated", message))
+    if phase != before:
+        message = str(new.get("message") or "")
+        if phase == FlagPhase.DEGRADED:
+            events.append((WARNING, "RolloutAborted", message))
+        elif phase == FlagPhase.PAUSED:
+            events.append((NORMAL, "RolloutPaused", message))
+        elif phase == FlagPhase.HEALTHY:
+            events.append((NORMAL, "RolloutCompleted", message))
+    return events
 
 
 def _abort_for(plan: FlagPlan, message: str, now: datetime) -> None:

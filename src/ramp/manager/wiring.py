@@ -111,7 +111,7 @@ def build_feature_flag_reconciler(context: ControllerContext) -> Reconciler:
     flags = context.informers.feature_flags
     if flags is None:
         return _Idle()
-    return FeatureFlagReconciler(context.client, context.informers, flags)
+    return FeatureFlagReconciler(context.client, context.informers, flags, context.recorder)
 
 
 DEFAULT_RECONCILERS: Mapping[str, ReconcilerFactory] = {
