@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ramp.api.featureflag import FeatureFlag, FlagPhase
+from ramp.flags.plan import rollout_hash
 
 Definition = dict[str, Any]
 
@@ -29,14 +30,15 @@ Definition = dict[str, Any]
 def rollout_weight(flag: FeatureFlag) -> int | None:
     """The share (0-100) of users the new variant has now; None when the flag has no rollout.
 
-    Degraded or aborted: 0. Healthy after the last step: 100. Otherwise status.weight (0 until the controller
-    has acted on the flag).
+    Degraded or aborted: 0. Healthy after the last step: 100. Otherwise status.weight. 0 until the controller has
+    acted on the flag's current rollout (`status.currentStepHash`): a changed variant or steps never inherit the
+    share the previous rollout had reached.
     """
     rollout = flag.spec.rollout
     if rollout is None:
         return None
     status = flag.status
-    if status is None:
+    if status is None or status.current_step_hash != rollout_hash(flag):
         return 0
     if status.abort or status.phase == FlagPhase.DEGRADED:
         return 0

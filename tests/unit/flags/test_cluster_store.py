@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ramp.api.featureflag import parse_feature_flag
 from ramp.flags.cluster_store import build_flag_set
+from ramp.flags.plan import rollout_hash
 
 
 def _flag(namespace: str, name: str, rv: str = "1", key: str | None = None, **status: Any) -> dict[str, Any]:
@@ -15,11 +17,8 @@ def _flag(namespace: str, name: str, rv: str = "1", key: str | None = None, **st
     }
     if key:
         spec["key"] = key
-    return {
-        "metadata": {"namespace": namespace, "name": name, "resourceVersion": rv},
-        "spec": spec,
-        "status": status,
-    }
+    raw = {"metadata": {"namespace": namespace, "name": name, "resourceVersion": rv}, "spec": spec}
+    return {**raw, "status": {"currentStepHash": rollout_hash(parse_feature_flag(raw)), **status}}
 
 
 def test_flags_are_keyed_by_spec_key_and_serve_their_rollout_weight() -> None:

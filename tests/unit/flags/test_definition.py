@@ -10,6 +10,7 @@ import pytest
 
 from ramp.api.featureflag import parse_feature_flag
 from ramp.flags.definition import combine_targeting, flag_definition, rollout_weight, split_rule
+from ramp.flags.plan import rollout_hash
 
 USER_RULE = {"if": [{"ends_with": [{"var": "email"}, "@example.com"]}, "new", None]}
 
@@ -24,7 +25,8 @@ def definition(status: dict[str, Any] | None, targeting: dict[str, Any] | None =
         spec["targeting"] = targeting
     raw: dict[str, Any] = {"metadata": {"name": "theme"}, "spec": spec}
     if status is not None:
-        raw["status"] = status
+        # the status of the flag's current rollout, unless the test names another
+        raw["status"] = {"currentStepHash": rollout_hash(parse_feature_flag(raw)), **status}
     return flag_definition(parse_feature_flag(raw))
 
 
@@ -43,8 +45,9 @@ def test_a_weight_splits_with_the_new_variant_first() -> None:
         {"weight": 0, "phase": "Progressing"},
         {"weight": 50, "phase": "Degraded"},
         {"weight": 50, "phase": "Progressing", "abort": True},
+        {"weight": 100, "phase": "Healthy", "currentStepIndex": 2, "currentStepHash": "an-earlier-rollout"},
     ],
-    ids=["not-reconciled-yet", "weight-0", "degraded", "aborted"],
+    ids=["not-reconciled-yet", "weight-0", "degraded", "aborted", "status-of-an-earlier-rollout"],
 )
 def test_no_split_sends_everyone_to_the_default(status: dict[str, Any] | None) -> None:
     assert "targeting" not in definition(status)
