@@ -311,8 +311,13 @@ def test_services_a_rollout_points_at_are_found_in_both_strategies() -> None:
 def test_thread_flags_size_each_reconciler_kind() -> None:
     options = ManagerOptions(rollout_threads=3, analysis_threads=4, experiment_threads=5, identity="me")
     threads = {kind: spec.threads(options) for kind, spec in RECONCILER_KINDS.items()}
-    assert threads == {"rollouts": 3, "analysisruns": 4, "experiments": 5}
-    assert {spec.queue_name for spec in RECONCILER_KINDS.values()} == {"Rollouts", "AnalysisRuns", "Experiments"}
+    assert threads == {"rollouts": 3, "analysisruns": 4, "experiments": 5, "featureflags": 2}
+    assert {spec.queue_name for spec in RECONCILER_KINDS.values()} == {
+        "Rollouts",
+        "AnalysisRuns",
+        "Experiments",
+        "FeatureFlags",
+    }
 
 
 def test_unknown_reconciler_kinds_are_refused() -> None:

@@ -20,6 +20,7 @@ from ramp.api.analysis import (
 from ramp.api.analysis_status import AnalysisPhase, AnalysisRunStatus, is_completed_phase
 from ramp.api.durations import parse_duration, pause_seconds
 from ramp.api.experiment import Experiment, ExperimentSpec, ExperimentStatus, parse_experiment
+from ramp.api.featureflag import FeatureFlag, parse_feature_flag, validate_feature_flag
 from ramp.api.kinds import KINDS, KINDS_BY_NAME, Kind, parse_object
 from ramp.api.meta import (
     API_VERSION,
@@ -60,6 +61,7 @@ __all__ = [
     "Experiment",
     "ExperimentSpec",
     "ExperimentStatus",
+    "FeatureFlag",
     "Kind",
     "ManifestError",
     "Metric",
@@ -83,10 +85,12 @@ __all__ = [
     "parse_cluster_analysis_template",
     "parse_duration",
     "parse_experiment",
+    "parse_feature_flag",
     "parse_object",
     "parse_rollout",
     "pause_seconds",
     "resolve_int_or_percent",
     "to_manifest",
     "unknown_fields",
+    "validate_feature_flag",
 ]

@@ -1,4 +1,5 @@
-"""CustomResourceDefinitions for the five argoproj.io kinds, generated from the models (pure, no I/O).
+"""CustomResourceDefinitions for the five argoproj.io kinds and Ramp's FeatureFlag (ramp.dev), generated from the
+models (pure, no I/O).
 
 The OpenAPI schema of each kind comes from its pydantic model's JSON schema, rewritten into a Kubernetes
 *structural* schema: `$ref`s inlined, optional fields (`anyOf [X, null]`) collapsed to X, every node typed,
@@ -10,6 +11,7 @@ expanded, which keeps each CRD far under the 256 KiB limit of `kubectl apply`'s 
 
 Names, scopes, short names, printer columns and subresources follow upstream: only Rollout has the status
 and scale subresources; AnalysisRun and Experiment keep their status in the main resource.
+FeatureFlag (Ramp's own) has a status subresource.
 
 Used by `ramp crds` (src/ramp/cli/crds.py) which writes deploy/crds/, and by the unit tests.
 """
@@ -65,6 +67,17 @@ PRINTER_COLUMNS: Mapping[str, list[dict[str, str]]] = {
     "ClusterAnalysisTemplate": [_AGE],
     "AnalysisRun": [_PHASE, _AGE],
     "Experiment": [_PHASE, _AGE],
+    "FeatureFlag": [
+        _PHASE,
+        {
+            "name": "Weight",
+            "type": "integer",
+            "jsonPath": ".status.weight",
+            "description": "Percent on the new variant",
+        },
+        {"name": "Step", "type": "integer", "jsonPath": ".status.currentStepIndex", "description": "Current step"},
+        _AGE,
+    ],
 }
 
 _SCALE = {
@@ -81,7 +94,7 @@ class SchemaError(ValueError):
     """A model uses a construct that has no structural-schema form (a union of two types, for example)."""
 
 
-def structural_schema(model: type[BaseModel]) -> dict[str, Any]:
+def structural_schema(model: type[BaseModel], api_version: str = f"{GROUP}/{VERSION}") -> dict[str, Any]:
     """The structural OpenAPI v3 schema of a top-level kind's model, ready for `openAPIV3Schema`."""
     raw = model.model_json_schema(by_alias=True)
     definitions: Mapping[str, Any] = raw.get("$defs", {})
@@ -89,7 +102,7 @@ def structural_schema(model: type[BaseModel]) -> dict[str, Any]:
     properties = schema["properties"]
     properties["apiVersion"] = {
         "type": "string",
-        "description": "API version of the object: argoproj.io/v1alpha1.",
+        "description": f"API version of the object: {api_version}.",
     }
     properties["kind"] = {"type": "string", "description": "Kind of the object."}
     properties["metadata"] = {"type": "object"}  # validated by the API server itself
@@ -139,7 +152,7 @@ def render_crd(kind: Kind) -> dict[str, Any]:
         "name": VERSION,
         "served": True,
         "storage": True,
-        "schema": {"openAPIV3Schema": structural_schema(kind.model)},
+        "schema": {"openAPIV3Schema": structural_schema(kind.model, kind.api_version)},
         "additionalPrinterColumns": PRINTER_COLUMNS[kind.kind],
     }
     if kind.status_subresource:
@@ -151,7 +164,7 @@ def render_crd(kind: Kind) -> dict[str, Any]:
         "kind": "CustomResourceDefinition",
         "metadata": {"name": kind.crd_name, "labels": dict(_LABELS)},
         "spec": {
-            "group": GROUP,
+            "group": kind.group,
             "names": {
                 "kind": kind.kind,
                 "listKind": f"{kind.kind}List",

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from ramp.api.crds import render_crd_files, render_crds
+from ramp.api.featureflag import RAMP_GROUP
 
 NAME = "argo-rollouts"
 NAMESPACE = "argo-rollouts"
@@ -120,7 +121,8 @@ def aggregate_roles() -> list[dict[str, Any]]:
                     name, None, "aggregate-cluster-role", **{f"rbac.authorization.k8s.io/aggregate-to-{role}": "true"}
                 ),
                 "rules": [
-                    {"apiGroups": ["argoproj.io"], "resources": list(AGGREGATED_RESOURCES), "verbs": list(verbs)}
+                    {"apiGroups": ["argoproj.io"], "resources": list(AGGREGATED_RESOURCES), "verbs": list(verbs)},
+                    {"apiGroups": [RAMP_GROUP], "resources": ["featureflags"], "verbs": list(verbs)},
                 ],
             }
         )

@@ -1,7 +1,8 @@
-"""The five argoproj.io kinds and their API coordinates: plural, short names, scope, model.
+"""The five argoproj.io kinds and Ramp's own FeatureFlag (ramp.dev), with their API coordinates: plural, short
+names, scope, model.
 
 One record per kind, so code that lists, watches or generates CRDs walks this table instead of repeating
-names. `parse_object` reads any of the five by its `kind` field.
+names. `parse_object` reads any of them by its `kind` field.
 
 Used by `ramp.api.crds`, by `ramp.kube` (resource paths) and by the CLI (`lint`, `get`).
 """
@@ -14,7 +15,8 @@ from typing import Any
 
 from ramp.api.analysis import AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
 from ramp.api.experiment import Experiment
-from ramp.api.meta import API_VERSION, GROUP, VERSION, ApiObject
+from ramp.api.featureflag import RAMP_GROUP, FeatureFlag
+from ramp.api.meta import GROUP, VERSION, ApiObject
 from ramp.api.rollout import Rollout
 from ramp.api.validation import ManifestError, Problem, parse_manifest
 
@@ -31,10 +33,8 @@ class Kind:
     model: type[ApiObject]
     status_subresource: bool
     """Upstream gives only Rollout a status subresource: other kinds' status is written with the object."""
-
-    @property
-    def group(self) -> str:
-        return GROUP
+    group: str = GROUP
+    """argoproj.io, or ramp.dev for Ramp's own kinds."""
 
     @property
     def version(self) -> str:
@@ -42,12 +42,12 @@ class Kind:
 
     @property
     def api_version(self) -> str:
-        return API_VERSION
+        return f"{self.group}/{VERSION}"
 
     @property
     def crd_name(self) -> str:
         """Name of the CustomResourceDefinition, such as rollouts.argoproj.io."""
-        return f"{self.plural}.{GROUP}"
+        return f"{self.plural}.{self.group}"
 
 
 KINDS: tuple[Kind, ...] = (
@@ -88,8 +88,18 @@ KINDS: tuple[Kind, ...] = (
         model=Experiment,
         status_subresource=False,
     ),
+    Kind(
+        "FeatureFlag",
+        "featureflags",
+        "featureflag",
+        ("ff",),
+        namespaced=True,
+        model=FeatureFlag,
+        status_subresource=True,
+        group=RAMP_GROUP,
+    ),
 )
-"""In the order CRDs are rendered and documented: Rollout first."""
+"""In the order CRDs are rendered and documented: Rollout first, Ramp's own kinds last."""
 
 KINDS_BY_NAME: Mapping[str, Kind] = {kind.kind: kind for kind in KINDS}
 

@@ -259,6 +259,8 @@ class ApiObject(ApiModel):
     """A top-level argoproj.io object: apiVersion, kind and metadata; subclasses add spec (and status)."""
 
     KIND: ClassVar[str] = ""
+    GROUP_VERSION: ClassVar[str] = API_VERSION
+    """The object's apiVersion: argoproj.io/v1alpha1, or ramp.dev/v1alpha1 for Ramp's own kinds (FeatureFlag)."""
 
     api_version: str | None = None
     """argoproj.io/v1alpha1."""

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from ramp.api.meta import API_VERSION, INT32_MAX, INT32_MIN, ApiModel, ApiObject
+from ramp.api.meta import INT32_MAX, INT32_MIN, ApiModel, ApiObject
 
 NESTED_ERROR = "ramp_nested"
 
@@ -167,8 +167,10 @@ def parse_manifest(model: type[ObjectT], obj: Any) -> ObjectT:
     problems: list[Problem] = []
     if "kind" in obj and obj["kind"] != kind:
         problems.append(Problem("kind", f"must be {kind}, got {describe_input(obj['kind'])}"))
-    if "apiVersion" in obj and obj["apiVersion"] != API_VERSION:
-        problems.append(Problem("apiVersion", f"must be {API_VERSION}, got {describe_input(obj['apiVersion'])}"))
+    if "apiVersion" in obj and obj["apiVersion"] != model.GROUP_VERSION:
+        problems.append(
+            Problem("apiVersion", f"must be {model.GROUP_VERSION}, got {describe_input(obj['apiVersion'])}")
+        )
     if problems:
         raise ManifestError(kind, name, problems)
     try:
@@ -188,7 +190,7 @@ def to_manifest(model: BaseModel) -> dict[str, Any]:
         if data.get("metadata") == {} and "metadata" not in model.model_fields_set:
             del data["metadata"]
         head = {
-            "apiVersion": data.pop("apiVersion", None) or API_VERSION,
+            "apiVersion": data.pop("apiVersion", None) or model.GROUP_VERSION,
             "kind": data.pop("kind", None) or model.KIND,
         }
         data = head | data

@@ -1,6 +1,7 @@
 """`lint -f FILE`: check Rollout, AnalysisTemplate, ... manifests before applying them.
 
-Every YAML (or JSON) document of the file whose apiVersion is argoproj.io is read with `ramp.api.parse_object`
+Every YAML (or JSON) document of the file whose apiVersion is argoproj.io (or ramp.dev: FeatureFlag) is read with
+`ramp.api.parse_object`
 (the schema, each bad field named) and checked for fields Ramp does not know (typos; upstream's lint rejects
 unknown fields too). Rollouts are checked with the controller's own `ramp.rollout.validation`, so lint prints
 the very messages of the InvalidSpec condition, and the analysis templates they run are checked as the
@@ -24,12 +25,14 @@ from ramp.api import (
     AnalysisRun,
     AnalysisTemplate,
     ClusterAnalysisTemplate,
+    FeatureFlag,
     ManifestError,
     Problem,
     Rollout,
     parse_object,
     unknown_fields,
 )
+from ramp.api.featureflag import RAMP_GROUP, validate_feature_flag
 from ramp.cli.kubeargs import fail
 from ramp.providers.registry import check_template_providers
 from ramp.rollout.validation import validate_rollout
@@ -53,6 +56,8 @@ def lint_document(document: Mapping[str, Any], templates: Templates | None = Non
     if isinstance(obj, Rollout):
         problems += validate_rollout(obj)
         problems += _check_references(document, templates or {})
+    if isinstance(obj, FeatureFlag):
+        problems += validate_feature_flag(obj)
     return problems + providers
 
 
@@ -82,7 +87,7 @@ def describe_document(document: Mapping[str, Any]) -> str:
 
 
 def is_argoproj(document: Mapping[str, Any]) -> bool:
-    return str(document.get("apiVersion", "")).split("/")[0] == GROUP
+    return str(document.get("apiVersion", "")).split("/")[0] in (GROUP, RAMP_GROUP)
 
 
 def lint_text(text: str) -> list[str]:

@@ -27,7 +27,7 @@ from typing import Any
 
 _JUMP_MULTIPLIER = 2862933555777941757
 _MASK64 = (1 << 64) - 1
-OWNER_KINDS = frozenset({"Rollout", "Experiment"})
+OWNER_KINDS = frozenset({"Rollout", "Experiment", "FeatureFlag"})
 """Controlling owners whose children are hashed by the owner's key (kept on the owner's shard)."""
 
 

@@ -31,6 +31,8 @@ class Informers:
     """Routing objects of custom kinds the cluster serves (`ramp.manager.routing_watch`), only to notice them change."""
     workload_replica_sets: Informer | None = None
     pod_templates: Informer | None = None
+    feature_flags: Informer | None = None
+    """FeatureFlags (ramp.dev), when the cluster serves their CRD."""
 
     def all(self) -> list[Informer]:
         found = [
@@ -46,6 +48,7 @@ class Informers:
             *self.routing,
             self.workload_replica_sets,
             self.pod_templates,
+            self.feature_flags,
         ]
         return [i for i in found if i is not None]
 

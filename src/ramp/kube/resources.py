@@ -55,6 +55,7 @@ CLUSTER_ANALYSIS_TEMPLATES = Resource(
     "argoproj.io", "v1alpha1", "clusteranalysistemplates", "ClusterAnalysisTemplate", namespaced=False
 )
 EXPERIMENTS = Resource("argoproj.io", "v1alpha1", "experiments", "Experiment")
+FEATURE_FLAGS = Resource("ramp.dev", "v1alpha1", "featureflags", "FeatureFlag")
 REPLICA_SETS = Resource("apps", "v1", "replicasets", "ReplicaSet")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
 PODS = Resource("", "v1", "pods", "Pod")
@@ -75,6 +76,7 @@ RESOURCES: Mapping[str, Resource] = {
         ANALYSIS_TEMPLATES,
         CLUSTER_ANALYSIS_TEMPLATES,
         EXPERIMENTS,
+        FEATURE_FLAGS,
         REPLICA_SETS,
         DEPLOYMENTS,
         PODS,

@@ -36,6 +36,8 @@ class ManagerOptions:
     rollout_threads: int = 10
     analysis_threads: int = 30
     experiment_threads: int = 10
+    feature_flag_threads: int = 2
+    """Workers reconciling FeatureFlags (a flag's reconcile is a few cache reads and one status patch)."""
     rollout_resync: float = 900.0
     """Seconds between re-deliveries of every cached object to its informer's handlers (all informers)."""
     shutdown_timeout: float = 20.0

@@ -25,6 +25,7 @@ from ramp.kube.resources import (
     DEPLOYMENTS,
     EVENTS,
     EXPERIMENTS,
+    FEATURE_FLAGS,
     INGRESSES,
     JOBS,
     LEASES,
@@ -92,6 +93,9 @@ CONTROLLER_GRANTS: tuple[Grant, ...] = (
     grant(EXPERIMENTS, "list", "watch", why=_INFORMER),
     grant(EXPERIMENTS, "create", "patch", why="rollout.reconciler (experiment steps); experiments.reconciler status"),
     grant(EXPERIMENTS, "update", subresource="finalizers", why=_OWNER_REF, direct=False),
+    grant(FEATURE_FLAGS, "list", "watch", why=_INFORMER + " (after a probe: the CRD may be missing)"),
+    grant(FEATURE_FLAGS, "patch", subresource="status", why="flags.reconciler: the status, one patch per reconcile"),
+    grant(FEATURE_FLAGS, "update", subresource="finalizers", why=_OWNER_REF, direct=False),
     grant(ANALYSIS_TEMPLATES, "list", "watch", why=_INFORMER),
     grant(CLUSTER_ANALYSIS_TEMPLATES, "list", "watch", why=_INFORMER + "; not in namespaced mode"),
     # The workload.

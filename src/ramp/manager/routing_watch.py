@@ -41,6 +41,24 @@ WATCHABLE: tuple[tuple[Resource, ...], ...] = (
 """Kinds worth an informer, each with the versions to try in order (one informer per kind)."""
 
 
+async def is_served(client: KubeClient, resource: Resource, namespace: str | None) -> bool:
+    """Whether the cluster serves `resource` and the controller may list it (one request, `limit=1`): Ramp's own
+    FeatureFlag CRD may be missing on a cluster upgraded with only the argoproj.io CRDs, which then simply has no
+    flags to reconcile."""
+    try:
+        await client.list(resource, namespace, limit=1)
+    except ApiError as err:
+        if err.code not in (403, 404):
+            log.warning("cannot tell whether %s is served: %s", resource.path(namespace), err)
+        else:
+            log.info("%s not served: not watched (install its CRD to use it)", resource.kind)
+        return False
+    except httpx.HTTPError as err:
+        log.warning("cannot tell whether %s is served: %s", resource.path(namespace), err)
+        return False
+    return True
+
+
 async def find_served_routing_resources(
     client: KubeClient, namespace: str | None, candidates: Sequence[tuple[Resource, ...]] = WATCHABLE
 ) -> list[Resource]:

@@ -59,6 +59,7 @@ from ramp.kube.resources import (
     CLUSTER_ANALYSIS_TEMPLATES,
     DEPLOYMENTS,
     EXPERIMENTS,
+    FEATURE_FLAGS,
     INGRESSES,
     POD_TEMPLATES,
     REPLICA_SETS,
@@ -70,7 +71,7 @@ from ramp.kube.resources import (
 from ramp.kube.selectors import instance_id_selector, rollout_replica_sets_selector, workload_replica_sets_selector
 from ramp.manager.loop_monitor import CallbackTimer, monitor_loop, watch_gc_pauses
 from ramp.manager.options import ManagerOptions
-from ramp.manager.routing_watch import find_served_routing_resources
+from ramp.manager.routing_watch import find_served_routing_resources, is_served
 from ramp.manager.sharding import ShardCoordinator
 from ramp.manager.wiring import (
     DEFAULT_RECONCILERS,
@@ -218,7 +219,8 @@ class Manager:
     async def _lead(self, stopped: asyncio.Task[Literal[True]], lost: asyncio.Task[None] | None) -> TermEnd:
         """Start fresh informers, then workers once they have synced; return when the term ends, and why."""
         served = await find_served_routing_resources(self.client, self.options.namespace)
-        self.informers = self._build_term(served)
+        flags = await is_served(self.client, FEATURE_FLAGS, self.options.namespace)
+        self.informers = self._build_term(served, feature_flags=flags)
         failed = asyncio.Event()
         self._tasks = []
         for informer in self.informers.all():
@@ -272,7 +274,7 @@ class Manager:
         )
         return servers
 
-    def _build_term(self, routing: Sequence[Resource] = ()) -> Informers:
+    def _build_term(self, routing: Sequence[Resource] = (), *, feature_flags: bool = False) -> Informers:
         """Fresh informers, controllers (reconcilers made by their factories) and the event routes between them."""
         opts = self.options
         ns = opts.namespace
@@ -298,6 +300,7 @@ class Manager:
             routing=tuple(informer(resource) for resource in routing),
             workload_replica_sets=informer(REPLICA_SETS, workload_replica_sets_selector()),
             pod_templates=informer(POD_TEMPLATES),
+            feature_flags=informer(FEATURE_FLAGS, owned) if feature_flags else None,
         )
         informers.rollouts.add_index(SERVICE_INDEX, rollout_service_keys)
         informers.rollouts.add_index(WORKLOAD_INDEX, rollout_workload_keys)
@@ -421,11 +424,21 @@ class Manager:
         self.controllers = {}
 
 
-_KINDS = {"rollouts": "Rollout", "analysisruns": "AnalysisRun", "experiments": "Experiment"}
+_KINDS = {
+    "rollouts": "Rollout",
+    "analysisruns": "AnalysisRun",
+    "experiments": "Experiment",
+    "featureflags": "FeatureFlag",
+}
 
 
 def _reconciled_informer(informers: Informers, kind: str) -> Informer:
-    return {"rollouts": informers.rollouts, "analysisruns": informers.analysis_runs}.get(kind, informers.experiments)
+    found = {
+        "rollouts": informers.rollouts,
+        "analysisruns": informers.analysis_runs,
+        "featureflags": informers.feature_flags,
+    }.get(kind, informers.experiments)
+    return found if found is not None else informers.experiments
 
 
 def _object_shard(kind: str, obj: dict[str, Any], shards: int) -> int:

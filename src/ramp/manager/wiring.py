@@ -15,12 +15,13 @@ from typing import Any
 
 from ramp.analysis.reconciler import DEFAULT_CONTROLLER_NAMESPACE, AnalysisRunReconciler
 from ramp.experiments.reconciler import ExperimentReconciler
+from ramp.flags.reconciler import FeatureFlagReconciler
 from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
 from ramp.kube.events import EventRecorder
 from ramp.kube.informer import EventHandler, Informer
 from ramp.kube.metrics import remove_object_series
-from ramp.kube.reconcile import Controller, Reconciler
+from ramp.kube.reconcile import Controller, Reconciler, Result
 from ramp.kube.resources import object_key, split_key
 from ramp.manager.options import ManagerOptions
 from ramp.providers.bounded_http import build_provider_client
@@ -73,6 +74,7 @@ RECONCILER_KINDS: Mapping[str, ReconcilerKind] = {
     "rollouts": ReconcilerKind("Rollouts", "rollout", lambda o: o.rollout_threads),
     "analysisruns": ReconcilerKind("AnalysisRuns", "analysis_run", lambda o: o.analysis_threads),
     "experiments": ReconcilerKind("Experiments", "experiment", lambda o: o.experiment_threads),
+    "featureflags": ReconcilerKind("FeatureFlags", "feature_flag", lambda o: o.feature_flag_threads),
 }
 
 
@@ -98,17 +100,36 @@ def build_experiment_reconciler(context: ControllerContext) -> Reconciler:
     return ExperimentReconciler(context.client, context.informers, context.recorder)
 
 
+class _Idle:
+    """Stands in for the FeatureFlag reconciler when the cluster does not serve the FeatureFlag CRD."""
+
+    async def reconcile(self, key: str) -> Result:
+        return Result()
+
+
+def build_feature_flag_reconciler(context: ControllerContext) -> Reconciler:
+    flags = context.informers.feature_flags
+    if flags is None:
+        return _Idle()
+    return FeatureFlagReconciler(context.client, context.informers, flags, context.recorder)
+
+
 DEFAULT_RECONCILERS: Mapping[str, ReconcilerFactory] = {
     "rollouts": build_rollout_reconciler,
     "analysisruns": build_analysis_run_reconciler,
     "experiments": build_experiment_reconciler,
+    "featureflags": build_feature_flag_reconciler,
 }
 
 
 def route_events(informers: Informers, controllers: Mapping[str, Controller]) -> None:
     """Informer changes → keys on work queues: an object's own queue, and its owner's (as upstream)."""
     queues = {kind: c.queue for kind, c in controllers.items()}
-    owner_queues = {"Rollout": queues.get("rollouts"), "Experiment": queues.get("experiments")}
+    owner_queues = {
+        "Rollout": queues.get("rollouts"),
+        "Experiment": queues.get("experiments"),
+        "FeatureFlag": queues.get("featureflags"),
+    }
 
     def enqueue_self(kind: str) -> EventHandler:
         queue = queues.get(kind)
@@ -138,10 +159,13 @@ def route_events(informers: Informers, controllers: Mapping[str, Controller]) ->
     informers.experiments.add_handler(enqueue_self("experiments"))
     informers.experiments.add_handler(owners)
     informers.replica_sets.add_handler(owners)
+    if informers.feature_flags is not None:
+        informers.feature_flags.add_handler(enqueue_self("featureflags"))
     for kind, kind_informer in (
         ("rollouts", informers.rollouts),
         ("analysisruns", informers.analysis_runs),
         ("experiments", informers.experiments),
+        *((("featureflags", informers.feature_flags),) if informers.feature_flags is not None else ()),
     ):
         kind_informer.add_handler(forget_series_on_delete(RECONCILER_KINDS[kind].metrics_prefix, kind_informer))
     rollouts_queue = queues.get("rollouts")

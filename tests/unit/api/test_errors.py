@@ -264,6 +264,7 @@ def test_unknown_kind_is_refused_with_the_list_of_kinds():
         parse_object({"apiVersion": "apps/v1", "kind": "Deployment"})
     assert str(caught.value.problems[0]) == (
         "kind: must be one of Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Experiment, "
+        "FeatureFlag, "
         "got 'Deployment'"
     )
 

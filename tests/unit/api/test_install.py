@@ -92,7 +92,7 @@ def test_namespace_install_has_no_namespace_no_crds_and_runs_namespaced():
 
 def test_install_has_crds_namespace_and_upstream_names():
     documents = render_install(RBAC, "1.2.3")
-    assert len(_by_kind(documents, "CustomResourceDefinition")) == 5
+    assert len(_by_kind(documents, "CustomResourceDefinition")) == 6
     names = {(d["kind"], d["metadata"]["name"]) for d in documents}
     assert {
         ("Namespace", "argo-rollouts"),

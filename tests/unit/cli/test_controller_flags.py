@@ -178,7 +178,7 @@ def test_go_style_booleans_and_the_deprecated_metrics_port(tmp_path, started) ->
     assert result.exit_code == 0, result.output
     options: ManagerOptions = started[0]["options"]
     assert options.namespace == "default" and options.metrics_port == 9100 and not options.leader_elect
-    assert set(started[0]["reconcilers"]) == {"rollouts", "analysisruns", "experiments"}
+    assert set(started[0]["reconcilers"]) == {"rollouts", "analysisruns", "experiments", "featureflags"}
 
 
 @pytest.mark.parametrize(

@@ -27,5 +27,6 @@ def test_crds_write_creates_one_file_per_crd(tmp_path: Path):
         "analysistemplates.argoproj.io.yaml",
         "clusteranalysistemplates.argoproj.io.yaml",
         "experiments.argoproj.io.yaml",
+        "featureflags.ramp.dev.yaml",
         "rollouts.argoproj.io.yaml",
     ]
