@@ -10,19 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from openfeature.evaluation_context import EvaluationContext
 
 from ramp.flags.cluster_store import ClusterFlagStore
 from ramp.kube.client import KubeClient
 from ramp.kube.config import load_kubeconfig
-from tests.e2e.harness import INSTANCE_ID_LABEL, Cluster, ControllerProcess, instance_id_for, wait_until
+from tests.e2e.harness import (
+    INSTANCE_ID_LABEL,
+    Cluster,
+    ControllerProcess,
+    instance_id_for,
+    ramp_command,
+    wait_until,
+)
 from tests.e2e.metrics_source import MetricsSource
 from tests.e2e.scenario import Scenario
+from tests.e2e.test_flags_sdk import python_client
 
 STEPS: list[dict[str, Any]] = [
     {"setWeight": 10},
@@ -227,3 +238,70 @@ def test_the_cluster_flag_store_follows_the_rollout_without_an_api_call_per_read
     seen = asyncio.run(follow())
     assert seen[0] == {"fractional": [["on", 10], ["off", 90]]}
     assert seen[1]["defaultVariant"] == "off" and seen[1]["metadata"]["rolloutWeight"] == 0
+
+
+def test_ramp_flags_serve_serves_the_clusters_flags_to_the_sdk_as_the_rollout_moves(
+    cluster: Cluster,
+    namespace: str,
+    start_controller: Callable[..., ControllerProcess],
+    source: MetricsSource,
+    tmp_path: Path,
+) -> None:
+    # Given a controller, and `ramp flags serve` in cluster mode on the test's namespace
+    _start(start_controller, namespace)
+    s = Scenario(cluster, namespace)
+    s.given(_template(source))
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [
+                *ramp_command(),
+                "flags",
+                "serve",
+                "-n",
+                namespace,
+                "--kubeconfig",
+                str(cluster.kubeconfig),
+                "--port",
+                "0",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+    try:
+
+        def port() -> int | None:
+            for line in log.read_text().splitlines():
+                if line.startswith("listening on port "):
+                    return int(line.rsplit(" ", 1)[1])
+            assert server.poll() is None, log.read_text()
+            return None
+
+        url = f"http://127.0.0.1:{wait_until(port, 60, 'ramp flags serve to listen')}"
+        client = python_client(url, f"cluster-{namespace}")
+        keys = [EvaluationContext(targeting_key=f"user-{i}") for i in range(2000)]
+
+        def share_on() -> float:
+            return sum(bool(client.get_boolean_value("checkout-v2", False, key)) for key in keys) / len(keys)
+
+        # When a FeatureFlag opens its new variant to 10% and pauses
+        s.given(_flag(namespace))
+        _then(s, phase="Paused", weight=10)
+
+        # Then the real OpenFeature SDK sees about 10% of 2,000 users on it, through the server's watch
+        def about_ten_percent() -> float | None:
+            share = share_on()
+            return share if 0.07 <= share <= 0.13 else None
+
+        first = wait_until(about_ten_percent, 30, "about 10% on")
+        # And when the rollout is aborted, every user gets the default at once
+        _verb(cluster, namespace, "abort", "checkout")
+        wait_until(lambda: share_on() == 0.0, 30, "everyone back on the default")
+        print(f"cluster mode: {first:.3f} of 2,000 users on the new variant at 10%")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -1,21 +1,30 @@
-"""`ramp flags serve`: the OFREP server over a flagd-format file (local mode) or, later, the cluster's flags."""
+"""`ramp flags serve`: the OFREP server over the cluster's FeatureFlags (through an informer) or a flagd-format file
+(local mode)."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
+import contextlib
 import logging
 import os
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import httpx
 import typer
+
+from ramp.cli.kubeargs import Context, KubeArgs, Kubeconfig, Namespace, load_cluster
+from ramp.kube.client import KubeClient
+from ramp.kube.config import ClusterConfig
+from ramp.kube.errors import ApiError, CredentialError
+
+if TYPE_CHECKING:
+    from ramp.flags.store import FlagStore
 
 app = typer.Typer(name="flags", help="Feature flags: serve them to OpenFeature SDKs over OFREP.", no_args_is_help=True)
 
-CLUSTER_STORE_MODULE = "ramp.flags.cluster_store"
 TOKENS_ENV = "RAMP_FLAGS_AUTH_TOKENS"
 
 
@@ -47,28 +56,29 @@ def serve(
             help=f"Accepted tokens, one a line (also ${TOKENS_ENV}, comma-separated); none = open.",
         ),
     ] = None,
+    namespace: Namespace = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Cluster mode: serve the FeatureFlags of every namespace.")
+    ] = False,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
 ) -> None:
-    """Serve flags over OFREP (OpenFeature Remote Evaluation Protocol) to any OpenFeature SDK."""
-    import uvicorn
-
-    from ramp.flags.ofrep import build_app
-    from ramp.flags.store import FileFlagStore, FlagFileError, FlagStore
+    """Serve flags over OFREP (OpenFeature Remote Evaluation Protocol) to any OpenFeature SDK: the FeatureFlags of
+    a namespace (cluster mode, read through a watch: no API call per evaluation), or a flagd-format file."""
+    from ramp.flags.store import FileFlagStore, FlagFileError
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     store: FlagStore
+    cluster: tuple[ClusterConfig, str | None] | None = None
     if file is None:
-        if importlib.util.find_spec(CLUSTER_STORE_MODULE) is None:
-            typer.echo(
-                "error: ClusterModeUnavailable: cluster mode: not yet available; pass --file flags.json", err=True
-            )
-            raise typer.Exit(2)
-        typer.echo("error: cluster mode is not wired into `ramp flags serve` yet; pass --file flags.json", err=True)
-        raise typer.Exit(2)
-    try:
-        store = FileFlagStore(file)
-    except FlagFileError as error:
-        typer.echo(f"error: FlagFileInvalid: {error}", err=True)
-        raise typer.Exit(2) from None
+        config, default_namespace = load_cluster(KubeArgs(kubeconfig, context, namespace))
+        cluster = (config, None if all_namespaces else default_namespace)
+    else:
+        try:
+            store = FileFlagStore(file)
+        except FlagFileError as error:
+            typer.echo(f"error: FlagFileInvalid: {error}", err=True)
+            raise typer.Exit(2) from None
     try:
         tokens = read_tokens(auth_tokens_file)
     except OSError as error:
@@ -86,12 +96,56 @@ def serve(
         typer.echo(f"error: --port: cannot listen on {host}:{port}: {error.strerror}", err=True)
         raise typer.Exit(2) from None
     bound = sock.getsockname()[1]
-    app_ = build_app(store, tokens=tokens)
-    config = uvicorn.Config(app_, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
-    typer.echo(
-        f"Ramp flags (OFREP): http://{host}:{bound}/ofrep/v1  file: {file}  flags: {len(store.snapshot().flags)}"
+    if cluster is None:
+        typer.echo(
+            f"Ramp flags (OFREP): http://{host}:{bound}/ofrep/v1  file: {file}  flags: {len(store.snapshot().flags)}"
+        )
+        typer.echo(f"listening on port {bound}", err=True)
+        sys.stdout.flush()
+        asyncio.run(_serve(store, tokens, sock))
+        return
+    try:
+        asyncio.run(_serve_cluster(cluster[0], cluster[1], tokens, sock, host))
+    except (httpx.TransportError, ApiError, CredentialError) as error:
+        typer.echo(
+            f"error: cannot read FeatureFlags from {cluster[0].server}: {error or type(error).__name__}", err=True
+        )
+        raise typer.Exit(1) from None
+
+
+async def _serve(store: FlagStore, tokens: list[str], sock: socket.socket) -> None:
+    import uvicorn
+
+    from ramp.flags.ofrep import build_app
+
+    config = uvicorn.Config(
+        build_app(store, tokens=tokens), log_level="warning", access_log=False, timeout_graceful_shutdown=2
     )
-    typer.echo(f"listening on port {bound}", err=True)
-    sys.stdout.flush()
-    asyncio.run(server.serve(sockets=[sock]))
+    await uvicorn.Server(config).serve(sockets=[sock])
+
+
+async def _serve_cluster(
+    config: ClusterConfig, namespace: str | None, tokens: list[str], sock: socket.socket, host: str
+) -> None:
+    """Cluster mode: an informer on FeatureFlags feeds the store; serving starts once it has listed them."""
+    from ramp.flags.cluster_store import ClusterFlagStore
+
+    async with KubeClient(config) as client:
+        store = ClusterFlagStore.for_cluster(client, namespace)
+        informer = asyncio.create_task(store.run(), name="featureflags")
+        try:
+            async with asyncio.timeout(60):
+                await store.wait_for_sync()
+            bound = sock.getsockname()[1]
+            where = f"namespace {namespace}" if namespace else "all namespaces"
+            typer.echo(
+                f"Ramp flags (OFREP): http://{host}:{bound}/ofrep/v1  FeatureFlags of {where}  "
+                f"flags: {len(store.snapshot().flags)}"
+            )
+            typer.echo(f"listening on port {bound}", err=True)
+            sys.stdout.flush()
+            await _serve(store, tokens, sock)
+        finally:
+            informer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await informer

@@ -11,11 +11,10 @@ from ramp.cli import flags
 from ramp.cli.main import app
 
 
-def test_without_a_file_cluster_mode_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(flags, "CLUSTER_STORE_MODULE", "ramp.flags.no_such_module")
-    result = CliRunner().invoke(app, ["flags", "serve"])
-    assert result.exit_code == 2
-    assert "cluster mode: not yet available" in result.output
+def test_without_a_file_the_cluster_is_read_and_a_missing_kubeconfig_is_named(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["flags", "serve", "--kubeconfig", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert "--kubeconfig" in result.output and "no such file" in result.output
 
 
 def test_a_bad_flag_file_is_refused_naming_the_field(tmp_path: Path) -> None:
