@@ -8,8 +8,10 @@ behaviour client-go's EventCorrelator documents, with the same defaults:
   written as a single Event with the message prefixed `(combined from similar events): ` whose count grows;
 - **deduplication**: an event equal to one already written (same object, type, reason, message) patches that
   Event's `count` and `lastTimestamp` instead of creating another;
-- **spam filter**: each object gets a token bucket of 25 events, refilled at one every 5 minutes; an event
-  (new or a repeat) beyond it is dropped.
+- **spam filter**: each object gets a token bucket of 25 events per reason, refilled at one every 5 minutes; an
+  event (new or a repeat) beyond it is dropped. client-go keeps one bucket per object for all reasons; Ramp keeps
+  one per reason, so a burst of one kind (a long rollout's ScalingReplicaSet events) never hides a rarer one that
+  matters (AnalysisRunFailed, RolloutAborted), while a loop repeating one reason is still held to the budget.
 
 The memories are LRUs of 4096 entries, as client-go's, so a controller with many objects stays bounded.
 """
@@ -111,12 +113,12 @@ class EventCorrelator:
         self.spam_rate = spam_rate
         self._similar: _Lru[EventKey, _Similar] = _Lru(cache_size)
         self._written: _Lru[EventKey, Written] = _Lru(cache_size)
-        self._spam: _Lru[ObjectKey, TokenBucket] = _Lru(cache_size)
+        self._spam: _Lru[tuple[str, ...], TokenBucket] = _Lru(cache_size)
 
     def correlate(self, about: ObjectKey, event_type: str, reason: str, message: str, now: float) -> Correlation:
         """Decide for an event recorded at `now` (seconds, any monotonic origin)."""
         key, message = self._aggregate(about, event_type, reason, message, now)
-        if not self._allows(about, now):
+        if not self._allows((*about, reason), now):
             return Correlation(skip=True)
         return Correlation(key, message)
 
@@ -148,7 +150,7 @@ class EventCorrelator:
         record.messages.discard(message)
         return similar_key, COMBINED_PREFIX + message
 
-    def _allows(self, about: ObjectKey, now: float) -> bool:
+    def _allows(self, about: tuple[str, ...], now: float) -> bool:
         bucket = self._spam.get(about)
         if bucket is None:
             bucket = TokenBucket(self.spam_rate, self.spam_burst)

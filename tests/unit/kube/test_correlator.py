@@ -63,6 +63,14 @@ def test_an_object_gets_25_events_then_one_every_five_minutes_and_others_are_not
     assert correlator.correlate(WEB, "Normal", "R", "m", 301.0).skip
 
 
+def test_a_burst_of_one_reason_never_hides_another_reason_about_the_same_object() -> None:
+    correlator = EventCorrelator()
+    for i in range(40):
+        correlator.correlate(WEB, "Normal", "ScalingReplicaSet", f"scaled {i}", 0.0)
+    assert correlator.correlate(WEB, "Normal", "ScalingReplicaSet", "scaled again", 1.0).skip
+    assert not correlator.correlate(WEB, "Warning", "AnalysisRunFailed", "run failed", 1.0).skip
+
+
 def test_try_take_never_lends_a_token_into_the_future() -> None:
     bucket = TokenBucket(rate=1.0, burst=2)
     assert [bucket.try_take(0.0) for _ in range(3)] == [True, True, False]
