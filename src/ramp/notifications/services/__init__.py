@@ -1,0 +1,1 @@
+"""Notification services: one module per destination type, all behind `ramp.notifications.services.base`."""
