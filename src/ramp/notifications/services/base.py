@@ -46,6 +46,9 @@ class Notification:
 
     message: str
     fields: Mapping[str, Any] = field(default_factory=dict)
+    template: str = ""
+    """The name of the template it was rendered from (`template.<name>`); upstream's alertmanager service names
+    the alert after it when the template gives no `alertname` label. Empty when unknown."""
 
     def of(self, key: str) -> Mapping[str, Any]:
         """The rendered fields under `key` (a service type, or `webhook`), empty if the template has none."""
