@@ -19,6 +19,7 @@ from ramp.notifications.services.base import SERVICE_TYPES, Service, ServiceConf
 # Paging, alerting and status services (one import line each, below this comment).
 # BEGIN paging services
 from ramp.notifications.services import alertmanager  # noqa: F401  # isort: skip
+from ramp.notifications.services import github  # noqa: F401  # isort: skip
 from ramp.notifications.services import grafana  # noqa: F401  # isort: skip
 from ramp.notifications.services import opsgenie  # noqa: F401  # isort: skip
 from ramp.notifications.services import pagerdutyv2  # noqa: F401  # isort: skip
