@@ -7,7 +7,8 @@ bodies for success and for errors), keeping what it accepted so a test can check
 - `OpsgenieAlerts`: Alert API, `POST /v2/alerts` with `Authorization: GenieKey <key>` (202, 401, 422).
 - `GrafanaAnnotations`: `POST /api/annotations` with `Authorization: Bearer <key>` (200, 401, 400).
 - `AlertmanagerAlerts`: `POST /api/v2/alerts` with optional basic or bearer auth (200, 400, 401, 422).
-- `GitHubApp`: a GitHub App's installation-token exchange (the RS256 JWT checked) and commit statuses.
+- `GitHubApp`: a GitHub App's installation-token exchange (the RS256 JWT checked), commit statuses, check runs
+  and repository dispatches (each with the installation token).
 
 `redirecting_client(url)` gives an httpx client that sends every request to the local server while keeping the
 Host header of the real address (events.pagerduty.com, api.github.com, ...), so services keep their real URLs.
@@ -327,6 +328,8 @@ class GitHubApp:
     status_limit: int = 1000
     token_lifetime: timedelta = timedelta(hours=1)
     statuses: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    check_runs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    dispatches: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     tokens_issued: int = 0
     _tokens: dict[str, datetime] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -336,8 +339,64 @@ class GitHubApp:
         if request.method == "POST" and (match := re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)):
             return self._access_token(request, int(match.group(1)))
         if request.method == "POST" and (match := re.fullmatch(r"/repos/([^/]+)/([^/]+)/statuses/([^/]+)", path)):
-            return self._status(request, f"{match.group(1)}/{match.group(2)}", match.group(3))
+            return self._authorized(request, f"{match[1]}/{match[2]}") or self._status(
+                request, f"{match[1]}/{match[2]}", match[3]
+            )
+        if request.method == "POST" and (match := re.fullmatch(r"/repos/([^/]+)/([^/]+)/check-runs", path)):
+            return self._authorized(request, f"{match[1]}/{match[2]}") or self._check_run(
+                request, f"{match[1]}/{match[2]}"
+            )
+        if request.method == "POST" and (match := re.fullmatch(r"/repos/([^/]+)/([^/]+)/dispatches", path)):
+            return self._authorized(request, f"{match[1]}/{match[2]}") or self._dispatch(
+                request, f"{match[1]}/{match[2]}"
+            )
         return self._error(404, "Not Found")
+
+    def _authorized(self, request: ReceivedRequest, repo: str) -> Reply | None:
+        """None when the request carries a live installation token for an installed repository."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        with self._lock:
+            expires_at = self._tokens.get(token)
+        if scheme.lower() not in ("token", "bearer") or expires_at is None or expires_at <= datetime.now(UTC):
+            return self._error(401, "Bad credentials")
+        if repo not in self.repos:
+            return self._error(404, "Not Found")
+        return None
+
+    def _check_run(self, request: ReceivedRequest, repo: str) -> Reply:
+        body = _json_body(request)
+        if not isinstance(body, dict):
+            return self._error(400, "Problems parsing JSON")
+        if not body.get("name") or not isinstance(body.get("head_sha"), str):
+            return self._invalid("CheckRun", "name and head_sha are required")
+        if body["head_sha"] not in self.repos[repo]:
+            return self._invalid("CheckRun", f"No commit found for SHA: {body['head_sha']}")
+        status = body.get("status", "queued")
+        if status not in ("queued", "in_progress", "completed"):
+            return self._invalid("CheckRun", "status is not included in the list", "status")
+        conclusions = ("action_required", "cancelled", "failure", "neutral", "success", "skipped", "timed_out")
+        if status == "completed" and body.get("conclusion") not in conclusions:
+            return self._invalid("CheckRun", "conclusion is required when status is completed", "conclusion")
+        for name in ("started_at", "completed_at"):
+            if name in body and not _is_date_time(body[name]):
+                return self._invalid("CheckRun", f"{name} is not a valid ISO 8601 timestamp", name)
+        output = body.get("output")
+        if output is not None and (
+            not isinstance(output, dict) or not output.get("title") or not output.get("summary")
+        ):
+            return self._invalid("CheckRun", "output needs a title and a summary", "output")
+        run = {"id": len(self.check_runs) + 1, **body, "status": status}
+        self.check_runs.append((repo, run))
+        return Reply.json(json.dumps(run), 201)
+
+    def _dispatch(self, request: ReceivedRequest, repo: str) -> Reply:
+        body = _json_body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("event_type"), str) or not body["event_type"]:
+            return self._invalid("RepositoryDispatch", "event_type is required", "event_type")
+        if "client_payload" in body and not isinstance(body["client_payload"], dict):
+            return self._error(422, "Invalid request.\n\nFor 'properties/client_payload', is not an object.")
+        self.dispatches.append((repo, body))
+        return Reply(204)
 
     def revoke_tokens(self) -> None:
         with self._lock:
@@ -397,24 +456,17 @@ class GitHubApp:
         return None
 
     def _status(self, request: ReceivedRequest, repo: str, sha: str) -> Reply:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        with self._lock:
-            expires_at = self._tokens.get(token)
-        if scheme.lower() not in ("token", "bearer") or expires_at is None or expires_at <= datetime.now(UTC):
-            return self._error(401, "Bad credentials")
-        if repo not in self.repos:
-            return self._error(404, "Not Found")
         body = _json_body(request)
         if not isinstance(body, dict):
             return self._error(400, "Problems parsing JSON")
         if sha not in self.repos[repo]:
-            return self._validation(f"No commit found for SHA: {sha}")
+            return self._invalid("Status", f"No commit found for SHA: {sha}")
         if body.get("state") not in STATUS_STATES:
-            return self._validation("state is not included in the list", field_name="state")
+            return self._invalid("Status", "state is not included in the list", "state")
         context = body.get("context") or "default"
         same = [s for r, h, s in self.statuses if r == repo and h == sha and s["context"] == context]
         if len(same) >= self.status_limit:
-            return self._validation("This SHA and context has reached the maximum number of statuses.")
+            return self._invalid("Status", "This SHA and context has reached the maximum number of statuses.")
         status = {
             "id": len(self.statuses) + 1,
             "state": body["state"],
@@ -432,8 +484,8 @@ class GitHubApp:
         )
 
     @staticmethod
-    def _validation(message: str, field_name: str | None = None) -> Reply:
-        error: dict[str, str] = {"resource": "Status", "code": "custom", "message": message}
+    def _invalid(resource: str, message: str, field_name: str | None = None) -> Reply:
+        error: dict[str, str] = {"resource": resource, "code": "custom", "message": message}
         if field_name:
             error["field"] = field_name
         body = {"message": "Validation Failed", "errors": [error], "documentation_url": GITHUB_DOCS, "status": "422"}

@@ -1,4 +1,4 @@
-"""`service.github`: set a commit status on GitHub as a GitHub App (`POST /repos/{owner}/{repo}/statuses/{sha}`).
+"""`service.github`: commit statuses, check runs and repository dispatches on GitHub, as a GitHub App.
 
 Options (upstream's): `appID`, `installationID` (numbers, or strings of digits), `privateKey` (the app's PEM key,
 usually a `$secret` reference), `enterpriseBaseURL` (GitHub Enterprise Server's API root, e.g.
@@ -9,13 +9,17 @@ Authentication is GitHub's App flow: a JWT signed RS256 with the private key (`i
 buys an installation token (`POST /app/installations/{id}/access_tokens`), kept until a minute before it expires
 and dropped when GitHub answers 401.
 
-The template's `github` block: `repoURLPath` (the repository URL: https, `git@host:org/repo` or ssh),
-`revisionPath` (the commit SHA), `status: {state, label, targetURL}` (label is the status context; the
-description is the message, cut to GitHub's 140 characters). Both paths are required: upstream's defaults read an
-Argo CD Application (`.app.spec.source.repoURL`, `.app.status.operationState.syncResult.revision`), which a Rollout
-does not have. Upstream's `deployment`, `pullRequestComment`, `checkRun` and `repositoryDispatch` are refused
-with a named error before anything is sent. As upstream, GitHub's limit of 1000 statuses per SHA and context is
-not a failure: the status is not set again and the send counts as done (logged as a warning); any other 422 is.
+The template's `github` block: `repoURLPath` (the repository URL: https, `git@host:org/repo` or ssh) and
+`revisionPath` (the commit SHA) are required: upstream's defaults read an Argo CD Application
+(`.app.spec.source.repoURL`, `.app.status.operationState.syncResult.revision`), which a Rollout does not have.
+Then, in upstream's order, each one given:
+- `status: {state, label, targetURL}` -> `POST /repos/{o}/{r}/statuses/{sha}` (label is the context; the
+  description is the message cut to GitHub's 140 characters). As upstream, GitHub's limit of 1000 statuses per
+  SHA and context is not a failure: the send counts as done and a warning is logged; any other 422 is a failure.
+- `checkRun: {name, details_url, status, conclusion, started_at, completed_at, output: {title, summary, text}}`
+  -> `POST /repos/{o}/{r}/check-runs` on the revision (a conclusion alone means status `completed`, as upstream).
+- `repositoryDispatch: {event_type, client_payload}` (the payload a JSON object) -> `POST /repos/{o}/{r}/dispatches`.
+Upstream's `deployment` and `pullRequestComment` are refused with a named error, before anything is sent.
 """
 
 from __future__ import annotations
@@ -45,8 +49,10 @@ log = logging.getLogger(__name__)
 GITHUB_API = "https://api.github.com"
 API_VERSION = "2022-11-28"
 FIELDS = ("repoURLPath", "revisionPath", "status", "deployment", "pullRequestComment", "checkRun", "repositoryDispatch")
-NOT_SUPPORTED = ("deployment", "pullRequestComment", "checkRun", "repositoryDispatch")
+NOT_SUPPORTED = ("deployment", "pullRequestComment")
 STATUS_FIELDS = ("state", "label", "targetURL")
+CHECK_RUN_FIELDS = ("name", "details_url", "status", "conclusion", "started_at", "completed_at", "output")
+EXTERNAL_ID = "ramp-notifications"
 DESCRIPTION_LIMIT = 140
 JWT_BACKDATE_SECONDS = 60
 JWT_LIFETIME_SECONDS = 540
@@ -81,13 +87,13 @@ class AppCredentials:
 
 
 @dataclass(frozen=True)
-class CommitStatus:
-    """Where and what: `POST /repos/{owner}/{repo}/statuses/{sha}` with `body`."""
+class GitHubCall:
+    """One write to GitHub: `POST <api>/repos/{owner}/{repo}/<path>` with `body`, answered with `expect`."""
 
-    owner: str
-    repo: str
-    sha: str
-    body: Mapping[str, str]
+    what: str
+    path: str
+    body: Mapping[str, Any]
+    expect: int
 
 
 @dataclass
@@ -106,26 +112,32 @@ class GitHubService:
                 f"{self.label}: the github service takes no recipient (the template's github.repoURLPath names the "
                 f'repository); subscribe with an empty value: notifications.argoproj.io/subscribe.<trigger>.github: ""'
             )
-        status = commit_status_for(self.label, notification)
+        calls = calls_for(self.label, notification)  # every refusal before anything is sent
+        for call in calls:
+            await self._write(call)
+
+    async def _write(self, call: GitHubCall) -> None:
         token = await self._installation_token()
-        url = f"{self.api}/repos/{quote(status.owner)}/{quote(status.repo)}/statuses/{quote(status.sha)}"
         headers = {"Authorization": f"token {token}", **self._headers()}
-        response = await post(self.http, url, label=self.label, body=status.body, headers=headers, secrets=[token])
-        if response.status_code == httpx.codes.CREATED:
+        url = f"{self.api}/repos/{call.path}"
+        response = await post(self.http, url, label=self.label, body=call.body, headers=headers, secrets=[token])
+        if response.status_code == call.expect:
             return
         if response.status_code == httpx.codes.UNAUTHORIZED:
             self._token = None  # revoked or expired early: the next send buys a new one
-        if response.status_code == httpx.codes.UNPROCESSABLE_ENTITY and STATUS_LIMIT_TEXT in response.text:
+        if (
+            call.what == "commit status"
+            and response.status_code == httpx.codes.UNPROCESSABLE_ENTITY
+            and STATUS_LIMIT_TEXT in response.text
+        ):
             log.warning(
-                "%s: GitHub keeps no more statuses for %s/%s@%s and context %r; the status is left as it is",
+                "%s: GitHub keeps no more statuses for %s and context %r; the status is left as it is",
                 self.label,
-                status.owner,
-                status.repo,
-                status.sha,
-                status.body.get("context", "default"),
+                call.path,
+                call.body.get("context", "default"),
             )
             return
-        raise api_error(self.label, "GitHub commit statuses API", response, [token])
+        raise api_error(self.label, f"GitHub ({call.what})", response, [token])
 
     def _headers(self) -> dict[str, str]:
         return {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
@@ -155,31 +167,91 @@ class GitHubService:
             return token
 
 
-def commit_status_for(label: str, notification: Notification) -> CommitStatus:
-    """The commit status a notification sets, or a `SendError` naming what the template lacks or Ramp refuses."""
+def calls_for(label: str, notification: Notification) -> list[GitHubCall]:
+    """The writes a notification makes (status, check run, dispatch, in upstream's order), or a `SendError` naming
+    what the template lacks or what Ramp refuses."""
     fields = TemplateFields(label, "github", notification.of("github"), FIELDS)
     refused = [name for name in NOT_SUPPORTED if fields.has(name)]
     if refused:
         raise SendError(
             f"{label}: the template's {', '.join(f'github.{name}' for name in refused)}: Ramp's github service sets "
-            "commit statuses only (github.status); remove it from the template"
+            "commit statuses, creates check runs and sends repository dispatches (github.status, github.checkRun, "
+            "github.repositoryDispatch); remove it from the template"
         )
-    status = fields.mapping("status")
-    if not status:
-        raise fields.error("status", "is missing; Ramp's github service sets commit statuses: give state and label")
-    status_fields = TemplateFields(label, "github.status", status, STATUS_FIELDS)
+    status, check_run, dispatch = (
+        fields.mapping("status"),
+        fields.mapping("checkRun"),
+        fields.mapping("repositoryDispatch"),
+    )
+    if not (status or check_run or dispatch):
+        raise fields.error("status", "is missing; give github.status (state, label), checkRun or repositoryDispatch")
     owner, repo = repository_of(fields.text("repoURLPath").strip(), fields)
+    base = f"{quote(owner)}/{quote(repo)}"
     sha = fields.text("revisionPath").strip()
-    if not sha or sha == "<no value>":
+    if (status or check_run) and (not sha or sha == "<no value>"):
         raise fields.error("revisionPath", "is missing or empty; set it to the commit, e.g. a field of the rollout")
-    body = {"state": status_fields.text("state").strip()}
+    calls = []
+    if status:
+        calls.append(
+            GitHubCall("commit status", f"{base}/statuses/{quote(sha)}", status_body(label, status, notification), 201)
+        )
+    if check_run:
+        calls.append(GitHubCall("check run", f"{base}/check-runs", check_run_body(label, check_run, sha), 201))
+    if dispatch:
+        calls.append(GitHubCall("repository dispatch", f"{base}/dispatches", dispatch_body(label, dispatch), 204))
+    return calls
+
+
+def status_body(label: str, status: Mapping[str, Any], notification: Notification) -> dict[str, str]:
+    fields = TemplateFields(label, "github.status", status, STATUS_FIELDS)
+    body = {"state": fields.text("state").strip()}
     if description := truncate(notification.message.strip(), DESCRIPTION_LIMIT):
         body["description"] = description
-    if context := status_fields.text("label").strip():
+    if context := fields.text("label").strip():
         body["context"] = context
-    if target_url := status_fields.text("targetURL").strip():
+    if target_url := fields.text("targetURL").strip():
         body["target_url"] = target_url
-    return CommitStatus(owner=owner, repo=repo, sha=sha, body=body)
+    return body
+
+
+def check_run_body(label: str, check_run: Mapping[str, Any], sha: str) -> dict[str, Any]:
+    """A check run as upstream makes it: status `completed` when only a conclusion is given, times in RFC 3339."""
+    fields = TemplateFields(label, "github.checkRun", check_run, CHECK_RUN_FIELDS)
+    status, conclusion = fields.text("status").strip(), fields.text("conclusion").strip()
+    if conclusion and not status:
+        status = "completed"
+    completed_at = fields.text("completed_at").strip()
+    if (status == "completed" or completed_at) and not conclusion:
+        raise fields.error("conclusion", "is required when status is completed or completed_at is set")
+    body: dict[str, Any] = {"name": fields.text("name").strip(), "head_sha": sha, "external_id": EXTERNAL_ID}
+    for key, value in (("status", status), ("conclusion", conclusion), ("details_url", fields.text("details_url"))):
+        if value.strip():
+            body[key] = value.strip()
+    for key in ("started_at", "completed_at"):
+        if value := fields.text(key).strip():
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise fields.error(key, "must be an RFC 3339 time, e.g. 2024-01-01T12:00:00Z") from None
+            body[key] = value
+    if output := fields.mapping("output"):
+        output_fields = TemplateFields(label, "github.checkRun.output", output, ("title", "summary", "text"))
+        body["output"] = {key: output_fields.text(key) for key in ("title", "summary", "text")}
+    return body
+
+
+def dispatch_body(label: str, dispatch: Mapping[str, Any]) -> dict[str, Any]:
+    fields = TemplateFields(label, "github.repositoryDispatch", dispatch, ("event_type", "client_payload"))
+    body: dict[str, Any] = {"event_type": fields.text("event_type").strip()}
+    if payload_text := fields.text("client_payload").strip():
+        try:
+            payload = json.loads(payload_text)
+        except ValueError:
+            raise fields.error("client_payload", "is not JSON; render it as a JSON object") from None
+        if not isinstance(payload, dict):
+            raise fields.error("client_payload", "must be a JSON object")
+        body["client_payload"] = payload
+    return body
 
 
 def repository_of(url: str, fields: TemplateFields) -> tuple[str, str]:

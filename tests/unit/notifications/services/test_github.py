@@ -193,17 +193,95 @@ async def test_github_enterprise_serves_under_api_v3(key, github) -> None:
     [
         pytest.param({"deployment": {"state": "success", "environment": "production"}}, id="deployment"),
         pytest.param({"pullRequestComment": {"content": "x"}}, id="pullRequestComment"),
-        pytest.param({"checkRun": {"name": "x"}}, id="checkRun"),
-        pytest.param({"repositoryDispatch": {"event_type": "x"}}, id="repositoryDispatch"),
     ],
 )
 async def test_what_ramp_does_not_do_is_refused_before_anything_is_sent(key, calls, server, block) -> None:
     notification = completed()
     notification.fields["github"].update(block)
     name = next(iter(block))
-    with pytest.raises(SendError, match=rf"github\.{name}: Ramp's github service sets commit statuses only"):
+    with pytest.raises(SendError, match=rf"github\.{name}: Ramp's github service sets commit statuses, creates check"):
         await build_service("github", "github", options(key), calls.context()).send(notification, "")
     assert server.requests == []
+
+
+async def test_a_check_run_is_created_on_the_revision(key, calls, github) -> None:
+    notification = completed()
+    del notification.fields["github"]["status"]
+    notification.fields["github"]["checkRun"] = {
+        "name": "continuous-delivery/guestbook",
+        "details_url": "https://ramp.example.com/rollouts/guestbook",
+        "conclusion": "success",
+        "started_at": "2024-01-01T12:00:00Z",
+        "completed_at": "2024-01-01T12:05:00Z",
+        "output": {"title": "Rollout of guestbook", "summary": "guestbook runs 0d1a2b3", "text": "All steps passed."},
+    }
+    await build_service("github", "github", options(key), calls.context()).send(notification, "")
+
+    [(repo, run)] = github.check_runs
+    assert repo == "example/guestbook"
+    assert run == {
+        "id": 1,
+        "name": "continuous-delivery/guestbook",
+        "head_sha": SHA,
+        "external_id": "ramp-notifications",
+        "status": "completed",
+        "conclusion": "success",
+        "details_url": "https://ramp.example.com/rollouts/guestbook",
+        "started_at": "2024-01-01T12:00:00Z",
+        "completed_at": "2024-01-01T12:05:00Z",
+        "output": {"title": "Rollout of guestbook", "summary": "guestbook runs 0d1a2b3", "text": "All steps passed."},
+    }
+    assert github.statuses == []
+
+
+async def test_a_completed_check_run_without_conclusion_is_refused_as_upstream_does(key, calls, server) -> None:
+    notification = completed()
+    notification.fields["github"]["checkRun"] = {"name": "cd", "status": "completed"}
+    with pytest.raises(SendError, match=r"github\.checkRun\.conclusion is required when status is completed"):
+        await build_service("github", "github", options(key), calls.context()).send(notification, "")
+    assert server.requests == []
+
+
+async def test_status_check_run_and_dispatch_all_go_out_in_upstreams_order(key, calls, server, github) -> None:
+    notification = completed()
+    notification.fields["github"]["checkRun"] = {"name": "cd", "status": "in_progress"}
+    notification.fields["github"]["repositoryDispatch"] = {
+        "event_type": "rollout-completed",
+        "client_payload": '{"rollout": "guestbook", "revision": 3}',
+    }
+    await build_service("github", "github", options(key), calls.context()).send(notification, "")
+
+    assert [request.path.rsplit("/", 2)[-2:] for request in server.requests[1:]] == [
+        ["statuses", SHA],
+        ["guestbook", "check-runs"],
+        ["guestbook", "dispatches"],
+    ]
+    assert github.dispatches == [
+        (
+            "example/guestbook",
+            {"event_type": "rollout-completed", "client_payload": {"rollout": "guestbook", "revision": 3}},
+        )
+    ]
+    assert github.check_runs[0][1]["status"] == "in_progress"
+
+
+async def test_a_dispatch_needs_no_revision_but_a_json_object_payload(key, calls, server, github) -> None:
+    service = build_service("github", "github", options(key), calls.context())
+    block = {"repoURLPath": "https://github.com/example/guestbook", "repositoryDispatch": {"event_type": "go"}}
+    await service.send(Notification("m", {"github": block}), "")
+    assert github.dispatches == [("example/guestbook", {"event_type": "go"})]
+
+    block["repositoryDispatch"] = {"event_type": "go", "client_payload": "[1, 2]"}
+    with pytest.raises(SendError, match=r"client_payload must be a JSON object"):
+        await service.send(Notification("m", {"github": block}), "")
+
+
+async def test_githubs_check_run_validation_comes_back_in_its_words(key, calls) -> None:
+    notification = completed()
+    del notification.fields["github"]["status"]
+    notification.fields["github"]["checkRun"] = {"name": "cd", "status": "done"}
+    with pytest.raises(SendError, match=r"GitHub \(check run\) answered HTTP 422.*status is not included in the list"):
+        await build_service("github", "github", options(key), calls.context()).send(notification, "")
 
 
 @pytest.mark.parametrize(
