@@ -7,8 +7,8 @@ bodies for success and for errors), keeping what it accepted so a test can check
 - `OpsgenieAlerts`: Alert API, `POST /v2/alerts` with `Authorization: GenieKey <key>` (202, 401, 422).
 - `GrafanaAnnotations`: `POST /api/annotations` with `Authorization: Bearer <key>` (200, 401, 400).
 - `AlertmanagerAlerts`: `POST /api/v2/alerts` with optional basic or bearer auth (200, 400, 401, 422).
-- `GitHubApp`: a GitHub App's installation-token exchange (the RS256 JWT checked), commit statuses, check runs
-  and repository dispatches (each with the installation token).
+- `GitHubApp`: a GitHub App's installation-token exchange (the RS256 JWT checked), commit statuses,
+  deployments and their statuses, check runs and repository dispatches (each with the installation token).
 
 `redirecting_client(url)` gives an httpx client that sends every request to the local server while keeping the
 Host header of the real address (events.pagerduty.com, api.github.com, ...), so services keep their real URLs.
@@ -330,6 +330,8 @@ class GitHubApp:
     statuses: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     check_runs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     dispatches: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    deployments: list[dict[str, Any]] = field(default_factory=list)
+    deployment_statuses: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     tokens_issued: int = 0
     _tokens: dict[str, datetime] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -350,7 +352,58 @@ class GitHubApp:
             return self._authorized(request, f"{match[1]}/{match[2]}") or self._dispatch(
                 request, f"{match[1]}/{match[2]}"
             )
+        if match := re.fullmatch(r"/repos/([^/]+)/([^/]+)/deployments(?:/(\d+)/statuses)?", path):
+            repo = f"{match[1]}/{match[2]}"
+            if denied := self._authorized(request, repo):
+                return denied
+            if match[3]:
+                return (
+                    self._deployment_status(request, repo, int(match[3])) if request.method == "POST" else _not_found()
+                )
+            return self._deployments(request, repo)
         return self._error(404, "Not Found")
+
+    def _deployments(self, request: ReceivedRequest, repo: str) -> Reply:
+        if request.method == "GET":
+            found = [
+                d
+                for d in self.deployments
+                if d["repo"] == repo
+                and d["sha"] == request.query.get("ref", d["sha"])
+                and d["environment"] == request.query.get("environment", d["environment"])
+            ]
+            return Reply.json(json.dumps([{k: v for k, v in d.items() if k != "repo"} for d in reversed(found)]))
+        if request.method != "POST":
+            return _not_found()
+        body = _json_body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("ref"), str):
+            return self._invalid("Deployment", "ref is required", "ref")
+        if body["ref"] not in self.repos[repo]:
+            return self._error(422, f"No ref found for: {body['ref']}")
+        for name in ("auto_merge", "transient_environment"):
+            if name in body and not isinstance(body[name], bool):
+                return self._invalid("Deployment", f"{name} must be a boolean", name)
+        deployment = {
+            "id": 1000 + len(self.deployments),
+            "repo": repo,
+            "sha": body["ref"],
+            "ref": body["ref"],
+            "environment": body.get("environment", "production"),
+            "request": body,
+        }
+        self.deployments.append(deployment)
+        return Reply.json(json.dumps({k: v for k, v in deployment.items() if k != "repo"}), 201)
+
+    def _deployment_status(self, request: ReceivedRequest, repo: str, deployment_id: int) -> Reply:
+        if not any(d["id"] == deployment_id and d["repo"] == repo for d in self.deployments):
+            return self._error(404, "Not Found")
+        body = _json_body(request)
+        states = ("error", "failure", "inactive", "in_progress", "queued", "pending", "success")
+        if not isinstance(body, dict) or body.get("state") not in states:
+            return self._invalid("DeploymentStatus", "state is not included in the list", "state")
+        status = {"id": len(self.deployment_statuses) + 1, **body}
+        self.deployment_statuses.append((deployment_id, status))
+        return Reply.json(json.dumps(status), 201)
 
     def _authorized(self, request: ReceivedRequest, repo: str) -> Reply | None:
         """None when the request carries a live installation token for an installed repository."""

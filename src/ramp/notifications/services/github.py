@@ -1,4 +1,4 @@
-"""`service.github`: commit statuses, check runs and repository dispatches on GitHub, as a GitHub App.
+"""`service.github`: commit statuses, deployments, check runs and repository dispatches, as a GitHub App.
 
 Options (upstream's): `appID`, `installationID` (numbers, or strings of digits), `privateKey` (the app's PEM key,
 usually a `$secret` reference), `enterpriseBaseURL` (GitHub Enterprise Server's API root, e.g.
@@ -16,10 +16,13 @@ Then, in upstream's order, each one given:
 - `status: {state, label, targetURL}` -> `POST /repos/{o}/{r}/statuses/{sha}` (label is the context; the
   description is the message cut to GitHub's 140 characters). As upstream, GitHub's limit of 1000 statuses per
   SHA and context is not a failure: the send counts as done and a warning is logged; any other 422 is a failure.
+- `deployment: {state, environment, environmentURL, logURL, requiredContexts, autoMerge, transientEnvironment,
+  reference}` -> a status on the first deployment of the revision to the environment, created (ref = reference
+  or the revision; autoMerge defaults to true) when there is none, as upstream.
 - `checkRun: {name, details_url, status, conclusion, started_at, completed_at, output: {title, summary, text}}`
   -> `POST /repos/{o}/{r}/check-runs` on the revision (a conclusion alone means status `completed`, as upstream).
 - `repositoryDispatch: {event_type, client_payload}` (the payload a JSON object) -> `POST /repos/{o}/{r}/dispatches`.
-Upstream's `deployment` and `pullRequestComment` are refused with a named error, before anything is sent.
+Upstream's `pullRequestComment` is refused with a named error, before anything is sent.
 """
 
 from __future__ import annotations
@@ -42,14 +45,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ramp.notifications.services.base import Notification, SendError, Service, ServiceContext, register
-from ramp.notifications.services.paging import Options, TemplateFields, api_error, post
+from ramp.notifications.services.paging import Options, TemplateFields, api_error, post, request
 
 log = logging.getLogger(__name__)
 
 GITHUB_API = "https://api.github.com"
 API_VERSION = "2022-11-28"
 FIELDS = ("repoURLPath", "revisionPath", "status", "deployment", "pullRequestComment", "checkRun", "repositoryDispatch")
-NOT_SUPPORTED = ("deployment", "pullRequestComment")
+NOT_SUPPORTED = ("pullRequestComment",)
+DEPLOYMENT_FIELDS = tuple(
+    "state environment environmentURL logURL requiredContexts autoMerge transientEnvironment reference".split()
+)
 STATUS_FIELDS = ("state", "label", "targetURL")
 CHECK_RUN_FIELDS = ("name", "details_url", "status", "conclusion", "started_at", "completed_at", "output")
 EXTERNAL_ID = "ramp-notifications"
@@ -96,6 +102,17 @@ class GitHubCall:
     expect: int
 
 
+@dataclass(frozen=True)
+class DeploymentPlan:
+    """A deployment status on the deployment of `ref` to `environment`, the deployment created when none exists."""
+
+    repo_path: str
+    revision: str
+    environment: str
+    create: Mapping[str, Any]
+    status: Mapping[str, Any]
+
+
 @dataclass
 class GitHubService:
     name: str
@@ -114,15 +131,44 @@ class GitHubService:
             )
         calls = calls_for(self.label, notification)  # every refusal before anything is sent
         for call in calls:
-            await self._write(call)
+            if isinstance(call, DeploymentPlan):
+                await self._deploy(call)
+            else:
+                await self._write(call)
 
-    async def _write(self, call: GitHubCall) -> None:
+    async def _deploy(self, plan: DeploymentPlan) -> None:
+        """Upstream's way: the first deployment of the revision to the environment, else a new one; then its status."""
+        query = {"ref": plan.revision, **({"environment": plan.environment} if plan.environment else {})}
+        listing = GitHubCall("deployments", f"{plan.repo_path}/deployments", {}, 200)
+        found = self._json_of(await self._write(listing, method="GET", params=query))
+        if not isinstance(found, list) or not all(isinstance(item, dict) and "id" in item for item in found):
+            raise SendError(f"{self.label}: GitHub's list of deployments is not a list of deployments")
+        if not found:
+            created = await self._write(GitHubCall("deployment", f"{plan.repo_path}/deployments", plan.create, 201))
+            found = [self._json_of(created)]
+            if not isinstance(found[0], dict) or "id" not in found[0]:
+                raise SendError(f"{self.label}: GitHub created a deployment but its answer has no id")
+        path = f"{plan.repo_path}/deployments/{quote(str(found[0]['id']))}/statuses"
+        await self._write(GitHubCall("deployment status", path, plan.status, 201))
+
+    def _json_of(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise SendError(f"{self.label}: GitHub answered HTTP {response.status_code} with no JSON") from None
+
+    async def _write(
+        self, call: GitHubCall, *, method: str = "POST", params: Mapping[str, str] | None = None
+    ) -> httpx.Response:
         token = await self._installation_token()
         headers = {"Authorization": f"token {token}", **self._headers()}
         url = f"{self.api}/repos/{call.path}"
-        response = await post(self.http, url, label=self.label, body=call.body, headers=headers, secrets=[token])
+        body = call.body if method == "POST" else None
+        response = await request(
+            self.http, method, url, label=self.label, body=body, params=params, headers=headers, secrets=[token]
+        )
         if response.status_code == call.expect:
-            return
+            return response
         if response.status_code == httpx.codes.UNAUTHORIZED:
             self._token = None  # revoked or expired early: the next send buys a new one
         if (
@@ -136,7 +182,7 @@ class GitHubService:
                 call.path,
                 call.body.get("context", "default"),
             )
-            return
+            return response
         raise api_error(self.label, f"GitHub ({call.what})", response, [token])
 
     def _headers(self) -> dict[str, str]:
@@ -167,34 +213,37 @@ class GitHubService:
             return token
 
 
-def calls_for(label: str, notification: Notification) -> list[GitHubCall]:
-    """The writes a notification makes (status, check run, dispatch, in upstream's order), or a `SendError` naming
-    what the template lacks or what Ramp refuses."""
+def calls_for(label: str, notification: Notification) -> list[GitHubCall | DeploymentPlan]:
+    """The writes a notification makes (status, deployment, check run, dispatch: upstream's order), or a
+    `SendError` naming what the template lacks or what Ramp refuses."""
     fields = TemplateFields(label, "github", notification.of("github"), FIELDS)
     refused = [name for name in NOT_SUPPORTED if fields.has(name)]
     if refused:
         raise SendError(
             f"{label}: the template's {', '.join(f'github.{name}' for name in refused)}: Ramp's github service sets "
-            "commit statuses, creates check runs and sends repository dispatches (github.status, github.checkRun, "
-            "github.repositoryDispatch); remove it from the template"
+            "commit statuses, deployments and check runs and sends repository dispatches (github.status, "
+            "deployment, checkRun, repositoryDispatch); remove it from the template"
         )
+    deployment = fields.mapping("deployment")
     status, check_run, dispatch = (
         fields.mapping("status"),
         fields.mapping("checkRun"),
         fields.mapping("repositoryDispatch"),
     )
-    if not (status or check_run or dispatch):
-        raise fields.error("status", "is missing; give github.status (state, label), checkRun or repositoryDispatch")
+    if not (status or deployment or check_run or dispatch):
+        raise fields.error("status", "is missing; give github.status, deployment, checkRun or repositoryDispatch")
     owner, repo = repository_of(fields.text("repoURLPath").strip(), fields)
     base = f"{quote(owner)}/{quote(repo)}"
     sha = fields.text("revisionPath").strip()
-    if (status or check_run) and (not sha or sha == "<no value>"):
+    if (status or deployment or check_run) and (not sha or sha == "<no value>"):
         raise fields.error("revisionPath", "is missing or empty; set it to the commit, e.g. a field of the rollout")
-    calls = []
+    calls: list[GitHubCall | DeploymentPlan] = []
     if status:
         calls.append(
             GitHubCall("commit status", f"{base}/statuses/{quote(sha)}", status_body(label, status, notification), 201)
         )
+    if deployment:
+        calls.append(deployment_plan(label, deployment, base, sha, notification))
     if check_run:
         calls.append(GitHubCall("check run", f"{base}/check-runs", check_run_body(label, check_run, sha), 201))
     if dispatch:
@@ -212,6 +261,38 @@ def status_body(label: str, status: Mapping[str, Any], notification: Notificatio
     if target_url := fields.text("targetURL").strip():
         body["target_url"] = target_url
     return body
+
+
+def deployment_plan(
+    label: str, deployment: Mapping[str, Any], repo_path: str, sha: str, notification: Notification
+) -> DeploymentPlan:
+    """Upstream's deployment: ref = `reference` or the revision, autoMerge true and transientEnvironment false
+    unless the template says otherwise, the status's description the message cut to 140 characters."""
+    fields = TemplateFields(label, "github.deployment", deployment, DEPLOYMENT_FIELDS)
+    environment = fields.text("environment").strip()
+    create: dict[str, Any] = {
+        "ref": fields.text("reference").strip() or sha,
+        "auto_merge": _flag(fields, "autoMerge", default=True),
+        "transient_environment": _flag(fields, "transientEnvironment", default=False),
+    }
+    if environment:
+        create["environment"] = environment
+    if fields.has("requiredContexts"):
+        create["required_contexts"] = fields.text_list("requiredContexts")
+    status: dict[str, Any] = {"state": fields.text("state").strip()}
+    for key, name in (("environment", "environment"), ("environmentURL", "environment_url"), ("logURL", "log_url")):
+        if value := fields.text(key).strip():
+            status[name] = value
+    if description := truncate(notification.message.strip(), DESCRIPTION_LIMIT):
+        status["description"] = description
+    return DeploymentPlan(repo_path=repo_path, revision=sha, environment=environment, create=create, status=status)
+
+
+def _flag(fields: TemplateFields, key: str, *, default: bool) -> bool:
+    value = fields.text(key).strip().lower()
+    if value not in ("", "true", "false"):
+        raise fields.error(key, "must be true or false")
+    return default if not value else value == "true"
 
 
 def check_run_body(label: str, check_run: Mapping[str, Any], sha: str) -> dict[str, Any]:

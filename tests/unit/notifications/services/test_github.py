@@ -188,20 +188,80 @@ async def test_github_enterprise_serves_under_api_v3(key, github) -> None:
     assert all(request.path.startswith("/api/v3/") for request in server.requests)
 
 
-@pytest.mark.parametrize(
-    "block",
-    [
-        pytest.param({"deployment": {"state": "success", "environment": "production"}}, id="deployment"),
-        pytest.param({"pullRequestComment": {"content": "x"}}, id="pullRequestComment"),
-    ],
-)
-async def test_what_ramp_does_not_do_is_refused_before_anything_is_sent(key, calls, server, block) -> None:
+async def test_pull_request_comments_are_refused_before_anything_is_sent(key, calls, server) -> None:
     notification = completed()
-    notification.fields["github"].update(block)
-    name = next(iter(block))
-    with pytest.raises(SendError, match=rf"github\.{name}: Ramp's github service sets commit statuses, creates check"):
+    notification.fields["github"]["pullRequestComment"] = {"content": "x", "commentTag": "cd"}
+    with pytest.raises(SendError, match=r"github\.pullRequestComment: Ramp's github service sets commit statuses"):
         await build_service("github", "github", options(key), calls.context()).send(notification, "")
     assert server.requests == []
+
+
+def deployed(state: str, **more: object) -> Notification:
+    block = {
+        "state": state,
+        "environment": "production",
+        "environmentURL": "https://guestbook.example.com",
+        "logURL": "https://ramp.example.com/rollouts/guestbook",
+        "requiredContexts": [],
+        **more,
+    }
+    return Notification(
+        "Rollout guestbook is now running 0d1a2b3.",
+        {"github": {"repoURLPath": "https://github.com/example/guestbook", "revisionPath": SHA, "deployment": block}},
+    )
+
+
+async def test_a_deployment_is_created_once_and_each_send_adds_a_status(key, calls, github) -> None:
+    service = build_service("github", "github", options(key), calls.context())
+    await service.send(deployed("in_progress"), "")
+    await service.send(deployed("success"), "")
+
+    [deployment] = github.deployments
+    assert deployment["request"] == {
+        "ref": SHA,
+        "auto_merge": True,
+        "transient_environment": False,
+        "environment": "production",
+        "required_contexts": [],
+    }
+    assert [(deployment_id, status["state"]) for deployment_id, status in github.deployment_statuses] == [
+        (deployment["id"], "in_progress"),
+        (deployment["id"], "success"),
+    ]
+    assert github.deployment_statuses[1][1] == {
+        "id": 2,
+        "state": "success",
+        "environment": "production",
+        "environment_url": "https://guestbook.example.com",
+        "log_url": "https://ramp.example.com/rollouts/guestbook",
+        "description": "Rollout guestbook is now running 0d1a2b3.",
+    }
+
+
+async def test_a_deployment_to_another_environment_is_a_new_deployment(key, calls, github) -> None:
+    service = build_service("github", "github", options(key), calls.context())
+    await service.send(deployed("success"), "")
+    await service.send(deployed("success", environment="staging", autoMerge=False, transientEnvironment="true"), "")
+    assert [
+        (d["environment"], d["request"]["auto_merge"], d["request"]["transient_environment"])
+        for d in github.deployments
+    ] == [
+        ("production", True, False),
+        ("staging", False, True),
+    ]
+
+
+async def test_githubs_refusal_of_a_deployment_state_comes_back(key, calls, github) -> None:
+    with pytest.raises(SendError, match=r"GitHub \(deployment status\) answered HTTP 422.*state is not included"):
+        await build_service("github", "github", options(key), calls.context()).send(deployed("done"), "")
+
+
+async def test_a_reference_that_github_does_not_know_is_its_422(key, calls, github) -> None:
+    with pytest.raises(SendError, match=r"GitHub \(deployment\) answered HTTP 422.*No ref found for: v9"):
+        await build_service("github", "github", options(key), calls.context()).send(
+            deployed("success", reference="v9"), ""
+        )
+    assert github.deployment_statuses == []
 
 
 async def test_a_check_run_is_created_on_the_revision(key, calls, github) -> None:
