@@ -5,9 +5,8 @@ usually a `$secret` reference), `enterpriseBaseURL` (GitHub Enterprise Server's 
 `https://git.example.com/api/v3`; `/api/v3` is added when missing, as GitHub's Go client does, and the token
 exchange uses the same root), `insecureSkipVerify`.
 
-Authentication is GitHub's App flow: a JWT signed RS256 with the private key (`iss` = app ID, valid 9 minutes)
-buys an installation token (`POST /app/installations/{id}/access_tokens`), kept until a minute before it expires
-and dropped when GitHub answers 401.
+Authentication is GitHub's App flow (`ramp.notifications.services.github_app`): a JWT signed RS256 with the
+private key buys an installation token, kept until a minute before it expires.
 
 The template's `github` block: `repoURLPath` (the repository URL: https, `git@host:org/repo` or ssh) and
 `revisionPath` (the commit SHA) are required: upstream's defaults read an Argo CD Application
@@ -27,69 +26,42 @@ Upstream's `pullRequestComment` is refused with a named error, before anything i
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import json
 import logging
 import re
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ramp.notifications.services.base import Notification, SendError, Service, ServiceContext, register
-from ramp.notifications.services.paging import Options, TemplateFields, api_error, post, request
+from ramp.notifications.services.github_app import HEADERS, AppCredentials, InstallationTokens, private_key_of
+from ramp.notifications.services.paging import Options, TemplateFields, api_error, request
 
 log = logging.getLogger(__name__)
 
 GITHUB_API = "https://api.github.com"
-API_VERSION = "2022-11-28"
 FIELDS = ("repoURLPath", "revisionPath", "status", "deployment", "pullRequestComment", "checkRun", "repositoryDispatch")
 NOT_SUPPORTED = ("pullRequestComment",)
-DEPLOYMENT_FIELDS = tuple(
-    "state environment environmentURL logURL requiredContexts autoMerge transientEnvironment reference".split()
+DEPLOYMENT_FIELDS = (
+    "state",
+    "environment",
+    "environmentURL",
+    "logURL",
+    "requiredContexts",
+    "autoMerge",
+    "transientEnvironment",
+    "reference",
 )
 STATUS_FIELDS = ("state", "label", "targetURL")
 CHECK_RUN_FIELDS = ("name", "details_url", "status", "conclusion", "started_at", "completed_at", "output")
 EXTERNAL_ID = "ramp-notifications"
 DESCRIPTION_LIMIT = 140
-JWT_BACKDATE_SECONDS = 60
-JWT_LIFETIME_SECONDS = 540
-TOKEN_MARGIN_SECONDS = 60
 STATUS_LIMIT_TEXT = "maximum number of statuses"
 _SCP_LIKE = re.compile(r"^(?:[^@/:]+@)?[^/:]+:(?P<path>.+)$")
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-@dataclass(frozen=True)
-class AppCredentials:
-    """A GitHub App's identity: it signs the JWTs that buy installation tokens."""
-
-    app_id: int
-    installation_id: int
-    private_key: rsa.RSAPrivateKey
-
-    def jwt(self, now: float) -> str:
-        """An RS256 JWT for the app, issued a minute in the past (clock drift) and valid for 9 minutes."""
-        header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT"}, separators=(",", ":")).encode())
-        claims = {
-            "iat": int(now) - JWT_BACKDATE_SECONDS,
-            "exp": int(now) + JWT_LIFETIME_SECONDS,
-            "iss": str(self.app_id),
-        }
-        payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
-        signature = self.private_key.sign(f"{header}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
-        return f"{header}.{payload}.{_b64url(signature)}"
 
 
 @dataclass(frozen=True)
@@ -118,10 +90,8 @@ class GitHubService:
     name: str
     label: str
     api: str
-    app: AppCredentials
+    tokens: InstallationTokens
     http: httpx.AsyncClient
-    _token: tuple[str, float] | None = field(default=None, repr=False)
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     async def send(self, notification: Notification, recipient: str) -> None:
         if recipient:
@@ -160,8 +130,8 @@ class GitHubService:
     async def _write(
         self, call: GitHubCall, *, method: str = "POST", params: Mapping[str, str] | None = None
     ) -> httpx.Response:
-        token = await self._installation_token()
-        headers = {"Authorization": f"token {token}", **self._headers()}
+        token = await self.tokens.get()
+        headers = {"Authorization": f"token {token}", **HEADERS}
         url = f"{self.api}/repos/{call.path}"
         body = call.body if method == "POST" else None
         response = await request(
@@ -170,7 +140,7 @@ class GitHubService:
         if response.status_code == call.expect:
             return response
         if response.status_code == httpx.codes.UNAUTHORIZED:
-            self._token = None  # revoked or expired early: the next send buys a new one
+            self.tokens.forget()  # revoked or expired early: the next send buys a new one
         if (
             call.what == "commit status"
             and response.status_code == httpx.codes.UNPROCESSABLE_ENTITY
@@ -184,33 +154,6 @@ class GitHubService:
             )
             return response
         raise api_error(self.label, f"GitHub ({call.what})", response, [token])
-
-    def _headers(self) -> dict[str, str]:
-        return {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
-
-    async def _installation_token(self) -> str:
-        async with self._lock:
-            now = time.time()
-            if self._token is not None and self._token[1] - TOKEN_MARGIN_SECONDS > now:
-                return self._token[0]
-            jwt = self.app.jwt(now)
-            url = f"{self.api}/app/installations/{self.app.installation_id}/access_tokens"
-            headers = {"Authorization": f"Bearer {jwt}", **self._headers()}
-            response = await post(self.http, url, label=self.label, body=None, headers=headers, secrets=[jwt])
-            if response.status_code != httpx.codes.CREATED:
-                raise api_error(self.label, "GitHub installation token exchange", response, [jwt])
-            try:
-                answer = response.json()
-                token = answer["token"]
-                expires_at = datetime.fromisoformat(answer["expires_at"]).timestamp()
-            except (ValueError, KeyError, TypeError):
-                raise SendError(
-                    f"{self.label}: GitHub's installation token answer has no token and expires_at"
-                ) from None
-            if not isinstance(token, str) or not token:
-                raise SendError(f"{self.label}: GitHub's installation token answer has no token")
-            self._token = (token, expires_at)
-            return token
 
 
 def calls_for(label: str, notification: Notification) -> list[GitHubCall | DeploymentPlan]:
@@ -372,20 +315,6 @@ def api_root_for(reader: Options) -> str:
     return enterprise + "/api/v3"
 
 
-def private_key_of(reader: Options) -> rsa.RSAPrivateKey:
-    text = reader.text("privateKey", required=True).strip()
-    if "\\n" in text and "\n" not in text:
-        text = text.replace("\\n", "\n")  # a key pasted on one line with escaped newlines
-    problem = "is not a PEM RSA private key (use the .pem file GitHub generated for the app)"
-    try:
-        key = serialization.load_pem_private_key(text.encode(), password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        raise reader.error("privateKey", problem) from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise reader.error("privateKey", problem)
-    return key
-
-
 @register("github")
 def build(name: str, options: Mapping[str, Any], context: ServiceContext) -> Service:
     reader = Options("github", name, options)
@@ -398,4 +327,5 @@ def build(name: str, options: Mapping[str, Any], context: ServiceContext) -> Ser
     assert app_id is not None and installation_id is not None  # required=True
     app = AppCredentials(app_id=app_id, installation_id=installation_id, private_key=private_key)
     http = context.client_for(insecure=True) if insecure else context.http
-    return GitHubService(name=name, label=reader.label, api=api, app=app, http=http)
+    tokens = InstallationTokens(label=reader.label, api=api, app=app, http=http)
+    return GitHubService(name=name, label=reader.label, api=api, tokens=tokens, http=http)
