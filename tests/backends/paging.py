@@ -8,7 +8,8 @@ bodies for success and for errors), keeping what it accepted so a test can check
 - `GrafanaAnnotations`: `POST /api/annotations` with `Authorization: Bearer <key>` (200, 401, 400).
 - `AlertmanagerAlerts`: `POST /api/v2/alerts` with optional basic or bearer auth (200, 400, 401, 422).
 - `GitHubApp`: a GitHub App's installation-token exchange (the RS256 JWT checked), commit statuses,
-  deployments and their statuses, check runs and repository dispatches (each with the installation token).
+  deployments and their statuses, pull request comments, check runs and repository dispatches (each with the
+  installation token).
 
 `redirecting_client(url)` gives an httpx client that sends every request to the local server while keeping the
 Host header of the real address (events.pagerduty.com, api.github.com, ...), so services keep their real URLs.
@@ -331,6 +332,8 @@ class GitHubApp:
     check_runs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     dispatches: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     deployments: list[dict[str, Any]] = field(default_factory=list)
+    pulls: Mapping[str, Mapping[int, set[str]]] = field(default_factory=dict)
+    comments: list[dict[str, Any]] = field(default_factory=list)
     deployment_statuses: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     tokens_issued: int = 0
     _tokens: dict[str, datetime] = field(default_factory=dict)
@@ -352,6 +355,11 @@ class GitHubApp:
             return self._authorized(request, f"{match[1]}/{match[2]}") or self._dispatch(
                 request, f"{match[1]}/{match[2]}"
             )
+        if match := re.fullmatch(
+            r"/repos/([^/]+)/([^/]+)/(commits/[^/]+/pulls|issues/(?:\d+|comments/\d+)(?:/comments)?)", path
+        ):
+            repo = f"{match[1]}/{match[2]}"
+            return self._authorized(request, repo) or self._pulls_and_comments(request, repo, match[3])
         if match := re.fullmatch(r"/repos/([^/]+)/([^/]+)/deployments(?:/(\d+)/statuses)?", path):
             repo = f"{match[1]}/{match[2]}"
             if denied := self._authorized(request, repo):
@@ -362,6 +370,38 @@ class GitHubApp:
                 )
             return self._deployments(request, repo)
         return self._error(404, "Not Found")
+
+    def _pulls_and_comments(self, request: ReceivedRequest, repo: str, rest: str) -> Reply:
+        parts = rest.split("/")
+        if parts[0] == "commits" and request.method == "GET":
+            numbers = sorted(n for n, shas in self.pulls.get(repo, {}).items() if parts[1] in shas)
+            return Reply.json(json.dumps([{"number": n, "state": "open"} for n in numbers]))
+        if parts[0] == "issues" and parts[1] == "comments" and request.method == "PATCH":
+            found = [c for c in self.comments if c["repo"] == repo and c["id"] == int(parts[2])]
+            body = _json_body(request)
+            if not found:
+                return self._error(404, "Not Found")
+            if not isinstance(body, dict) or not body.get("body"):
+                return self._invalid("IssueComment", "body wasn't supplied.", "body")
+            found[0]["body"] = body["body"]
+            found[0]["edits"] += 1
+            return Reply.json(json.dumps({k: v for k, v in found[0].items() if k != "repo"}))
+        if parts[0] == "issues" and parts[-1] == "comments":
+            number = int(parts[1])
+            if number not in self.pulls.get(repo, {}):
+                return self._error(404, "Not Found")
+            if request.method == "GET":
+                page = [c for c in self.comments if c["repo"] == repo and c["issue"] == number]
+                return Reply.json(json.dumps([{k: v for k, v in c.items() if k != "repo"} for c in page]))
+            body = _json_body(request)
+            if request.method != "POST" or not isinstance(body, dict) or not body.get("body"):
+                return self._invalid("IssueComment", "body wasn't supplied.", "body")
+            if len(body["body"]) > 65536:
+                return self._invalid("IssueComment", "body is too long (maximum is 65536 characters)", "body")
+            comment = {"id": 500 + len(self.comments), "repo": repo, "issue": number, "body": body["body"], "edits": 0}
+            self.comments.append(comment)
+            return Reply.json(json.dumps({k: v for k, v in comment.items() if k != "repo"}), 201)
+        return _not_found()
 
     def _deployments(self, request: ReceivedRequest, repo: str) -> Reply:
         if request.method == "GET":

@@ -1,4 +1,4 @@
-"""`service.github`: commit statuses, deployments, check runs and repository dispatches, as a GitHub App.
+"""`service.github`: commit statuses, deployments, PR comments, check runs and dispatches, as a GitHub App.
 
 Options (upstream's): `appID`, `installationID` (numbers, or strings of digits), `privateKey` (the app's PEM key,
 usually a `$secret` reference), `enterpriseBaseURL` (GitHub Enterprise Server's API root, e.g.
@@ -18,10 +18,13 @@ Then, in upstream's order, each one given:
 - `deployment: {state, environment, environmentURL, logURL, requiredContexts, autoMerge, transientEnvironment,
   reference}` -> a status on the first deployment of the revision to the environment, created (ref = reference
   or the revision; autoMerge defaults to true) when there is none, as upstream.
+- `pullRequestComment: {content, commentTag}` -> a comment on each pull request of the revision; with a tag, the
+  comment carrying `<!-- argocd-notifications <tag> -->` (upstream's marker, so its comments are found) is edited
+  instead of a new one being added. Content is cut to GitHub's 65536 characters.
 - `checkRun: {name, details_url, status, conclusion, started_at, completed_at, output: {title, summary, text}}`
   -> `POST /repos/{o}/{r}/check-runs` on the revision (a conclusion alone means status `completed`, as upstream).
 - `repositoryDispatch: {event_type, client_payload}` (the payload a JSON object) -> `POST /repos/{o}/{r}/dispatches`.
-Upstream's `pullRequestComment` is refused with a named error, before anything is sent.
+A template that asks for anything else is refused with a named error, before anything is sent.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ log = logging.getLogger(__name__)
 
 GITHUB_API = "https://api.github.com"
 FIELDS = ("repoURLPath", "revisionPath", "status", "deployment", "pullRequestComment", "checkRun", "repositoryDispatch")
-NOT_SUPPORTED = ("pullRequestComment",)
+COMMENT_LIMIT = 65536
+COMMENT_TAG = "<!-- argocd-notifications {} -->"
 DEPLOYMENT_FIELDS = (
     "state",
     "environment",
@@ -85,6 +89,16 @@ class DeploymentPlan:
     status: Mapping[str, Any]
 
 
+@dataclass(frozen=True)
+class CommentPlan:
+    """A comment on each pull request of `revision`; with a `tag`, the comment carrying it is edited instead."""
+
+    repo_path: str
+    revision: str
+    body: str
+    tag: str
+
+
 @dataclass
 class GitHubService:
     name: str
@@ -103,6 +117,8 @@ class GitHubService:
         for call in calls:
             if isinstance(call, DeploymentPlan):
                 await self._deploy(call)
+            elif isinstance(call, CommentPlan):
+                await self._comment(call)
             else:
                 await self._write(call)
 
@@ -121,6 +137,29 @@ class GitHubService:
         path = f"{plan.repo_path}/deployments/{quote(str(found[0]['id']))}/statuses"
         await self._write(GitHubCall("deployment status", path, plan.status, 201))
 
+    async def _comment(self, plan: CommentPlan) -> None:
+        """Upstream's way: every pull request that has the revision; the tagged comment edited, else one added."""
+        listing = GitHubCall("pull requests", f"{plan.repo_path}/commits/{quote(plan.revision)}/pulls", {}, 200)
+        pulls = self._json_of(await self._write(listing, method="GET"))
+        if not isinstance(pulls, list) or not all(isinstance(pr, dict) and "number" in pr for pr in pulls):
+            raise SendError(f"{self.label}: GitHub's list of pull requests is not a list of pull requests")
+        body = {"body": plan.body}
+        for pull in pulls:
+            issue = f"{plan.repo_path}/issues/{quote(str(pull['number']))}/comments"
+            if plan.tag:
+                comments = self._json_of(
+                    await self._write(GitHubCall("comments", issue, {}, 200), method="GET", params={"per_page": "100"})
+                )
+                marker = COMMENT_TAG.format(plan.tag)
+                tagged = [c for c in comments if isinstance(c, dict) and marker in str(c.get("body", ""))]
+                if tagged and "id" in tagged[0]:
+                    edit = GitHubCall(
+                        "comment", f"{plan.repo_path}/issues/comments/{quote(str(tagged[0]['id']))}", body, 200
+                    )
+                    await self._write(edit, method="PATCH")
+                    continue
+            await self._write(GitHubCall("comment", issue, body, 201))
+
     def _json_of(self, response: httpx.Response) -> Any:
         try:
             return response.json()
@@ -133,7 +172,7 @@ class GitHubService:
         token = await self.tokens.get()
         headers = {"Authorization": f"token {token}", **HEADERS}
         url = f"{self.api}/repos/{call.path}"
-        body = call.body if method == "POST" else None
+        body = call.body if method != "GET" else None
         response = await request(
             self.http, method, url, label=self.label, body=body, params=params, headers=headers, secrets=[token]
         )
@@ -156,37 +195,38 @@ class GitHubService:
         raise api_error(self.label, f"GitHub ({call.what})", response, [token])
 
 
-def calls_for(label: str, notification: Notification) -> list[GitHubCall | DeploymentPlan]:
-    """The writes a notification makes (status, deployment, check run, dispatch: upstream's order), or a
-    `SendError` naming what the template lacks or what Ramp refuses."""
+def calls_for(label: str, notification: Notification) -> list[GitHubCall | DeploymentPlan | CommentPlan]:
+    """The writes a notification makes (status, deployment, PR comment, check run, dispatch: upstream's order), or
+    a `SendError` naming what the template lacks."""
     fields = TemplateFields(label, "github", notification.of("github"), FIELDS)
-    refused = [name for name in NOT_SUPPORTED if fields.has(name)]
-    if refused:
-        raise SendError(
-            f"{label}: the template's {', '.join(f'github.{name}' for name in refused)}: Ramp's github service sets "
-            "commit statuses, deployments and check runs and sends repository dispatches (github.status, "
-            "deployment, checkRun, repositoryDispatch); remove it from the template"
-        )
-    deployment = fields.mapping("deployment")
+    deployment, comment = fields.mapping("deployment"), fields.mapping("pullRequestComment")
     status, check_run, dispatch = (
         fields.mapping("status"),
         fields.mapping("checkRun"),
         fields.mapping("repositoryDispatch"),
     )
-    if not (status or deployment or check_run or dispatch):
-        raise fields.error("status", "is missing; give github.status, deployment, checkRun or repositoryDispatch")
+    if not (status or deployment or comment or check_run or dispatch):
+        raise fields.error(
+            "status", "is missing; give github.status, deployment, pullRequestComment, checkRun or repositoryDispatch"
+        )
     owner, repo = repository_of(fields.text("repoURLPath").strip(), fields)
     base = f"{quote(owner)}/{quote(repo)}"
     sha = fields.text("revisionPath").strip()
-    if (status or deployment or check_run) and (not sha or sha == "<no value>"):
+    if (status or deployment or comment or check_run) and (not sha or sha == "<no value>"):
         raise fields.error("revisionPath", "is missing or empty; set it to the commit, e.g. a field of the rollout")
-    calls: list[GitHubCall | DeploymentPlan] = []
+    calls: list[GitHubCall | DeploymentPlan | CommentPlan] = []
     if status:
         calls.append(
             GitHubCall("commit status", f"{base}/statuses/{quote(sha)}", status_body(label, status, notification), 201)
         )
     if deployment:
         calls.append(deployment_plan(label, deployment, base, sha, notification))
+    if comment:
+        comment_fields = TemplateFields(label, "github.pullRequestComment", comment, ("content", "commentTag"))
+        tag = comment_fields.text("commentTag").strip()
+        marker = f"\n{COMMENT_TAG.format(tag)}" if tag else ""
+        content = truncate(comment_fields.text("content"), COMMENT_LIMIT - len(marker)) + marker
+        calls.append(CommentPlan(repo_path=base, revision=sha, body=content, tag=tag))
     if check_run:
         calls.append(GitHubCall("check run", f"{base}/check-runs", check_run_body(label, check_run, sha), 201))
     if dispatch:

@@ -188,12 +188,65 @@ async def test_github_enterprise_serves_under_api_v3(key, github) -> None:
     assert all(request.path.startswith("/api/v3/") for request in server.requests)
 
 
-async def test_pull_request_comments_are_refused_before_anything_is_sent(key, calls, server) -> None:
-    notification = completed()
-    notification.fields["github"]["pullRequestComment"] = {"content": "x", "commentTag": "cd"}
-    with pytest.raises(SendError, match=r"github\.pullRequestComment: Ramp's github service sets commit statuses"):
-        await build_service("github", "github", options(key), calls.context()).send(notification, "")
-    assert server.requests == []
+def commented(content: str, tag: str | None = None) -> Notification:
+    comment = {"content": content, **({"commentTag": tag} if tag else {})}
+    block = {"repoURLPath": "https://github.com/example/guestbook", "revisionPath": SHA, "pullRequestComment": comment}
+    return Notification("m", {"github": block})
+
+
+async def test_each_pull_request_of_the_revision_gets_a_comment(key, calls, github) -> None:
+    github.pulls = {"example/guestbook": {7: {SHA}, 8: {SHA}, 9: {"f" * 40}}}
+    service = build_service("github", "github", options(key), calls.context())
+    await service.send(commented("Rollout guestbook is now running 0d1a2b3."), "")
+    await service.send(commented("Rollout guestbook is now running 0d1a2b3."), "")
+
+    assert [(c["issue"], c["body"]) for c in github.comments] == [
+        (7, "Rollout guestbook is now running 0d1a2b3."),
+        (8, "Rollout guestbook is now running 0d1a2b3."),
+        (7, "Rollout guestbook is now running 0d1a2b3."),
+        (8, "Rollout guestbook is now running 0d1a2b3."),
+    ]
+
+
+async def test_a_tagged_comment_is_edited_in_place_with_upstreams_marker(key, calls, github) -> None:
+    github.pulls = {"example/guestbook": {7: {SHA}}}
+    github.comments.append(
+        {
+            "id": 1,
+            "repo": "example/guestbook",
+            "issue": 7,
+            "body": "left by Argo\n<!-- argocd-notifications cd/guestbook -->",
+            "edits": 0,
+        }
+    )
+    service = build_service("github", "github", options(key), calls.context())
+    await service.send(commented("Paused at step 2.", tag="cd/guestbook"), "")
+    await service.send(commented("Completed.", tag="cd/guestbook"), "")
+
+    assert github.comments == [
+        {
+            "id": 1,
+            "repo": "example/guestbook",
+            "issue": 7,
+            "body": "Completed.\n<!-- argocd-notifications cd/guestbook -->",
+            "edits": 2,
+        }
+    ]
+
+
+async def test_a_comment_is_cut_to_githubs_65536_characters(key, calls, github) -> None:
+    github.pulls = {"example/guestbook": {7: {SHA}}}
+    service = build_service("github", "github", options(key), calls.context())
+    await service.send(commented("z" * 70000, tag="cd"), "")
+    await service.send(commented("z" * 70000), "")
+    assert [len(c["body"]) for c in github.comments] == [65536, 65536]
+    assert github.comments[0]["body"].endswith("...\n<!-- argocd-notifications cd -->")
+
+
+async def test_an_empty_comment_is_githubs_validation_error(key, calls, github) -> None:
+    github.pulls = {"example/guestbook": {7: {SHA}}}
+    with pytest.raises(SendError, match=r"GitHub \(comment\) answered HTTP 422.*body wasn't supplied"):
+        await build_service("github", "github", options(key), calls.context()).send(commented(""), "")
 
 
 def deployed(state: str, **more: object) -> Notification:
