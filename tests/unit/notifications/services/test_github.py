@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ramp.notifications.services.base import Notification, SendError, ServiceConfigError
 from ramp.notifications.services.registry import build_service
 from tests.backends import LocalHttpServer, serve
-from tests.backends.paging import ContextCalls, GitHubApp, redirecting_client
+from tests.backends.github import GitHubApp
+from tests.backends.paging import ContextCalls, redirecting_client
 
 APP_ID = 123456
 INSTALLATION_ID = 98765432
