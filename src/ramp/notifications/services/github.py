@@ -70,7 +70,7 @@ _SCP_LIKE = re.compile(r"^(?:[^@/:]+@)?[^/:]+:(?P<path>.+)$")
 
 @dataclass(frozen=True)
 class GitHubCall:
-    """One write to GitHub: `POST <api>/repos/{owner}/{repo}/<path>` with `body`, answered with `expect`."""
+    """One request to GitHub: `<api>/repos/{owner}/{repo}/<path>` (with `body` unless a GET), answered `expect`."""
 
     what: str
     path: str
@@ -150,6 +150,8 @@ class GitHubService:
                 comments = self._json_of(
                     await self._write(GitHubCall("comments", issue, {}, 200), method="GET", params={"per_page": "100"})
                 )
+                if not isinstance(comments, list):
+                    raise SendError(f"{self.label}: GitHub's list of comments is not a list")
                 marker = COMMENT_TAG.format(plan.tag)
                 tagged = [c for c in comments if isinstance(c, dict) and marker in str(c.get("body", ""))]
                 if tagged and "id" in tagged[0]:
