@@ -179,6 +179,26 @@ def check_url(reader: OptionReader, key: str, url: str) -> str:
     return url
 
 
+class RateLimited(SendError):
+    """The service answered HTTP 429. `retry_after_seconds` is its `Retry-After` (None when it gave none), for
+    the delivery layer's backoff: upstream's clients wait that long and try again."""
+
+    def __init__(self, message: str, retry_after_seconds: float | None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+def check_rate_limit(response: httpx.Response, where: str, secrets: Iterable[str] = ()) -> None:
+    """Raise `RateLimited` for an HTTP 429 answer."""
+    if response.status_code != 429:
+        return
+    header = response.headers.get("Retry-After", "").strip()
+    seconds = float(header) if re.fullmatch(r"\d+(\.\d+)?", header) else None
+    after = f", Retry-After {header}s" if seconds is not None else ""
+    detail = redact(body_excerpt(response), secrets)
+    raise RateLimited(f"{where}: rate limited (HTTP 429{after}){': ' + detail if detail else ''}", seconds)
+
+
 def body_excerpt(response: httpx.Response) -> str:
     """The start of an answer's body, for error messages."""
     text = response.text.strip().replace("\n", " ")

@@ -49,6 +49,7 @@ from ramp.notifications.services.chat_common import (
     attempt,
     body_excerpt,
     check_fields,
+    check_rate_limit,
     check_url,
     client_for,
     origin,
@@ -105,6 +106,7 @@ class _TeamsBase:
         self.check(response, f"{self.label}: POST to recipient {recipient!r} at {origin(url)}")
 
     def check(self, response: httpx.Response, where: str) -> None:
+        check_rate_limit(response, where, self._secrets)
         if not 200 <= response.status_code <= 299:
             detail = redact(body_excerpt(response), self._secrets) or "no details"
             raise SendError(f"{where} answered HTTP {response.status_code}: {detail}")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from ramp.notifications.services.base import Notification, SendError, ServiceConfigError
+from ramp.notifications.services.chat_common import RateLimited
 from ramp.notifications.services.registry import build_service
 from ramp.notifications.services.slack import SlackService
 from tests.backends.chat import SlackApi, service_context
@@ -110,13 +111,13 @@ async def test_slacks_errors_are_send_errors_naming_the_error_code_and_never_the
             with pytest.raises(SendError) as bad_token:
                 await wrong_token.send(Notification("hi"), "general")
             api.rate_limit_next = 1
-            with pytest.raises(SendError) as limited:
+            with pytest.raises(RateLimited) as limited:
                 await service.send(Notification("hi"), "general")
             with pytest.raises(SendError) as bad_blocks:
                 await service.send(Notification("hi", {"slack": {"blocks": '[{"text": "no type"}]'}}), "general")
     assert "Slack refused the message: channel_not_found" in str(unknown_channel.value)
     assert "invalid_auth" in str(bad_token.value) and "xoxb-wrong-token" not in str(bad_token.value)
-    assert "HTTP 429, Retry-After 7s" in str(limited.value)
+    assert "HTTP 429, Retry-After 7s" in str(limited.value) and limited.value.retry_after_seconds == 7.0
     assert "invalid_blocks" in str(bad_blocks.value)
     for caught in (unknown_channel, limited, bad_blocks):
         assert TOKEN not in str(caught.value)
