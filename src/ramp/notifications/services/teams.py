@@ -263,6 +263,12 @@ def _urls(reader: OptionReader, *, workflows: bool) -> dict[str, str]:
         loopback = parts.hostname in ("localhost", "::1") or (parts.hostname or "").startswith("127.")
         if parts.scheme != "https" and not loopback:
             raise reader.fail(f"recipientUrls.{recipient}", "must be an https:// URL")
+        if not workflows and _WORKFLOW_URL.search(url):
+            raise reader.fail(
+                f"recipientUrls.{recipient}",
+                "is a Teams workflow webhook URL, which takes Adaptive Cards, not the connector's MessageCard: "
+                "configure it as service.teams-workflows (and subscribe with .teams-workflows)",
+            )
         if workflows and not _WORKFLOW_URL.search(url):
             raise reader.fail(
                 f"recipientUrls.{recipient}",

@@ -170,6 +170,12 @@ def test_theme_colours_become_adaptive_card_colours(colour: str, named: str) -> 
             id="connector_url_for_workflows",
         ),
         pytest.param("teams-workflows", {"recipientUrls": {"c": "x"}, "url": "y"}, r"must be an http", id="bad_url"),
+        pytest.param(
+            "teams",
+            {"recipientUrls": {"c": "https://api.powerautomate.com/webhook/secretkey1"}},
+            r"'recipientUrls\.c' is a Teams workflow webhook URL.*service\.teams-workflows",
+            id="workflow_url_for_connector",
+        ),
     ],
 )
 async def test_bad_options_are_refused_when_built_without_showing_the_url(
