@@ -13,7 +13,15 @@ from ramp.notifications.services.base import SERVICE_TYPES, Service, ServiceConf
 
 # Chat, webhook and mail services (one import line each, below this comment).
 # BEGIN chat services
+# isort: split
+import ramp.notifications.services.email as _email  # noqa: F401
+import ramp.notifications.services.googlechat as _googlechat  # noqa: F401
+import ramp.notifications.services.mattermost as _mattermost  # noqa: F401
+import ramp.notifications.services.slack as _slack  # noqa: F401
+import ramp.notifications.services.teams as _teams  # noqa: F401
+import ramp.notifications.services.webhook as _webhook  # noqa: F401
 
+# isort: split
 # END chat services
 #
 # Paging, alerting and status services (one import line each, below this comment).
