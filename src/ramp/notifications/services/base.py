@@ -95,3 +95,18 @@ def register(service_type: str) -> Callable[[ServiceFactory], ServiceFactory]:
         return factory
 
     return add
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the delivery layer should retry one service's failed sends, when its options say so.
+
+    A service whose options carry retry settings (the webhook's `retryWaitMin`, `retryWaitMax`, `retryMax`) has a
+    `retry_policy: RetryPolicy` attribute; services without one leave retries to the delivery layer's defaults.
+    Upstream retries connection errors, timeouts, HTTP 429 and 5xx answers, waiting between `wait_min_seconds`
+    and `wait_max_seconds` (exponential backoff), at most `max_retries` times after the first attempt.
+    """
+
+    wait_min_seconds: float = 1.0
+    wait_max_seconds: float = 5.0
+    max_retries: int = 3
