@@ -40,6 +40,7 @@ class AlertmanagerService:
     secrets: Sequence[str]
     seconds: float | None
     http: httpx.AsyncClient
+    warnings: tuple[str, ...] = ()
 
     async def send(self, notification: Notification, recipient: str) -> None:
         alert = alert_for(self.label, notification, now=datetime.now(UTC))
@@ -146,6 +147,7 @@ def build(name: str, options: Mapping[str, Any], context: ServiceContext) -> Ser
     insecure = reader.flag("insecureSkipVerify")
     reader.finish()
     return AlertmanagerService(
+        warnings=tuple(reader.warnings),
         name=name,
         label=reader.label,
         urls=urls,

@@ -106,6 +106,7 @@ class GitHubService:
     api: str
     tokens: InstallationTokens
     http: httpx.AsyncClient
+    warnings: tuple[str, ...] = ()
 
     async def send(self, notification: Notification, recipient: str) -> None:
         if recipient:
@@ -370,4 +371,6 @@ def build(name: str, options: Mapping[str, Any], context: ServiceContext) -> Ser
     app = AppCredentials(app_id=app_id, installation_id=installation_id, private_key=private_key)
     http = context.client_for(insecure=True) if insecure else context.http
     tokens = InstallationTokens(label=reader.label, api=api, app=app, http=http)
-    return GitHubService(name=name, label=reader.label, api=api, tokens=tokens, http=http)
+    return GitHubService(
+        warnings=tuple(reader.warnings), name=name, label=reader.label, api=api, tokens=tokens, http=http
+    )

@@ -28,6 +28,7 @@ class GrafanaService:
     annotations_url: str
     api_key: str
     http: httpx.AsyncClient
+    warnings: tuple[str, ...] = ()
 
     async def send(self, notification: Notification, recipient: str) -> None:
         if notification.of("grafana"):
@@ -75,4 +76,11 @@ def build(name: str, options: Mapping[str, Any], context: ServiceContext) -> Ser
     insecure = reader.flag("insecureSkipVerify")
     reader.finish()
     http = context.client_for(insecure=True) if insecure else context.http
-    return GrafanaService(name=name, label=reader.label, annotations_url=annotations_url, api_key=api_key, http=http)
+    return GrafanaService(
+        warnings=tuple(reader.warnings),
+        name=name,
+        label=reader.label,
+        annotations_url=annotations_url,
+        api_key=api_key,
+        http=http,
+    )

@@ -49,6 +49,7 @@ class OpsgenieService:
     alerts_url: str
     api_keys: Mapping[str, str]
     http: httpx.AsyncClient
+    warnings: tuple[str, ...] = ()
 
     async def send(self, notification: Notification, recipient: str) -> None:
         api_key = self.api_keys.get(recipient)
@@ -132,4 +133,11 @@ def build(name: str, options: Mapping[str, Any], context: ServiceContext) -> Ser
     insecure = reader.flag("insecureSkipVerify")
     reader.finish()
     http = context.client_for(insecure=True) if insecure else context.http
-    return OpsgenieService(name=name, label=reader.label, alerts_url=alerts_url, api_keys=api_keys, http=http)
+    return OpsgenieService(
+        warnings=tuple(reader.warnings),
+        name=name,
+        label=reader.label,
+        alerts_url=alerts_url,
+        api_keys=api_keys,
+        http=http,
+    )

@@ -31,6 +31,7 @@ class PagerDutyV2Service:
     label: str
     service_keys: Mapping[str, str]
     http: httpx.AsyncClient
+    warnings: tuple[str, ...] = ()
 
     async def send(self, notification: Notification, recipient: str) -> None:
         routing_key = self.service_keys.get(recipient)
@@ -85,4 +86,6 @@ def build(name: str, options: Mapping[str, Any], context: ServiceContext) -> Ser
     reader = Options("pagerdutyv2", name, options)
     keys = reader.text_map("serviceKeys", required=True)
     reader.finish()
-    return PagerDutyV2Service(name=name, label=reader.label, service_keys=keys, http=context.http)
+    return PagerDutyV2Service(
+        warnings=tuple(reader.warnings), name=name, label=reader.label, service_keys=keys, http=context.http
+    )

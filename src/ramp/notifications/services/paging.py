@@ -62,6 +62,8 @@ class Options:
             raise ServiceConfigError(f"{self.label}: the entry must be a YAML mapping of options, not {_kind(options)}")
         self._options = options
         self._used: set[str] = set()
+        self.warnings: list[str] = []
+        """Options upstream has that change nothing in Ramp: accepted, and named here for a warning event."""
 
     def error(self, key: str, problem: str) -> ServiceConfigError:
         return ServiceConfigError(f"{self.label}: option {key}: {problem}")
@@ -137,16 +139,20 @@ class Options:
         return value
 
     def finish(self) -> None:
-        """Refuse every option no read took: Ramp never silently ignores one."""
+        """Refuse every option no read took: Ramp never silently ignores one. Upstream's connection-pool options
+        are the exception: accepted (an upstream ConfigMap loads unchanged) and named in `warnings`."""
         unknown = sorted(str(key) for key in self._options if key not in self._used)
         if not unknown:
             return
         tuning = [key for key in unknown if key in TRANSPORT_TUNING]
-        if tuning:
-            raise ServiceConfigError(
-                f"{self.label}: option {', '.join(tuning)}: Ramp does not tune connection pools per service (every "
-                "service shares the controller's HTTP client and its limits); remove the option"
-            )
+        self.warnings += [
+            f"{self.label}: option {key!r} has no effect in Ramp (every service shares the controller's HTTP "
+            "connection pool and its limits)"
+            for key in tuning
+        ]
+        unknown = [key for key in unknown if key not in TRANSPORT_TUNING]
+        if not unknown:
+            return
         raise ServiceConfigError(
             f"{self.label}: unknown option {', '.join(unknown)}: Ramp does not act on it; remove it or check its "
             "spelling against the service's documentation"

@@ -188,7 +188,6 @@ async def test_insecure_skip_verify_asks_for_a_client_that_skips_certificate_che
             r"basicAuth: unknown option realm",
             id="basic_auth_unknown_key",
         ),
-        pytest.param({"targets": ["a:9093"], "maxConnsPerHost": 3}, r"maxConnsPerHost: Ramp does not tune", id="pool"),
         pytest.param({"targets": ["a:9093"], "receiver": "x"}, r"unknown option receiver", id="unknown"),
     ],
 )
@@ -197,3 +196,9 @@ def test_bad_options_are_refused_when_the_service_is_built(options: dict[str, ob
         build_service("alertmanager", "alertmanager", options, ContextCalls(httpx.AsyncClient()).context())
     assert PASSWORD not in str(raised.value)
     assert TOKEN not in str(raised.value)
+
+
+def test_upstreams_connection_pool_options_are_accepted_and_named_in_warnings() -> None:
+    options = {"targets": ["a:9093"], "maxConnsPerHost": 3}
+    service = build_service("alertmanager", "alertmanager", options, ContextCalls(httpx.AsyncClient()).context())
+    assert [w for w in service.warnings if "maxConnsPerHost" in w and "no effect" in w]  # type: ignore[attr-defined]

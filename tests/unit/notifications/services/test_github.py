@@ -449,7 +449,6 @@ async def test_insecure_skip_verify_asks_for_a_client_that_skips_certificate_che
         pytest.param({"privateKey": None}, r"option privateKey: is required", id="no_key"),
         pytest.param({"privateKey": "-----BEGIN RSA PRIVATE KEY-----\nabc\n"}, r"privateKey: is not a PEM", id="bad"),
         pytest.param({"enterpriseBaseURL": "git.example.com"}, r"enterpriseBaseURL: must be an http", id="ghe_url"),
-        pytest.param({"maxIdleConnsPerHost": 2}, r"maxIdleConnsPerHost: Ramp does not tune", id="pool"),
         pytest.param({"token": "ghp_x"}, r"unknown option token", id="unknown"),
     ],
 )
@@ -459,3 +458,9 @@ def test_bad_options_are_refused_when_the_service_is_built(key, changes: dict[st
         build_service("github", "github", settings, ContextCalls(httpx.AsyncClient()).context())
     assert "PRIVATE KEY" not in str(raised.value)
     assert "ghp_x" not in str(raised.value)
+
+
+def test_upstreams_connection_pool_options_are_accepted_and_named_in_warnings(key) -> None:
+    settings = {**options(key), "maxIdleConnsPerHost": 2}
+    service = build_service("github", "github", settings, ContextCalls(httpx.AsyncClient()).context())
+    assert [w for w in service.warnings if "maxIdleConnsPerHost" in w and "no effect" in w]  # type: ignore[attr-defined]

@@ -97,11 +97,6 @@ async def test_insecure_skip_verify_asks_for_a_client_that_skips_certificate_che
         pytest.param({"apiUrl": "grafana.example.com", "apiKey": API_KEY}, r"option apiUrl: must be", id="no_scheme"),
         pytest.param({"apiUrl": "https://g.example.com/api"}, r"option apiKey: is required", id="no_key"),
         pytest.param(
-            {"apiUrl": "https://g.example.com/api", "apiKey": API_KEY, "idleConnTimeout": "90s"},
-            r"option idleConnTimeout: Ramp does not tune",
-            id="pool",
-        ),
-        pytest.param(
             {"apiUrl": "https://g.example.com/api", "apiKey": API_KEY, "dashboardUID": "x"},
             r"unknown option dashboardUID",
             id="unknown",
@@ -112,3 +107,9 @@ def test_bad_options_are_refused_when_the_service_is_built(options: dict[str, ob
     with pytest.raises(ServiceConfigError, match=message) as raised:
         build_service("grafana", "grafana", options, ContextCalls(httpx.AsyncClient()).context())
     assert API_KEY not in str(raised.value)
+
+
+def test_upstreams_connection_pool_options_are_accepted_and_named_in_warnings() -> None:
+    options = {"apiUrl": "https://g.example.com/api", "apiKey": API_KEY, "idleConnTimeout": "90s"}
+    service = build_service("grafana", "grafana", options, ContextCalls(httpx.AsyncClient()).context())
+    assert [w for w in service.warnings if "idleConnTimeout" in w and "no effect" in w]  # type: ignore[attr-defined]
