@@ -113,8 +113,6 @@ class Executor:
         column = len(before[newline + 1 :].encode()) if newline >= 0 else len(before.encode())
         line = 1 + before.count("\n")
         context = node.source()
-        if len(context) > 20:
-            context = context[:20] + "..."
         return TemplateError(
             f"template: {self.parse_name}:{line}:{column}: executing {go_quote(self.template_name)} "
             f"at <{context}>: {message}",

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from ramp.notifications.gotemplate.sprig_math import to_int, to_int64
 from ramp.notifications.gotemplate.sprig_strings import strval
-from ramp.notifications.gotemplate.values import NO_VALUE, FuncError, GoFunc, StringList
+from ramp.notifications.gotemplate.values import NO_VALUE, FuncError, GoFunc, StringList, go_equal
 
 MAX_ITEMS: Final = 100_000
 
@@ -76,19 +76,19 @@ def _initial(value: Any) -> Any:
 def _uniq(value: Any) -> list[Any]:
     out: list[Any] = []
     for item in _as_list(value, "find uniq"):
-        if item not in out:
+        if not any(go_equal(item, kept) for kept in out):
             out.append(item)
     return out
 
 
 def _without(value: Any, *omit: Any) -> list[Any]:
-    return [item for item in _as_list(value, "find without") if item not in omit]
+    return [item for item in _as_list(value, "find without") if not any(go_equal(item, o) for o in omit)]
 
 
 def _has(needle: Any, haystack: Any) -> bool:
     if haystack is None or haystack is NO_VALUE:
         return False
-    return needle in _as_list(haystack, "find has")
+    return any(go_equal(needle, item) for item in _as_list(haystack, "find has"))
 
 
 def _is_empty(value: Any) -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from ramp.notifications.gotemplate.values import NO_VALUE, FuncError, GoFunc, go_type_name
+from ramp.notifications.gotemplate.values import NO_VALUE, FuncError, GoFunc, go_equal, go_type_name
 from ramp.providers.go_text import format_go_json
 
 
@@ -201,7 +201,7 @@ DEFAULT_FUNCTIONS: dict[str, GoFunc] = {
     ),
     "kindOf": GoFunc("kindOf", _kind_of, ("any",)),
     "kindIs": GoFunc("kindIs", lambda target, value: target == _kind_of(value), ("string", "any")),
-    "deepEqual": GoFunc("deepEqual", lambda first, second: first == second, ("any", "any")),
+    "deepEqual": GoFunc("deepEqual", go_equal, ("any", "any")),
     "uuidv4": GoFunc("uuidv4", lambda: str(uuid.uuid4())),
     "base": GoFunc("base", _go_base, ("string",)),
     "dir": GoFunc("dir", _go_dir, ("string",)),

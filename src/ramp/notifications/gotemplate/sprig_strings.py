@@ -158,7 +158,7 @@ def _wrap_with(width: int, newline: str, text: str) -> str:
     return newline.join(out_lines)
 
 
-_CASE_BOUNDARY = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z0-9]+|[A-Z]+|[0-9]+")
+_CASE_BOUNDARY = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+[a-z]*")
 
 
 def _words(text: str) -> list[str]:
@@ -173,9 +173,40 @@ def _kebabcase(text: str) -> str:
     return "-".join(word.lower() for word in _words(text))
 
 
+def _is_connector(char: str) -> bool:
+    return char in "-_" or char.isspace()
+
+
 def _camelcase(text: str) -> str:
-    parts = re.split(r"[_\s]+", text)
-    return "".join(part[:1].upper() + part[1:] for part in parts)
+    """xstrings' ToPascalCase: connectors (-, _, spaces) dropped, the letter after one upper-cased, and an
+    upper-case run lowered after its first letter ("HTTP_SERVER" -> "HttpServer")."""
+    out: list[str] = []
+    index = 0
+    while index < len(text) and _is_connector(text[index]):
+        out.append(text[index])  # leading connectors stay
+        index += 1
+    if index >= len(text):
+        return "".join(out)
+    current = text[index]
+    first_upper = current.isupper()
+    current = current.upper()
+    for char in text[index + 1 :]:
+        previous, current = current, char
+        if _is_connector(current) and _is_connector(previous):
+            out.append(previous)
+            continue
+        if _is_connector(previous):
+            first_upper = current.isupper()
+            current = current.upper()
+        else:
+            if first_upper:
+                if current.isupper():
+                    current = current.lower()
+                else:
+                    first_upper = False
+            out.append(previous)
+    out.append(current)
+    return "".join(out)
 
 
 def _quote(*values: Any) -> str:
