@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (golden tables: each template and Go's text on one line)
 """Errors worded as Go's text/template words them: parse errors ("template: t:2: ...") and execution errors
 ("template: t:1:3: executing \"t\" at <...>: ..."), Go's strict argument types included.
 
@@ -236,6 +237,6 @@ def test_fails_as_go_does(text: str, expected: ERROR) -> None:
 def test_refused_functions_keep_gos_message_and_say_why(text: str, hint: str) -> None:
     with pytest.raises(TemplateError) as caught:
         render(text)
-    name = text.split()[1].split(".")[0]
+    name = text.split()[1].split(".", maxsplit=1)[0]
     assert str(caught.value).startswith(f'template: t:1: function "{name}" not defined (')
     assert hint in str(caught.value)

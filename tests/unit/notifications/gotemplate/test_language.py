@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (golden tables: each template and Go's text on one line)
 """The template language as Go's text/template runs it: fields, `<no value>`, truthiness, if/with/range, variables,
 define/template/block, pipelines, the builtins, printf and `call` of Argo Rollouts' `time` functions.
 

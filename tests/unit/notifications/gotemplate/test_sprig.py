@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (golden tables: each template and Go's text on one line)
 """Sprig's functions (v3.3.0, the function map of Argo Rollouts' notifications engine) as Go runs them: strings,
 regular expressions on RE2, encodings, JSON, defaults, lists, dicts, math after spf13/cast, types, paths, dates.
 
