@@ -55,6 +55,11 @@ from ramp.notifications.gotemplate.values import (
 MAX_TEMPLATE_DEPTH: Final = 100
 """Nested `{{template}}` calls; Go allows 100,000, which a recursive template would use only to burn the budget."""
 
+MAX_VALUE_SIZE: Final = 1_000_000
+"""Characters of a string, or items of a list or map, one function call may build."""
+STEP_ITEMS: Final = 64
+"""Characters or items a call reads or builds per step of the budget."""
+
 _MISSING: Final = object()  # no piped value ("final" in Go)
 
 
@@ -426,7 +431,7 @@ class Executor:
             callee = arg_nodes[0].source() if arg_nodes else print_value(final)
             argv.insert(0, callee)
         try:
-            return function.fn(*argv)
+            result = function.fn(*argv)
         except FuncError as error:
             self.at = node
             raise self.error(f"error calling {name}: {error}") from None
@@ -435,6 +440,25 @@ class Executor:
         except (ArithmeticError, ValueError, TypeError, OverflowError) as error:
             self.at = node
             raise self.error(f"error calling {name}: {error}") from None
+        self.charge(name, argv, result)
+        return result
+
+    def charge(self, name: str, argv: list[Any], result: Any) -> None:
+        """Work in proportion to the size of what a call reads and builds: one step per STEP_ITEMS characters or
+        items, so a loop that copies a long list or doubles a string runs out of steps, not of memory."""
+        size = _size(result)
+        if size > MAX_VALUE_SIZE:
+            raise self.error(f"error calling {name}: result of size {size} exceeds the limit of {MAX_VALUE_SIZE}")
+        for arg in argv:
+            size += _size(arg)
+        cost = size // STEP_ITEMS
+        if cost:
+            budget = self.budget
+            budget.steps += cost
+            if budget.steps > budget.max_steps:
+                raise TemplateError(
+                    f"template: {self.parse_name}: execution stopped: more than {budget.max_steps} steps (max_steps)",
+                )
 
     # -- arguments -----------------------------------------------------------------------------------------------
     def eval_arg(self, dot: Any, kind: str | None, node: Argument) -> Any:
@@ -494,6 +518,12 @@ class Executor:
         if kind == "any" or _is_assignable(value, kind):
             return value
         raise self.error(f"wrong type for value; expected {KIND_TYPE_NAMES[kind]}; got {go_type_name(value)}")
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, str | list | tuple | Mapping):
+        return len(value)
+    return 0
 
 
 def _is_assignable(value: Any, kind: str) -> bool:

@@ -54,6 +54,15 @@ class _Spec:
         return " " * fill + text
 
 
+_TOO_LARGE = 1_000_000  # Go refuses a width or precision beyond a million
+
+
+def _bounded(digits: str) -> int | None:
+    # Go stops reading a number that grows past a million and ignores it.
+    value = int(digits[:7])
+    return value if value <= _TOO_LARGE else None
+
+
 def go_sprintf(template: str, args: Sequence[Any]) -> str:
     """`fmt.Sprintf(template, args...)`."""
     out: list[str] = []
@@ -78,31 +87,35 @@ def go_sprintf(template: str, args: Sequence[Any]) -> str:
             index += 1
         if index < length and template[index] == "*":
             index += 1
-            if arg_index < len(args) and isinstance(args[arg_index], int):
+            if arg_index < len(args) and isinstance(args[arg_index], int) and abs(args[arg_index]) <= _TOO_LARGE:
                 spec.width = int(args[arg_index])
+                if spec.width < 0:
+                    spec.minus, spec.width = True, -spec.width
                 arg_index += 1
             else:
+                arg_index += 1
                 out.append("%!(BADWIDTH)")
         else:
             start = index
             while index < length and template[index].isdigit():
                 index += 1
             if index > start:
-                spec.width = int(template[start:index])
+                spec.width = _bounded(template[start:index])
         if index < length and template[index] == ".":
             index += 1
             if index < length and template[index] == "*":
                 index += 1
-                if arg_index < len(args) and isinstance(args[arg_index], int):
+                if arg_index < len(args) and isinstance(args[arg_index], int) and 0 <= args[arg_index] <= _TOO_LARGE:
                     spec.precision = int(args[arg_index])
                     arg_index += 1
                 else:
+                    arg_index += 1
                     out.append("%!(BADPREC)")
             else:
                 start = index
                 while index < length and template[index].isdigit():
                     index += 1
-                spec.precision = int(template[start:index]) if index > start else 0
+                spec.precision = _bounded(template[start:index]) if index > start else 0
         if index >= length:
             out.append("%!(NOVERB)")
             break

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from ramp.notifications.gotemplate.sprig_math import to_int, to_int64
 from ramp.notifications.gotemplate.sprig_strings import strval
-from ramp.notifications.gotemplate.values import NO_VALUE, FuncError, GoFunc, StringList, go_equal
+from ramp.notifications.gotemplate.values import NO_VALUE, FuncError, GoFunc, StringList, go_equal, go_type_name
 
 MAX_ITEMS: Final = 100_000
 
@@ -75,8 +75,14 @@ def _initial(value: Any) -> Any:
 
 def _uniq(value: Any) -> list[Any]:
     out: list[Any] = []
+    seen: set[tuple[str, Any]] = set()
     for item in _as_list(value, "find uniq"):
-        if not any(go_equal(item, kept) for kept in out):
+        if item is None or isinstance(item, str | int | float):
+            key = (go_type_name(item), item)  # hashable: linear time
+            if key not in seen:
+                seen.add(key)
+                out.append(item)
+        elif not any(go_equal(item, kept) for kept in out):
             out.append(item)
     return out
 

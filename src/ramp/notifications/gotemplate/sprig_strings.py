@@ -223,15 +223,27 @@ def _cat(*values: Any) -> str:
 
 
 def _indent(spaces: int, text: str) -> str:
-    pad = " " * max(spaces, 0)
-    return _checked(pad + text.replace("\n", "\n" + pad))
+    spaces = max(spaces, 0)
+    _check_size(len(text) + spaces * (text.count("\n") + 1))
+    pad = " " * spaces
+    return pad + text.replace("\n", "\n" + pad)
+
+
+def _check_size(size: int) -> None:
+    if size > MAX_STRING:
+        raise FuncError(f"result of {size} characters exceeds the limit of {MAX_STRING}")
+
+
+def _replace(old: str, new: str, text: str) -> str:
+    count = len(text) + 1 if old == "" else text.count(old)
+    _check_size(len(text) + count * (len(new) - len(old)))
+    return text.replace(old, new)
 
 
 def _repeat(count: int, text: str) -> str:
     if count < 0:
         raise FuncError("strings: negative Repeat count")
-    if count * len(text) > MAX_STRING:
-        raise FuncError(f"result of {count * len(text)} characters exceeds the limit of {MAX_STRING}")
+    _check_size(count * len(text))
     return text * count
 
 
@@ -333,7 +345,7 @@ STRING_FUNCTIONS: dict[str, GoFunc] = {
     "cat": GoFunc("cat", _cat, (), "any"),
     "indent": GoFunc("indent", _indent, ("int", "string")),
     "nindent": GoFunc("nindent", lambda spaces, text: "\n" + _indent(spaces, text), ("int", "string")),
-    "replace": GoFunc("replace", lambda old, new, text: _checked(text.replace(old, new)), ("string",) * 3),
+    "replace": GoFunc("replace", _replace, ("string",) * 3),
     "plural": GoFunc("plural", lambda one, many, count: one if count == 1 else many, ("string", "string", "int")),
     "sha1sum": GoFunc("sha1sum", lambda text: hashlib.sha1(text.encode()).hexdigest(), ("string",)),
     "sha256sum": GoFunc("sha256sum", lambda text: hashlib.sha256(text.encode()).hexdigest(), ("string",)),
