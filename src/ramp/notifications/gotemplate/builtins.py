@@ -20,8 +20,8 @@ from ramp.notifications.gotemplate.values import (
     NO_VALUE,
     FuncError,
     GoFunc,
-    GoInt64,
     go_type_name,
+    is_assignable,
     is_true,
     print_value,
 )
@@ -231,15 +231,13 @@ def _call(name: str, function: Any, *args: Any) -> Any:
 
 
 def _prepare_arg(position: int, value: Any, kind: str) -> Any:
-    from ramp.notifications.gotemplate.execute import _is_assignable
-
     if kind in ("any", "value"):
         return None if value is NO_VALUE and kind == "any" else value
     if value is NO_VALUE:
         if kind == "map":
             return None
         raise FuncError(f"arg {position}: value is nil; should be of type {KIND_TYPE_NAMES[kind]}")
-    if not _is_assignable(value, kind):
+    if not is_assignable(value, kind):
         raise FuncError(f"arg {position}: value has type {go_type_name(value)}; should be {KIND_TYPE_NAMES[kind]}")
     return value
 
@@ -270,5 +268,3 @@ BUILTINS: dict[str, GoFunc] = {
     "call": GoFunc("call", _call, ("value",), "value"),
 }
 """Go's builtins by name."""
-
-_ = GoInt64  # re-exported type used by callers comparing sprig results

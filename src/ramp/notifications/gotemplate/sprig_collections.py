@@ -14,7 +14,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ramp.notifications.gotemplate.sprig_math import to_int, to_int64
+from ramp.notifications.gotemplate.sprig_math import to_int
 from ramp.notifications.gotemplate.sprig_strings import strval
 from ramp.notifications.gotemplate.values import NO_VALUE, FuncError, GoFunc, StringList, go_equal, go_type_name
 
@@ -285,5 +285,3 @@ COLLECTION_FUNCTIONS: dict[str, GoFunc] = {
     "deepCopy": GoFunc("deepCopy", copy.deepcopy, ("any",)),
 }
 """Sprig's list and dict functions by name."""
-
-_ = to_int64

@@ -17,7 +17,6 @@ import hashlib
 import random
 import re
 import zlib
-from collections.abc import Mapping
 from typing import Any, Final
 
 from ramp.notifications.gotemplate.formatting import go_sprintf
@@ -44,12 +43,6 @@ def strslice(value: Any) -> StringList:
     if isinstance(value, list | tuple):
         return StringList(strval(item) for item in value if item is not None)
     return StringList([strval(value)])
-
-
-def _checked(text: str) -> str:
-    if len(text) > MAX_STRING:
-        raise FuncError(f"result of {len(text)} characters exceeds the limit of {MAX_STRING}")
-    return text
 
 
 def _byte_slice(text: str, start: int, end: int) -> str:
@@ -308,10 +301,6 @@ def _nospace(text: str) -> str:
     return "".join(char for char in text if not char.isspace())
 
 
-def _map_strings(fn: Any) -> Any:
-    return fn
-
-
 STRING_FUNCTIONS: dict[str, GoFunc] = {
     "hello": GoFunc("hello", lambda: "Hello!"),
     "abbrev": GoFunc("abbrev", _abbrev, ("int", "string")),
@@ -364,5 +353,3 @@ STRING_FUNCTIONS: dict[str, GoFunc] = {
     "b32dec": GoFunc("b32dec", _b32dec, ("string",)),
 }
 """Sprig's string functions by name."""
-
-_ = Mapping
