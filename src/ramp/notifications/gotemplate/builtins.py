@@ -141,8 +141,13 @@ def _eq(first: Any, *others: Any) -> bool:
                 )
             continue
         if first_kind == "other":
-            if isinstance(first, Mapping | list | tuple) or isinstance(other, Mapping | list | tuple):
-                raise FuncError(f"non-comparable type {print_value(other)}: {go_type_name(other)}")
+            first_type, other_type = go_type_name(first), go_type_name(other)
+            if first_type != other_type:
+                raise FuncError(
+                    go_sprintf("non-comparable types %s: %v, %v: %v", [first, first_type, other_type, other])
+                )
+            if isinstance(first, Mapping | list | tuple):
+                raise FuncError(go_sprintf("non-comparable type %s: %v", [other, other_type]))
             if first == other:
                 return True
         elif first_kind == "invalid" or first == other:

@@ -145,7 +145,23 @@ def _describe(arg: Any) -> str:
 def _bad_verb(arg: Any, spec: _Spec) -> str:
     if arg is None:
         return f"%!{spec.verb}(<nil>)"
-    return f"%!{spec.verb}({go_type_name(arg)}={print_value(arg)})"
+    # Go prints the value with %v and the same flags, width and precision.
+    as_v = _Spec()
+    as_v.minus, as_v.plus, as_v.sharp, as_v.space, as_v.zero = spec.minus, spec.plus, spec.sharp, spec.space, spec.zero
+    as_v.width, as_v.precision = spec.width, spec.precision
+    return f"%!{spec.verb}({go_type_name(arg)}={_format_arg(arg, as_v)})"
+
+
+def _hex_float(value: float, upper: bool) -> str:
+    """`%x` of a float64: the shortest hexadecimal mantissa and a two-digit binary exponent (0x1.4p+02)."""
+    if value == 0:
+        text = "0x0p+00"
+    else:
+        mantissa, _, exponent = float.hex(abs(value)).partition("p")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        number = int(exponent)
+        text = f"{mantissa}p{'-' if number < 0 else '+'}{abs(number):02d}"
+    return text.upper().replace("0X", "0X") if upper else text
 
 
 def _format_arg(arg: Any, spec: _Spec) -> str:
@@ -238,6 +254,8 @@ def _rune(value: int) -> str:
 
 def _format_float(value: float, spec: _Spec) -> str:
     verb = spec.verb
+    if verb in "xX" and not (math.isnan(value) or math.isinf(value)):
+        return _pad_number(_sign(value < 0, spec), _hex_float(value, verb == "X"), spec)
     if verb not in "vfFeEgG":
         return _bad_verb(value, spec)
     if math.isnan(value) or math.isinf(value):

@@ -15,12 +15,12 @@ import base64
 import binascii
 import hashlib
 import random
-import re
 import zlib
 from typing import Any, Final
 
 from ramp.notifications.gotemplate.formatting import go_sprintf
 from ramp.notifications.gotemplate.lexer import go_quote
+from ramp.notifications.gotemplate.sprig_case import to_lower_words, to_pascal_case
 from ramp.notifications.gotemplate.values import NO_VALUE, FuncError, GoFunc, StringList, print_value
 
 MAX_STRING: Final = 1_000_000
@@ -151,57 +151,6 @@ def _wrap_with(width: int, newline: str, text: str) -> str:
     return newline.join(out_lines)
 
 
-_CASE_BOUNDARY = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+[a-z]*")
-
-
-def _words(text: str) -> list[str]:
-    return [match.group(0) for match in _CASE_BOUNDARY.finditer(text)]
-
-
-def _snakecase(text: str) -> str:
-    return "_".join(word.lower() for word in _words(text))
-
-
-def _kebabcase(text: str) -> str:
-    return "-".join(word.lower() for word in _words(text))
-
-
-def _is_connector(char: str) -> bool:
-    return char in "-_" or char.isspace()
-
-
-def _camelcase(text: str) -> str:
-    """xstrings' ToPascalCase: connectors (-, _, spaces) dropped, the letter after one upper-cased, and an
-    upper-case run lowered after its first letter ("HTTP_SERVER" -> "HttpServer")."""
-    out: list[str] = []
-    index = 0
-    while index < len(text) and _is_connector(text[index]):
-        out.append(text[index])  # leading connectors stay
-        index += 1
-    if index >= len(text):
-        return "".join(out)
-    current = text[index]
-    first_upper = current.isupper()
-    current = current.upper()
-    for char in text[index + 1 :]:
-        previous, current = current, char
-        if _is_connector(current) and _is_connector(previous):
-            out.append(previous)
-            continue
-        if _is_connector(previous):
-            first_upper = current.isupper()
-            current = current.upper()
-        else:
-            if first_upper:
-                if current.isupper():
-                    current = current.lower()
-                else:
-                    first_upper = False
-            out.append(previous)
-    out.append(current)
-    return "".join(out)
-
-
 def _quote(*values: Any) -> str:
     return " ".join(go_quote(strval(value)) for value in values if value is not None and value is not NO_VALUE)
 
@@ -321,9 +270,9 @@ STRING_FUNCTIONS: dict[str, GoFunc] = {
     "initials": GoFunc("initials", _initials, ("string",)),
     "swapcase": GoFunc("swapcase", _swapcase, ("string",)),
     "shuffle": GoFunc("shuffle", _shuffle, ("string",)),
-    "snakecase": GoFunc("snakecase", _snakecase, ("string",)),
-    "camelcase": GoFunc("camelcase", _camelcase, ("string",)),
-    "kebabcase": GoFunc("kebabcase", _kebabcase, ("string",)),
+    "snakecase": GoFunc("snakecase", lambda text: to_lower_words(text, "_"), ("string",)),
+    "camelcase": GoFunc("camelcase", to_pascal_case, ("string",)),
+    "kebabcase": GoFunc("kebabcase", lambda text: to_lower_words(text, "-"), ("string",)),
     "wrap": GoFunc("wrap", lambda width, text: _wrap_with(width, "\n", text), ("int", "string")),
     "wrapWith": GoFunc("wrapWith", _wrap_with, ("int", "string", "string")),
     "contains": GoFunc("contains", lambda part, text: part in text, ("string", "string")),
