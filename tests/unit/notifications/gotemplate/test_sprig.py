@@ -158,6 +158,34 @@ CASES = [
         id="comparing_lists_is_an_error",
     ),
     pytest.param('{{ round "a" 1e3 | toJson }}|', "|", id="toJson_of_nan_is_empty"),
+    pytest.param(
+        '{{ semverCompare ">=1.2.3" "1.4.0" }} {{ semverCompare "<1.2.3" "1.4.0" }} {{ semverCompare "!=1.2.3" "1.2.3" }} {{ semverCompare "=1.2.3" "v1.2.3" }}',
+        "true false false true",
+        id="semver_compare_operators",
+    ),
+    pytest.param(
+        '{{ semverCompare "~1.2" "1.2.9" }} {{ semverCompare "~1.2" "1.3.0" }} {{ semverCompare "^1.2.3" "1.9.0" }} {{ semverCompare "^0.2.3" "0.3.0" }} {{ semverCompare "1.x" "1.7.2" }} {{ semverCompare "*" "3.0.0" }}',
+        "true false true false true true",
+        id="semver_compare_tilde_caret_and_wildcards",
+    ),
+    pytest.param(
+        '{{ semverCompare "1.2 - 1.4.5" "1.4.5" }} {{ semverCompare ">= 1.2, < 3.0" "3.0.0" }} {{ semverCompare "^1.2 || >=3" "3.1.0" }}',
+        "true false true",
+        id="semver_compare_ranges_and_alternatives",
+    ),
+    pytest.param(
+        '{{ semverCompare ">=1.0.0" "1.2.3-beta.2" }} {{ semverCompare ">=1.0.0-0" "1.2.3-beta.2" }} {{ semverCompare ">1.2.3-beta.2" "1.2.3-beta.10" }}',
+        "false true true",
+        id="semver_compare_prereleases_need_a_prerelease_constraint",
+    ),
+    pytest.param(
+        '{{ semverCompare "bogus" "1.2.3" }}',
+        ERROR(
+            'template: t:1:3: executing "t" at <semverCompare "bogus" "1.2.3">: error calling semverCompare: improper constraint: bogus'
+        ),
+        id="semver_compare_bad_constraint",
+    ),
+    pytest.param('{{ semverCompare ">1" "01.2.3" }}', "false", id="semver_compare_bad_version"),
 ]
 
 
