@@ -282,7 +282,9 @@ def test_both_sdks_see_a_flag_open_10_50_100_percent_and_no_key_flips_back(
     # Then it opens to 50%, the Prometheus analysis passes, and it waits at the next pause
     _then(s, phase="Paused", weight=50, currentStepIndex=4)
     [run] = _prometheus_runs(s)
-    assert run["status"]["phase"] == "Successful"
+    [result] = run["status"]["metricResults"]
+    assert (run["status"]["phase"], result["count"], result["successful"]) == ("Successful", 3, 3)
+    assert {m["value"] for m in result["measurements"]} == {"[0.01]"}  # what Prometheus scraped from the source
     at_50 = both_sdks_at(50, server, python, node_env, shares)
     # and no key that had the new variant at 10% lost it at 50%
     assert at_10 <= at_50, f"{len(at_10 - at_50)} keys flipped back to the default"
@@ -325,6 +327,8 @@ def test_a_failing_prometheus_analysis_sends_every_client_of_both_sdks_back_to_t
     closed_after = time.monotonic() - breached
     assert status["abort"] is True
     assert f'AnalysisRun "{run["metadata"]["name"]}" Failed' in status["message"]
+    [result] = s.get("analysisrun", run["metadata"]["name"])["status"]["metricResults"]
+    assert (result["phase"], result["measurements"][-1]["value"]) == ("Failed", "[0.4]")
     # and every key of both SDKs, the ~5,000 on the new variant among them, gets the default variant
     at_0 = both_sdks_at(0, server, python, node_env, shares)
     assert at_0 == set() and len(at_50) > 0
