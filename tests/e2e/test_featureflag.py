@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,17 +20,16 @@ from openfeature.evaluation_context import EvaluationContext
 from ramp.flags.cluster_store import ClusterFlagStore
 from ramp.kube.client import KubeClient
 from ramp.kube.config import load_kubeconfig
+from tests.e2e.flags_clients import flags_verb, python_client, start_flag_server
 from tests.e2e.harness import (
     INSTANCE_ID_LABEL,
     Cluster,
     ControllerProcess,
     instance_id_for,
-    ramp_command,
     wait_until,
 )
 from tests.e2e.metrics_source import MetricsSource
 from tests.e2e.scenario import Scenario
-from tests.e2e.test_flags_sdk import python_client
 
 STEPS: list[dict[str, Any]] = [
     {"setWeight": 10},
@@ -102,23 +98,6 @@ def _then(s: Scenario, timeout: float = 60, name: str = "checkout", **expected: 
     return wait_until(reached, timeout, f"FeatureFlag {name} to reach {expected}")
 
 
-def _verb(cluster: Cluster, namespace: str, *args: str) -> str:
-    command = [
-        sys.executable,
-        "-m",
-        "ramp.cli.main",
-        "flags",
-        *args,
-        "-n",
-        namespace,
-        "--kubeconfig",
-        str(cluster.kubeconfig),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def test_a_flag_opens_step_by_step_under_analysis_and_goes_healthy(
     cluster: Cluster, namespace: str, start_controller: Callable[..., ControllerProcess], source: MetricsSource
 ) -> None:
@@ -130,7 +109,7 @@ def test_a_flag_opens_step_by_step_under_analysis_and_goes_healthy(
     # Then 10% of users get `on`, and the flag waits at the indefinite pause
     _then(s, weight=10, currentStepIndex=1, phase="Paused")
     # When the flag is promoted
-    assert "featureflag 'checkout' promoted" in _verb(cluster, namespace, "promote", "checkout")
+    assert "featureflag 'checkout' promoted" in flags_verb(cluster, namespace, "promote", "checkout")
     # Then it runs the analysis at 50%, with the flag's key and variant as arguments, and goes Healthy at 100%
     status = _then(s, phase="Healthy")
     assert (status["weight"], status["currentStepIndex"]) == (100, len(STEPS))
@@ -142,7 +121,7 @@ def test_a_flag_opens_step_by_step_under_analysis_and_goes_healthy(
     healthy = next(c for c in status["conditions"] if c["type"] == "Healthy")
     assert healthy["status"] == "True"
     # And `flags get` shows the definition clients now get: `on` for everyone
-    shown = _verb(cluster, namespace, "get", "checkout")
+    shown = flags_verb(cluster, namespace, "get", "checkout")
     assert "Weight:     100%" in shown and '"targeting": "on"' in shown
 
 
@@ -156,7 +135,7 @@ def test_a_failed_analysis_sends_everyone_back_to_the_default(
     s.given(_template(source))
     s.given(_flag(namespace))
     _then(s, weight=10, phase="Paused")
-    _verb(cluster, namespace, "promote", "checkout")
+    flags_verb(cluster, namespace, "promote", "checkout")
     # Then the analysis fails and the flag aborts by itself: weight 0, Degraded, the message naming the run
     status = _then(s, phase="Degraded")
     assert status["weight"] == 0
@@ -167,7 +146,7 @@ def test_a_failed_analysis_sends_everyone_back_to_the_default(
     s.then_event("checkout", "RolloutAborted")
     # When the metric recovers and the flag is retried
     source.set_document({"ratio": 0.99})
-    _verb(cluster, namespace, "retry", "checkout")
+    flags_verb(cluster, namespace, "retry", "checkout")
     # Then the steps start again from 10%, and the failed run of the earlier attempt is gone
     _then(s, weight=10, currentStepIndex=1, phase="Paused")
     wait_until(lambda: not s.cluster.list("analysisruns", namespace), 30, "the earlier run to be deleted")
@@ -183,15 +162,15 @@ def test_abort_sends_everyone_to_the_default_and_promote_full_completes_after_re
     s.given(_flag(namespace))
     _then(s, weight=10, phase="Paused")
     # When it is aborted
-    assert "featureflag 'checkout' aborted" in _verb(cluster, namespace, "abort", "checkout")
+    assert "featureflag 'checkout' aborted" in flags_verb(cluster, namespace, "abort", "checkout")
     # Then nobody gets the new variant any more
     status = _then(s, phase="Degraded")
     assert status["weight"] == 0
-    assert "Weight:     0%" in _verb(cluster, namespace, "get", "checkout")
+    assert "Weight:     0%" in flags_verb(cluster, namespace, "get", "checkout")
     # When it is retried and fully promoted
-    _verb(cluster, namespace, "retry", "checkout")
+    flags_verb(cluster, namespace, "retry", "checkout")
     _then(s, weight=10, phase="Paused")
-    assert "fully promoted" in _verb(cluster, namespace, "promote", "checkout", "--full")
+    assert "fully promoted" in flags_verb(cluster, namespace, "promote", "checkout", "--full")
     # Then it skips the remaining steps (no analysis run) and is Healthy at 100%
     status = _then(s, phase="Healthy")
     assert status["weight"] == 100
@@ -224,7 +203,7 @@ def test_the_cluster_flag_store_follows_the_rollout_without_an_api_call_per_read
                         break
                     await asyncio.wait_for(store.changed(), 30)
                 # When it is aborted: the split is gone, everyone gets the default
-                await asyncio.to_thread(_verb, cluster, namespace, "abort", "checkout")
+                await asyncio.to_thread(flags_verb, cluster, namespace, "abort", "checkout")
                 for _ in range(60):
                     definition = store.snapshot().flags["checkout-v2"]
                     if "targeting" not in definition:
@@ -251,33 +230,11 @@ def test_ramp_flags_serve_serves_the_clusters_flags_to_the_sdk_as_the_rollout_mo
     _start(start_controller, namespace)
     s = Scenario(cluster, namespace)
     s.given(_template(source))
-    log = tmp_path / "serve.log"
-    with log.open("wb") as sink:
-        server = subprocess.Popen(
-            [
-                *ramp_command(),
-                "flags",
-                "serve",
-                "-n",
-                namespace,
-                "--kubeconfig",
-                str(cluster.kubeconfig),
-                "--port",
-                "0",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-        )
+    server = start_flag_server(
+        ["-n", namespace, "--kubeconfig", str(cluster.kubeconfig)], tmp_path / "serve.log", timeout=60
+    )
     try:
-
-        def port() -> int | None:
-            for line in log.read_text().splitlines():
-                if line.startswith("listening on port "):
-                    return int(line.rsplit(" ", 1)[1])
-            assert server.poll() is None, log.read_text()
-            return None
-
-        url = f"http://127.0.0.1:{wait_until(port, 60, 'ramp flags serve to listen')}"
+        url = server.url
         client = python_client(url, f"cluster-{namespace}")
         keys = [EvaluationContext(targeting_key=f"user-{i}") for i in range(2000)]
 
@@ -295,13 +252,8 @@ def test_ramp_flags_serve_serves_the_clusters_flags_to_the_sdk_as_the_rollout_mo
 
         first = wait_until(about_ten_percent, 30, "about 10% on")
         # And when the rollout is aborted, every user gets the default at once
-        _verb(cluster, namespace, "abort", "checkout")
+        flags_verb(cluster, namespace, "abort", "checkout")
         wait_until(lambda: share_on() == 0.0, 30, "everyone back on the default")
         print(f"cluster mode: {first:.3f} of 2,000 users on the new variant at 10%")
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -24,14 +22,12 @@ from typing import Any
 
 import httpx
 import pytest
-from openfeature import api
-from openfeature.contrib.provider.ofrep import OFREPProvider
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import Reason
 
-from tests.e2e.harness import ROOT, ramp_command, wait_until
-from tests.e2e.npm_env import ensure_npm_env
+from tests.e2e.flags_clients import js_env, python_client, run_js, start_flag_server, stop_process
+from tests.e2e.harness import wait_until
 
 # Part of the e2e suite (a real process, real SDKs); this file needs no cluster.
 pytestmark = pytest.mark.cluster
@@ -90,25 +86,8 @@ class FlagServer:
 def start_server(tmp_path: Path, raw: bytes, *extra: str) -> FlagServer:
     flag_file = tmp_path / "flags.json"
     flag_file.write_bytes(raw)
-    log = tmp_path / "serve.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [*ramp_command(), "flags", "serve", "--file", str(flag_file), "--port", "0", *extra],
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-            cwd=ROOT,
-        )
-
-    def port() -> int | None:
-        for line in log.read_text().splitlines():
-            if line.startswith("listening on port "):
-                return int(line.rsplit(" ", 1)[1])
-        assert process.poll() is None, log.read_text()
-        return None
-
-    server = FlagServer(
-        process, f"http://127.0.0.1:{wait_until(port, 30, 'ramp flags serve to listen')}", flag_file, log
-    )
+    started = start_flag_server(["--file", str(flag_file), *extra], tmp_path / "serve.log", timeout=30)
+    server = FlagServer(started.process, started.url, flag_file, started.log)
     server.wait_serving(raw)
     return server
 
@@ -124,18 +103,7 @@ def servers() -> Iterator[Callable[..., FlagServer]]:
 
     yield start
     for server in started:
-        server.process.send_signal(signal.SIGTERM)
-        try:
-            server.process.wait(10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-
-
-def python_client(url: str, name: str, headers: dict[str, str] | None = None) -> Any:
-    # set_provider initializes on a thread: a client used at once may answer PROVIDER_NOT_READY.
-    api.set_provider_and_wait(OFREPProvider(url, headers_factory=(lambda: dict(headers)) if headers else None), name)
-    return api.get_client(name)
+        stop_process(server.process)
 
 
 def new_keys(client: Any) -> set[int]:
@@ -264,25 +232,10 @@ def test_errors_reach_the_python_sdk_as_its_error_codes(tmp_path: Path, servers:
     assert "no auth tokens configured" in server.log.read_text()
 
 
-def run_js(node_env: Path, *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        ["node", "sdk_client.cjs", *args],
-        cwd=node_env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "NODE_NO_WARNINGS": "1"},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
-
-
 def test_a_rollout_from_10_to_50_percent_with_the_javascript_sdk(
     tmp_path: Path, servers: Callable[..., FlagServer]
 ) -> None:
-    node_env = ensure_npm_env("flags-e2e", ROOT / "tests" / "e2e" / "flags_js")
+    node_env = js_env()
     server = servers(tmp_path, rollout_file(10))
     # Given the flag at 10%, When 10,000 users evaluate it through the JavaScript SDK, Then 10% (within 1%) get it
     first = run_js(node_env, "shares", server.url, FLAG, str(KEYS))
@@ -304,7 +257,7 @@ def test_a_rollout_from_10_to_50_percent_with_the_javascript_sdk(
 
 
 def test_errors_reach_the_javascript_sdk_as_its_error_codes(tmp_path: Path, servers: Callable[..., FlagServer]) -> None:
-    node_env = ensure_npm_env("flags-e2e", ROOT / "tests" / "e2e" / "flags_js")
+    node_env = js_env()
     tokens = tmp_path / "tokens"
     tokens.write_text("s3cret-token\n")
     server = servers(tmp_path, rollout_file(10), "--auth-tokens-file", str(tokens))

@@ -40,6 +40,29 @@ def read_tokens(path: Path | None) -> list[str]:
     return tokens
 
 
+LISTEN_BACKLOG = 2048
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port (0: a free port) and already listening.
+
+    Listening before `listening on port N` is printed: a client that connects as soon as it reads the line
+    waits in the backlog until the server accepts, instead of being refused while uvicorn starts.
+    """
+    # proto IPPROTO_TCP (not 0): asyncio sets TCP_NODELAY on accepted sockets only then; without it a response
+    # written as headers + body waits on the client's delayed ACK (~40 ms a request).
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 @app.command("serve")
 def serve(
     file: Annotated[
@@ -85,13 +108,8 @@ def serve(
         typer.echo(f"error: --auth-tokens-file: cannot read {auth_tokens_file}: {error.strerror}", err=True)
         raise typer.Exit(2) from None
 
-    # proto IPPROTO_TCP (not 0): asyncio sets TCP_NODELAY on accepted sockets only then; without it a response
-    # written as headers + body waits on the client's delayed ACK (~40 ms a request).
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        sock.bind((host, port))
+        sock = listening_socket(host, port)
     except OSError as error:
         typer.echo(f"error: --port: cannot listen on {host}:{port}: {error.strerror}", err=True)
         raise typer.Exit(2) from None

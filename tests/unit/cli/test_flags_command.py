@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,25 @@ def test_tokens_come_from_the_file_and_the_environment(tmp_path: Path, monkeypat
     assert flags.read_tokens(tokens) == ["one", "two", "three", "four"]
     monkeypatch.delenv(flags.TOKENS_ENV)
     assert flags.read_tokens(None) == []
+
+
+def test_the_socket_listens_before_the_port_is_announced() -> None:
+    # A client that connects as soon as it reads `listening on port N` (before uvicorn has started) is queued,
+    # not refused.
+    sock = flags.listening_socket("127.0.0.1", 0)
+    try:
+        port = sock.getsockname()[1]
+        assert port > 0
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
+    finally:
+        sock.close()
+
+
+def test_a_port_in_use_is_an_error_and_the_socket_is_closed() -> None:
+    first = flags.listening_socket("127.0.0.1", 0)
+    try:
+        with pytest.raises(OSError):
+            flags.listening_socket("127.0.0.1", first.getsockname()[1])
+    finally:
+        first.close()
