@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.backends import Reply, serve
 from tests.e2e.harness import Cluster, ramp_command
 from tests.e2e.scenario import Scenario
 
@@ -188,3 +189,31 @@ def test_unknown_names_fail_with_the_names_that_exist(cluster: Cluster, namespac
     assert template.returncode == 1 and "template with name 'nothing' does not exist" in template.stderr
     assert rollout.returncode == 1 and "absent" in rollout.stderr
     assert service.returncode == 1 and "failed to notify 'pager:x'" in service.stderr
+
+
+def test_template_notify_sends_through_the_configured_webhook(cluster: Cluster, namespace: str) -> None:
+    from ramp.notifications.services.registry import service_types
+
+    if "webhook" not in service_types():
+        pytest.skip("the webhook service is not in this build (ramp.notifications.services.registry)")
+    with serve(lambda request: Reply(status=204)) as server:
+        given_paused_rollout(
+            cluster,
+            namespace,
+            **{
+                "service.webhook.hooks": f"url: {server.url}\nheaders:\n- name: X-Team\n  value: $team\n",
+                "template.hook-aborted": (
+                    "message: unused\nwebhook:\n  hooks:\n    method: POST\n"
+                    "    path: /rollouts/{{.rollout.metadata.name}}\n"
+                    '    body: \'{"text": "Rollout {{.rollout.metadata.name}} has been aborted."}\'\n'
+                ),
+            },
+        )
+
+        result = notifications(cluster, namespace, "template", "notify", "hook-aborted", "web", "--recipient", "hooks")
+
+        assert result.returncode == 0, result.stderr
+        (request,) = server.requests
+        assert (request.method, request.path) == ("POST", "/rollouts/web")
+        assert request.headers["x-team"] == "payments"
+        assert json.loads(request.body) == {"text": "Rollout web has been aborted."}
