@@ -28,7 +28,6 @@ from ramp.kube.resources import ROLLOUTS
 from ramp.notifications.config import Condition, NotificationConfig
 from ramp.notifications.render import RenderError, render_notification
 from ramp.notifications.services.base import Notification, SendError, ServiceConfigError, ServiceContext
-from ramp.notifications.services.registry import build_service
 from ramp.notifications.source import (
     CONFIG_MAPS,
     CONFIGMAP_NAME,
@@ -311,6 +310,9 @@ async def _notify(
         client = httpx.AsyncClient(timeout=timeout, verify=not insecure)
         made.append(client)
         return client
+
+    # Imported here: the service modules (SMTP, ...) load only when a command sends.
+    from ramp.notifications.services.registry import build_service
 
     async with httpx.AsyncClient(timeout=timeout) as http:
         try:
