@@ -53,9 +53,11 @@ SecretPath = Annotated[
 ]
 NoCatalog = Annotated[bool, typer.Option("--no-catalog", help="Leave out Ramp's built-in triggers and templates.")]
 Output = Annotated[str, typer.Option("--output", "-o", help="Output format. One of: json|yaml|wide|name.")]
-OptionalName = Annotated[str | None, typer.Argument(help="Show only this one.", show_default=False)]
-Name = Annotated[str, typer.Argument(help="The trigger or template name.", show_default=False)]
-Resource = Annotated[str, typer.Argument(help="A Rollout of the namespace, or a YAML file.", show_default=False)]
+OptionalName = Annotated[str | None, typer.Argument(help="Show only this one.", metavar="[NAME]", show_default=False)]
+Name = Annotated[str, typer.Argument(help="The trigger or template name.", metavar="NAME", show_default=False)]
+Resource = Annotated[
+    str, typer.Argument(help="A Rollout of the namespace, or a YAML file.", metavar="RESOURCE_NAME", show_default=False)
+]
 Recipients = Annotated[
     list[str] | None,
     typer.Option("--recipient", help="List of recipients, service:recipient (default console:stdout)."),
