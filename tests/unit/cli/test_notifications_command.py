@@ -44,3 +44,9 @@ def test_an_unknown_output_format_is_refused():
     result = run("trigger", "get", "-o", "table", "--config-map", str(CATALOG), "--secret", ":empty")
     assert result.exit_code == 1
     assert "output 'table' is not supported" in result.output
+
+
+def test_upstreams_persistent_flags_may_come_before_the_verb():
+    result = run("--config-map", str(CATALOG), "--secret", ":empty", "trigger", "get", "-o", "name")
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.split()) == 9
