@@ -204,3 +204,26 @@ def time_variables(now: Callable[[], datetime]) -> dict[str, GoFunc]:
         "Now": GoFunc("Now", now, go_type="func() time.Time"),
         "Parse": GoFunc("Parse", parse, ("string",), go_type="func(string) time.Time"),
     }
+
+
+def is_assignable(value: Any, kind: str) -> bool:
+    """Go's AssignableTo for a parameter of `kind`: the value's dynamic type is the parameter's type."""
+    if value is None:
+        return False
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool | GoInt64)
+    if kind == "int64":
+        return isinstance(value, GoInt64)
+    if kind == "float64":
+        return isinstance(value, float)
+    if kind == "map":
+        return isinstance(value, Mapping)
+    if kind == "time":
+        return isinstance(value, datetime)
+    if kind == "duration":
+        return isinstance(value, timedelta)
+    return False

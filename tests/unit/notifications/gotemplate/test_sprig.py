@@ -130,6 +130,34 @@ CASES = [
         "1m35s|1h1m40s|0s|2h|16d|1mo|11y",
         id="durations",
     ),
+    pytest.param(
+        '{{ snakecase "checkout-v2" }}|{{ snakecase "api.v1" }}|{{ kebabcase "my-app-2024" }}|{{ snakecase "Bld4Floor" }}|{{ snakecase "HTTP20xOK" }}|{{ kebabcase "e2e-Test_run" }}|{{ camelcase "checkout-v2" }}',
+        "checkout_v2|api.v1|my-app-2024|bld4_floor|http_20x_ok|e-2e-test-run|CheckoutV2",
+        id="case_conversions_of_rollout_names",
+    ),
+    pytest.param(
+        "{{ rest .empty }}|{{ initial .empty }}|{{ first .empty }}|{{ last .empty }}",
+        "[]|[]|<no value>|<no value>",
+        id="rest_and_initial_of_an_empty_list_print_empty",
+    ),
+    pytest.param(
+        "{{ divf 1 99 }} {{ divf 2 3 }} {{ divf 1 3 }} {{ mulf 1.1 1.1 }} {{ addf 0.1 0.2 }}",
+        "0.0101010101010101 0.6666666666666667 0.3333333333333333 1.21 0.3",
+        id="decimal_division_keeps_16_places",
+    ),
+    pytest.param(
+        '{{ printf "%x %X" 5.0 0.5 }}|{{ printf "%5.1f" "1" }}',
+        "0x1.4p+02 0X1P-01|%!f(string=    1)",
+        id="printf_hex_of_floats_and_bad_verbs_keep_width",
+    ),
+    pytest.param(
+        "{{ eq .tags .tags }}",
+        ERROR(
+            'template: t:1:3: executing "t" at <eq .tags .tags>: error calling eq: non-comparable type [a b c]: []interface {}'
+        ),
+        id="comparing_lists_is_an_error",
+    ),
+    pytest.param('{{ round "a" 1e3 | toJson }}|', "|", id="toJson_of_nan_is_empty"),
 ]
 
 
