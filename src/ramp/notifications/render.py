@@ -15,9 +15,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ramp.notifications.gotemplate import Template, TemplateError, compile_template
+from ramp.analysis.expression.hosts import HostFunction, Time
+from ramp.notifications.gotemplate import Template, TemplateError, compile_template, time_variables
 from ramp.notifications.services.base import Notification
 
 if TYPE_CHECKING:
@@ -62,17 +64,36 @@ def _compile_leaves(value: Any, name: str, path: tuple[str, ...]) -> Any:
 
 
 def template_data(
-    config: NotificationConfig, variables: Mapping[str, Any], *, service: str = "", recipient: str = ""
+    config: NotificationConfig,
+    variables: Mapping[str, Any],
+    *,
+    service: str = "",
+    recipient: str = "",
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """What a template sees as dot: the trigger variables that are plain data, the Secret as `secrets`, the
-    ConfigMap's `context`, and the destination's `serviceType` and `recipient`."""
+    """What a template sees as dot: the trigger variables that are plain data, upstream's `time` (`{{ call
+    .time.Now }}`, `{{ call .time.Parse "..." }}`, at `now`), the Secret as `secrets`, the ConfigMap's
+    `context`, and the destination's `serviceType` and `recipient`."""
     data: dict[str, Any] = {"secrets": dict(config.secrets), "context": dict(config.context)}
     for key, value in variables.items():
         if _is_plain(value):
             data[key] = value
+    if now is not None:
+        data["time"] = time_variables(lambda: now)
     data["serviceType"] = service
     data["recipient"] = recipient
     return data
+
+
+def moment_of(variables: Mapping[str, Any]) -> datetime | None:
+    """The `now` the trigger variables were made at (`triggers.variables_for`'s `time.Now()`), if they hold it."""
+    clock = variables.get("time")
+    now = clock.get("Now") if isinstance(clock, Mapping) else None
+    if isinstance(now, HostFunction):
+        value = now.call([])
+        if isinstance(value, Time):
+            return value.moment
+    return None
 
 
 def _is_plain(value: Any) -> bool:
@@ -94,15 +115,18 @@ def render_notification(
     service_type: str | None = None,
     service: str = "",
     recipient: str = "",
+    now: datetime | None = None,
 ) -> Notification:
     """The notification `template_name` (or several, merged in order) renders for one destination.
 
     `service_type`: render only `message` and that service type's part (a Slack attachment that fails to
     render then never blocks an email); None renders every part. `service`/`recipient`: the destination, seen
-    by templates as `.serviceType` (upstream gives the service's name there) and `.recipient`.
+    by templates as `.serviceType` (upstream gives the service's name there) and `.recipient`. `now`: the time
+    `.time.Now` and sprig's `now` give (default: the one `variables` were made at).
     """
     names = [template_name] if isinstance(template_name, str) else list(template_name)
-    data = template_data(config, variables, service=service, recipient=recipient)
+    moment = now if now is not None else moment_of(variables)
+    data = template_data(config, variables, service=service, recipient=recipient, now=moment)
     message = ""
     fields: dict[str, Any] = {}
     for name in names:
@@ -113,7 +137,7 @@ def render_notification(
         for part, compiled in spec.compiled.items():
             if part != "message" and service_type is not None and part != service_type:
                 continue
-            rendered = _render_leaves(compiled, data, name, (part,))
+            rendered = _render_leaves(compiled, data, name, (part,), moment)
             if part == "message":
                 message = rendered
             elif isinstance(rendered, dict) and isinstance(fields.get(part), dict):
@@ -126,16 +150,16 @@ def render_notification(
     return Notification(message=message, fields=fields, **named)
 
 
-def _render_leaves(value: Any, data: Mapping[str, Any], name: str, path: tuple[str, ...]) -> Any:
+def _render_leaves(value: Any, data: Mapping[str, Any], name: str, path: tuple[str, ...], now: datetime | None) -> Any:
     if isinstance(value, Template):
         try:
-            return value.render(data, max_steps=MAX_STEPS, max_output=MAX_OUTPUT)
+            return value.render(data, max_steps=MAX_STEPS, max_output=MAX_OUTPUT, now=now)
         except TemplateError as error:
             raise RenderError(f"template {name!r}, field {'.'.join(path)}: {error}") from None
     if isinstance(value, Mapping):
-        return {key: _render_leaves(item, data, name, (*path, key)) for key, item in value.items()}
+        return {key: _render_leaves(item, data, name, (*path, key), now) for key, item in value.items()}
     if isinstance(value, list):
-        return [_render_leaves(item, data, name, (*path, f"[{index}]")) for index, item in enumerate(value)]
+        return [_render_leaves(item, data, name, (*path, f"[{index}]"), now) for index, item in enumerate(value)]
     return value
 
 

@@ -157,3 +157,17 @@ def test_a_missing_template_is_a_named_error():
 def test_a_missing_value_prints_as_go_prints_it():
     config = builtin(**{"template.t": "message: '{{.rollout.status.nothing}}'"})
     assert render_notification(config, "t", {"rollout": {"status": {}}}).message == "<no value>"
+
+
+def test_templates_read_time_as_upstream_templates_do():
+    config = builtin(
+        **{
+            "template.t": (
+                'message: \'{{ (call .time.Now).Format "2006-01-02" }} '
+                '{{ (call .time.Parse .rollout.metadata.creationTimestamp).Unix }} {{ now | date "15:04" }}\''
+            )
+        }
+    )
+    made = rollout()
+    made["metadata"]["creationTimestamp"] = "1970-01-01T00:01:40Z"
+    assert render_notification(config, "t", variables_for(made, now=NOW)).message == "2024-05-01 100 12:00"
