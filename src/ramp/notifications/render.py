@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ramp.analysis.expression.hosts import HostFunction, Time
+from ramp.analysis.expression.hosts import HostFunction, HostObject, Time
 from ramp.notifications.gotemplate import Template, TemplateError, compile_template, time_variables
 from ramp.notifications.services.base import Notification
 
@@ -97,14 +97,13 @@ def moment_of(variables: Mapping[str, Any]) -> datetime | None:
 
 
 def _is_plain(value: Any) -> bool:
-    """JSON-shaped (what Go templates can walk); the `time` host functions of trigger conditions are not."""
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return True
+    """Not one of the expression language's host values (the `time` functions of trigger conditions), which
+    Go templates get in their own form. Looks one level down only: objects from the API server are JSON."""
+    if isinstance(value, (HostFunction, HostObject)):
+        return False
     if isinstance(value, Mapping):
-        return all(_is_plain(item) for item in value.values())
-    if isinstance(value, (list, tuple)):
-        return all(_is_plain(item) for item in value)
-    return False
+        return not any(isinstance(item, (HostFunction, HostObject)) for item in value.values())
+    return True
 
 
 def render_notification(
