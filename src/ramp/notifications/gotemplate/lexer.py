@@ -204,7 +204,6 @@ class Lexer:
 
     def _lex_inside_action(self) -> None:
         text = self.text
-        action_line = self.line
         while True:
             delim, trim = self._at_right_delim()
             if delim:
@@ -218,7 +217,7 @@ class Lexer:
                     self._skip_trailing_space()
                 return
             if self.pos >= len(text):
-                raise self._error("unclosed action", action_line)
+                raise self._error("unclosed action")
             char = text[self.pos]
             start, line = self.pos, self.line
             if char in _SPACE:

@@ -262,8 +262,8 @@ class Parser:
                 nested = self._branch(kind, token)
                 else_body = [nested]
             elif end.word.startswith("else"):
-                if end.word != "else":
-                    raise self.error(f"expected end; found {{{{{end.word}}}}}")
+                # "else if" in a range (or "else with" in an if) leaves its keyword to the else body, where Go
+                # finds it out of place: "unexpected <if> in input".
                 else_body, end = self._item_list()
                 if end.word != "end":
                     raise self.error(f"expected end; found {end.describe()}")
