@@ -72,9 +72,11 @@ def template_data(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """What a template sees as dot: the trigger variables that are plain data, upstream's `time` (`{{ call
-    .time.Now }}`, `{{ call .time.Parse "..." }}`, at `now`), the Secret as `secrets`, the ConfigMap's
+    .time.Now }}`, `{{ call .time.Parse "..." }}`, at `now`), the Secret as `secrets` (bytes), the ConfigMap's
     `context`, and the destination's `serviceType` and `recipient`."""
-    data: dict[str, Any] = {"secrets": dict(config.secrets), "context": dict(config.context)}
+    # As upstream, templates get the Secret's data as bytes ({{ .secrets.key | toString }}; printed raw: [97 98]).
+    secrets = {key: value.encode() for key, value in config.secrets.items()}
+    data: dict[str, Any] = {"secrets": secrets, "context": dict(config.context)}
     for key, value in variables.items():
         if _is_plain(value):
             data[key] = value
