@@ -12,7 +12,6 @@ Used by `config` (compile at load) and by the delivery layer and the CLI (render
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +24,6 @@ from ramp.notifications.services.base import Notification
 if TYPE_CHECKING:
     from ramp.notifications.config import NotificationConfig
 
-_NOTIFICATION_HAS_TEMPLATE = "template" in {each.name for each in dataclasses.fields(Notification)}
 MAX_STEPS = 200_000
 MAX_OUTPUT = 1_000_000
 
@@ -145,10 +143,9 @@ def render_notification(
                 fields[part] = _merge(fields[part], rendered)
             else:
                 fields[part] = rendered
-    # The template's name travels with the notification where the services' contract has the field (upstream's
-    # alertmanager names the alert after it); with several templates, the first names it.
-    named: dict[str, Any] = {"template": names[0]} if names and _NOTIFICATION_HAS_TEMPLATE else {}
-    return Notification(message=message, fields=fields, **named)
+    # The template's name travels with the notification (upstream's alertmanager names the alert after it); with
+    # several templates, the first names it.
+    return Notification(message=message, fields=fields, template=names[0] if names else "")
 
 
 def _render_leaves(value: Any, data: Mapping[str, Any], name: str, path: tuple[str, ...], now: datetime | None) -> Any:
