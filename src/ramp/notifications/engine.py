@@ -1,0 +1,90 @@
+"""What the delivery side needs from the configuration side, as Protocols: load a ConfigMap, find an object's
+destinations, run a trigger, give the variables templates see, render a template.
+
+`ramp.notifications.notifier` and `ramp.notifications.watch` are written against `Engine`, so they are tested
+with small stand-ins; `UpstreamEngine` (below) binds the real modules (`config`, `subscriptions`, `triggers`,
+`render`), which implement upstream's notifications-engine behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from ramp.notifications.services.base import Notification
+
+EMPTY_WHEN = "2jmj7l5rSw0yVb_vlWAYkK_YBwk"
+"""The condition-key hash of an empty `when` (base64url of sha1("")): upstream's record.go sends these on every
+event of the trigger (`emptyCondition`), as the built-in catalog's triggers have no `when`."""
+
+
+class DestinationLike(Protocol):
+    @property
+    def service(self) -> str: ...
+    @property
+    def recipient(self) -> str: ...
+
+
+class ConditionResultLike(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def triggered(self) -> bool: ...
+    @property
+    def templates(self) -> Sequence[str]: ...
+    @property
+    def once_per(self) -> str | None: ...
+
+
+class ServiceSpecLike(Protocol):
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def options(self) -> Mapping[str, Any]: ...
+
+
+class ConfigLike(Protocol):
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def services(self) -> Mapping[str, ServiceSpecLike]: ...
+
+
+class ProblemLike(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+
+
+class Engine(Protocol):
+    def load(
+        self, configmap: Mapping[str, str] | None, secret: Mapping[str, str] | None, namespace: str
+    ) -> tuple[ConfigLike, Sequence[ProblemLike]]: ...
+
+    def destinations(
+        self, config: ConfigLike, annotations: Mapping[str, str], labels: Mapping[str, str]
+    ) -> Mapping[str, Collection[DestinationLike]]: ...
+
+    def trigger_for_reason(self, reason: str) -> str: ...
+
+    def run_trigger(
+        self, config: ConfigLike, trigger: str, variables: Mapping[str, Any]
+    ) -> Sequence[ConditionResultLike]: ...
+
+    def variables(
+        self, obj: Mapping[str, Any], *, kind: str, analysis_runs: Sequence[Mapping[str, Any]], now: datetime
+    ) -> dict[str, Any]: ...
+
+    def render(
+        self, config: ConfigLike, template: str, variables: Mapping[str, Any], *, service_type: str | None
+    ) -> Notification: ...
+
+
+def is_sent_on_event(result: ConditionResultLike) -> bool:
+    """Upstream's rule (record.go): a condition sends on its trigger's event when its `when` holds, or when it
+    has no `when` at all."""
+    return result.triggered or result.key.endswith(EMPTY_WHEN)

@@ -1,0 +1,197 @@
+"""The notifications configuration the controller uses, kept current: ConfigMap
+`argo-rollouts-notification-configmap` and Secret `argo-rollouts-notification-secret` in the controller's
+namespace and, with `--self-service-notification-enabled` (upstream's flag), in each Rollout's own namespace.
+
+`ConfigWatcher` lists and watches the two objects by name (a field selector: no other ConfigMap or Secret is read
+or cached) and hands every change to `ConfigBook`, which loads the configuration (`Engine.load`) and builds its
+services once per change. What the configuration gets wrong (a bad trigger, a key Ramp does not act on, a
+service it cannot build) is a Warning event `NotificationConfigInvalid` on the ConfigMap, once per change, and
+the rest of the configuration is used.
+
+As upstream's `GetAPIsFromNamespace`, an object in namespace N is served by the controller namespace's
+configuration and, with self-service, by N's own too (each sends on its own).
+
+Used by `ramp.notifications.notifier`; wired by `ramp.manager.runtime`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ramp.kube.client import KubeClient
+from ramp.kube.errors import ApiError
+from ramp.kube.events import EventRecorder
+from ramp.kube.resources import Resource
+from ramp.notifications.engine import ConfigLike, Engine
+from ramp.notifications.services.base import Service, ServiceConfigError, ServiceContext
+from ramp.notifications.services.registry import build_service
+
+log = logging.getLogger(__name__)
+
+CONFIGMAP_NAME = "argo-rollouts-notification-configmap"
+SECRET_NAME = "argo-rollouts-notification-secret"
+CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
+SECRETS = Resource("", "v1", "secrets", "Secret")
+CONFIG_INVALID = "NotificationConfigInvalid"
+"""Reason of the Warning event naming what in a notifications configuration Ramp cannot honour."""
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """One namespace's configuration with its services built."""
+
+    namespace: str
+    config: ConfigLike
+    services: Mapping[str, Service]
+    service_types: Mapping[str, str]
+    self_service: bool
+
+
+def secret_values(secret: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """A Secret's `data` decoded (and `stringData`, should a client have left it); undecodable values left out."""
+    if secret is None:
+        return None
+    values: dict[str, str] = {}
+    for key, value in (secret.get("data") or {}).items():
+        try:
+            values[str(key)] = base64.b64decode(str(value), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            continue
+    for key, value in (secret.get("stringData") or {}).items():
+        values[str(key)] = str(value)
+    return values
+
+
+class ConfigBook:
+    """The loaded configurations by namespace; `update` on every change of a ConfigMap or Secret."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        context: ServiceContext,
+        recorder: EventRecorder,
+        *,
+        controller_namespace: str,
+        self_service: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.context = context
+        self.recorder = recorder
+        self.controller_namespace = controller_namespace
+        self.self_service = self_service
+        self._raw: dict[str, tuple[Obj | None, Obj | None]] = {}
+        self._loaded: dict[str, LoadedConfig] = {}
+        self._reported: dict[str, frozenset[str]] = {}
+
+    def for_namespace(self, namespace: str) -> list[LoadedConfig]:
+        """The configurations that serve an object in `namespace` (the controller's first)."""
+        found = [self._loaded[self.controller_namespace]] if self.controller_namespace in self._loaded else []
+        if self.self_service and namespace != self.controller_namespace and namespace in self._loaded:
+            found.append(self._loaded[namespace])
+        return found
+
+    def get(self, namespace: str) -> LoadedConfig | None:
+        return self._loaded.get(namespace)
+
+    def set_configmap(self, namespace: str, configmap: Obj | None) -> None:
+        secret = self._raw.get(namespace, (None, None))[1]
+        self._update(namespace, configmap, secret)
+
+    def set_secret(self, namespace: str, secret: Obj | None) -> None:
+        configmap = self._raw.get(namespace, (None, None))[0]
+        self._update(namespace, configmap, secret)
+
+    def _update(self, namespace: str, configmap: Obj | None, secret: Obj | None) -> None:
+        self._raw[namespace] = (configmap, secret)
+        if configmap is None:
+            # No ConfigMap, no notifications from this namespace (a Secret alone configures nothing).
+            self._loaded.pop(namespace, None)
+            self._reported.pop(namespace, None)
+            log.info("notifications configuration removed", extra={"namespace": namespace})
+            return
+        data = {str(k): str(v) for k, v in (configmap.get("data") or {}).items()}
+        config, problems = self.engine.load(data, secret_values(secret), namespace)
+        messages = [f"{p.key}: {p.message}" for p in problems]
+        services: dict[str, Service] = {}
+        types: dict[str, str] = {}
+        for name, spec in config.services.items():
+            try:
+                services[name] = build_service(spec.type, name, spec.options, self.context)
+                types[name] = spec.type
+            except ServiceConfigError as err:
+                messages.append(str(err))
+        self._loaded[namespace] = LoadedConfig(
+            namespace, config, services, types, self_service=namespace != self.controller_namespace
+        )
+        log.info(
+            "notifications configuration loaded",
+            extra={"namespace": namespace, "services": sorted(services), "problems": len(messages)},
+        )
+        reported = frozenset(messages)
+        if reported and reported != self._reported.get(namespace):
+            for message in sorted(reported):
+                self.recorder.warning(configmap, CONFIG_INVALID, message)
+        self._reported[namespace] = reported
+
+
+class ConfigWatcher:
+    """Lists and watches the notifications ConfigMap and Secret (by name) and feeds `ConfigBook`."""
+
+    def __init__(self, client: KubeClient, book: ConfigBook, *, retry_seconds: float = 5.0) -> None:
+        self.client = client
+        self.book = book
+        self.retry_seconds = retry_seconds
+        # One namespace, or every namespace with self-service (upstream's informers do the same).
+        self.namespace: str | None = None if book.self_service else book.controller_namespace
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._follow(CONFIGMAPS, CONFIGMAP_NAME, self.book.set_configmap))
+            group.create_task(self._follow(SECRETS, SECRET_NAME, self.book.set_secret))
+
+    async def _follow(self, resource: Resource, name: str, apply: Callable[[str, Obj | None], None]) -> None:
+        selector = f"metadata.name={name}"
+        while True:
+            try:
+                listed = await self.client.list(resource, self.namespace, field_selector=selector)
+                present: set[str] = set()
+                for item in listed.get("items") or []:
+                    namespace = str(item["metadata"]["namespace"])
+                    present.add(namespace)
+                    apply(namespace, {"apiVersion": "v1", "kind": resource.kind, **item})
+                for namespace in self._known(resource) - present:
+                    apply(namespace, None)
+                version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
+                async for event in self.client.watch(
+                    resource, self.namespace, resource_version=version, field_selector=selector
+                ):
+                    kind = event.get("type")
+                    obj = event.get("object") or {}
+                    if kind in ("ADDED", "MODIFIED"):
+                        apply(str(obj["metadata"]["namespace"]), obj)
+                    elif kind == "DELETED":
+                        apply(str(obj["metadata"]["namespace"]), None)
+                    elif kind == "ERROR":
+                        break
+            except asyncio.CancelledError:
+                raise
+            except (ApiError, httpx.HTTPError, KeyError, ValueError) as err:
+                log.warning(
+                    "watching the notifications configuration failed; retrying",
+                    extra={"resource": resource.plural, "error": str(err) or type(err).__name__},
+                )
+                await asyncio.sleep(self.retry_seconds)
+
+    def _known(self, resource: Resource) -> set[str]:
+        index = 0 if resource is CONFIGMAPS else 1
+        return {ns for ns, raw in self.book._raw.items() if raw[index] is not None}
