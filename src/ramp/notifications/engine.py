@@ -77,11 +77,22 @@ class Engine(Protocol):
 
     def variables(
         self, obj: Mapping[str, Any], *, kind: str, analysis_runs: Sequence[Mapping[str, Any]], now: datetime
-    ) -> dict[str, Any]: ...
+    ) -> dict[str, Any]:
+        """What conditions and templates see; `analysis_runs`: the namespace's (the engine picks the object's)."""
+        ...
 
     def render(
-        self, config: ConfigLike, template: str, variables: Mapping[str, Any], *, service_type: str | None
-    ) -> Notification: ...
+        self,
+        config: ConfigLike,
+        templates: Sequence[str],
+        variables: Mapping[str, Any],
+        *,
+        service_type: str | None,
+        service: str,
+        recipient: str,
+    ) -> Notification:
+        """The templates rendered for one destination and merged in order."""
+        ...
 
 
 def is_sent_on_event(result: ConditionResultLike) -> bool:

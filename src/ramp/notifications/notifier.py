@@ -60,8 +60,6 @@ OWN_REASONS = frozenset({NOTIFICATION_FAILED, "NotificationConfigInvalid"})
 """Events the notifier records itself: never a trigger (a failing service must not feed on its own failures)."""
 KINDS: Mapping[str, Resource] = {"Rollout": ROLLOUTS, "AnalysisRun": ANALYSIS_RUNS}
 """The kinds whose events notify, as upstream (the objects Argo Rollouts' recorder sends for)."""
-REVISION_ANNOTATION = "rollout.argoproj.io/revision"
-POD_HASH_LABEL = "rollouts-pod-template-hash"
 
 Obj = Mapping[str, Any]
 ObjectKey = tuple[str, str, str]
@@ -103,20 +101,6 @@ def is_notifying(obj: Obj, reason: str) -> bool:
         and str(obj.get("apiVersion", "")).startswith("argoproj.io/")
         and reason not in OWN_REASONS
     )
-
-
-def analysis_runs_of(rollout: Obj, runs: Iterable[Obj]) -> list[Obj]:
-    """Upstream's `analysisRuns` variable: the rollout's runs for its current pod hash and revision, newest first."""
-    pod_hash = str((rollout.get("status") or {}).get("currentPodHash") or "")
-    revision = ((rollout.get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION)
-    chosen = [
-        run
-        for run in runs
-        if pod_hash
-        and ((run.get("metadata") or {}).get("labels") or {}).get(POD_HASH_LABEL) == pod_hash
-        and ((run.get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION) == revision
-    ]
-    return sorted(chosen, key=lambda run: str((run.get("metadata") or {}).get("creationTimestamp", "")), reverse=True)
 
 
 class Notifier:
@@ -273,7 +257,7 @@ class Notifier:
 
     def _variables(self, obj: Obj) -> dict[str, Any]:
         kind, namespace, _ = object_key(obj)
-        runs = analysis_runs_of(obj, self._lookup.analysis_runs(namespace)) if kind == "Rollout" else []
+        runs = self._lookup.analysis_runs(namespace) if kind == "Rollout" else []
         return self.engine.variables(obj, kind=kind, analysis_runs=runs, now=datetime.fromtimestamp(self._clock(), UTC))
 
     def _enqueue(
@@ -289,30 +273,25 @@ class Notifier:
             recipient=promised.recipient,
             reason=promised.reason,
             event_type=promised.event_type,
-            render=lambda: self._render(obj, loaded, templates, loaded.service_types.get(promised.service)),
+            render=lambda: self._render(obj, loaded, templates, promised),
         )
         if not self.queue.enqueue(delivery):
             log.warning("notification not queued: too many waiting", extra={"trigger": promised.trigger})
 
     def _render(
-        self, obj: Obj, loaded: LoadedConfig, templates: Sequence[str], service_type: str | None
+        self, obj: Obj, loaded: LoadedConfig, templates: Sequence[str], promised: PendingDelivery
     ) -> Notification:
         # The freshest copy: the status the reconcile wrote with the event is usually in the cache by now.
         kind, namespace, name = object_key(obj)
         current = self._lookup.get(kind, namespace, name) or obj
-        variables = self._variables(current)
-        message = ""
-        fields: dict[str, Any] = {}
-        for template in templates:
-            rendered = self.engine.render(loaded.config, template, variables, service_type=service_type)
-            message = rendered.message or message
-            for field_key, value in rendered.fields.items():
-                fields[field_key] = (
-                    {**fields[field_key], **value}
-                    if isinstance(value, Mapping) and isinstance(fields.get(field_key), Mapping)
-                    else value
-                )
-        return Notification(message, fields)
+        return self.engine.render(
+            loaded.config,
+            templates,
+            self._variables(current),
+            service_type=loaded.service_types.get(promised.service),
+            service=promised.service,
+            recipient=promised.recipient,
+        )
 
     async def _requeue(self, obj: Obj, delivery_id: str, promised: PendingDelivery) -> bool:
         loaded = self.book.get(promised.config_namespace)

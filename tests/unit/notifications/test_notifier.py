@@ -116,10 +116,17 @@ class _Engine:
         return {"rollout": obj}
 
     def render(
-        self, config: ConfigLike, template: str, variables: Mapping[str, Any], *, service_type: str | None
+        self,
+        config: ConfigLike,
+        templates: Sequence[str],
+        variables: Mapping[str, Any],
+        *,
+        service_type: str | None,
+        service: str,
+        recipient: str,
     ) -> Notification:
         self.rendered.append(variables)
-        return Notification(f"{template}: {variables['rollout']['metadata']['name']}")
+        return Notification(f"{templates[0]}: {variables['rollout']['metadata']['name']}")
 
 
 class _Cluster:
