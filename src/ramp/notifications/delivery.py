@@ -100,6 +100,16 @@ class DeliveryQueue:
             return False
         return True
 
+    def discard(self) -> int:
+        """Drop every delivery not yet started (the leader term ended: they stay pending on their objects for
+        the next leader). Returns how many."""
+        dropped = 0
+        while not self._queue.empty():
+            self._queue.get_nowait()
+            self._queue.task_done()
+            dropped += 1
+        return dropped
+
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
             for n in range(self.workers):

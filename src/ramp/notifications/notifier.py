@@ -176,8 +176,14 @@ class Notifier:
         return await self.queue.join(max(0.0, deadline - time.monotonic()))
 
     def end_term(self) -> None:
+        """The leader term ended at once (Lease lost): queue no more; what was promised stays pending on the
+        objects for whoever leads next."""
         self._lookup = NO_CACHES
         self._ledgers.clear()
+        while not self._intake.empty():
+            self._intake.get_nowait()
+            self._intake.task_done()
+        self.queue.discard()
 
     # -- events to deliveries -------------------------------------------------------------------------------
 

@@ -1,0 +1,88 @@
+"""Notifications in the controller: the notifier listening to the event recorder, the configuration watcher, and
+the HTTP clients the services share, built once per process by `ramp.manager.runtime.Manager`.
+
+The notifier hears every event the reconcilers record; it sends only while this replica leads (only a leader's
+reconcilers record events), and at the start of each term resumes the deliveries left pending on the objects.
+Its annotation patches spend a request budget of their own (as events do), never a release write's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import httpx
+
+from ramp.kube.caches import Informers
+from ramp.kube.client import KubeClient
+from ramp.kube.events import EventRecorder
+from ramp.notifications.delivery import RetryPolicy
+from ramp.notifications.engine import Engine
+from ramp.notifications.notifier import Lookup, Notifier
+from ramp.notifications.services.base import ServiceContext
+from ramp.notifications.watch import ConfigBook, ConfigWatcher
+
+SEND_TIMEOUT = 10.0
+"""Seconds one attempt to send may take (connect, send, answer)."""
+
+
+@dataclass
+class Notifications:
+    notifier: Notifier
+    watcher: ConfigWatcher
+    http: httpx.AsyncClient
+    insecure: list[httpx.AsyncClient] = field(default_factory=list)
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.notifier.run(), name="notifier")
+            group.create_task(self.watcher.run(), name="notification-config")
+
+    async def resume(self, informers: Informers, *, sharded: bool) -> int:
+        """Start of a leader term: the term's caches, and the deliveries its objects hold as pending. A sharded
+        replica does not resume (a pending delivery's object may be another replica's)."""
+
+        def get(kind: str, namespace: str, name: str) -> dict[str, object] | None:
+            informer = informers.rollouts if kind == "Rollout" else informers.analysis_runs
+            return informer.get(f"{namespace}/{name}")
+
+        lookup = Lookup(get, informers.analysis_runs.list)
+        objects = [] if sharded else [*informers.rollouts.list(), *informers.analysis_runs.list()]
+        return await self.notifier.resume(lookup, objects)
+
+    async def aclose(self) -> None:
+        for client in (self.http, *self.insecure):
+            await client.aclose()
+
+
+def build_notifications(
+    client: KubeClient,
+    recorder: EventRecorder,
+    engine: Engine,
+    *,
+    controller_namespace: str,
+    self_service: bool,
+) -> Notifications:
+    http = httpx.AsyncClient(timeout=httpx.Timeout(SEND_TIMEOUT))
+
+    def client_for(*, insecure: bool = False) -> httpx.AsyncClient:
+        """A client that skips certificate checks when a service's options ask for it (`insecureSkipVerify`)."""
+        if not insecure:
+            return http
+        if not unverified:
+            unverified.append(httpx.AsyncClient(timeout=httpx.Timeout(SEND_TIMEOUT), verify=False))
+        return unverified[0]
+
+    unverified: list[httpx.AsyncClient] = []
+    book = ConfigBook(
+        engine,
+        ServiceContext(http, client_for),
+        recorder,
+        controller_namespace=controller_namespace,
+        self_service=self_service,
+    )
+    notifier = Notifier(
+        client.with_own_limiter(*client.budget), recorder, book, engine, policy=RetryPolicy(timeout=SEND_TIMEOUT)
+    )
+    recorder.add_listener(notifier.listen)
+    return Notifications(notifier, ConfigWatcher(client, book), http, unverified)
