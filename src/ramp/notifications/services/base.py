@@ -46,6 +46,9 @@ class Notification:
 
     message: str
     fields: Mapping[str, Any] = field(default_factory=dict)
+    template: str = ""
+    """The name of the template it was rendered from (`template.<name>`); upstream's alertmanager service names
+    the alert after it when the template gives no `alertname` label. Empty when unknown."""
 
     def of(self, key: str) -> Mapping[str, Any]:
         """The rendered fields under `key` (a service type, or `webhook`), empty if the template has none."""
@@ -92,3 +95,18 @@ def register(service_type: str) -> Callable[[ServiceFactory], ServiceFactory]:
         return factory
 
     return add
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the delivery layer should retry one service's failed sends, when its options say so.
+
+    A service whose options carry retry settings (the webhook's `retryWaitMin`, `retryWaitMax`, `retryMax`) has a
+    `retry_policy: RetryPolicy` attribute; services without one leave retries to the delivery layer's defaults.
+    Upstream retries connection errors, timeouts, HTTP 429 and 5xx answers, waiting between `wait_min_seconds`
+    and `wait_max_seconds` (exponential backoff), at most `max_retries` times after the first attempt.
+    """
+
+    wait_min_seconds: float = 1.0
+    wait_max_seconds: float = 5.0
+    max_retries: int = 3

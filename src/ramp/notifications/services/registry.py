@@ -13,11 +13,23 @@ from ramp.notifications.services.base import SERVICE_TYPES, Service, ServiceConf
 
 # Chat, webhook and mail services (one import line each, below this comment).
 # BEGIN chat services
+# isort: split
+import ramp.notifications.services.email as _email  # noqa: F401
+import ramp.notifications.services.googlechat as _googlechat  # noqa: F401
+import ramp.notifications.services.mattermost as _mattermost  # noqa: F401
+import ramp.notifications.services.slack as _slack  # noqa: F401
+import ramp.notifications.services.teams as _teams  # noqa: F401
+import ramp.notifications.services.webhook as _webhook  # noqa: F401
 
+# isort: split
 # END chat services
 #
 # Paging, alerting and status services (one import line each, below this comment).
 # BEGIN paging services
+from ramp.notifications.services import alertmanager  # noqa: F401  # isort: skip
+from ramp.notifications.services import grafana  # noqa: F401  # isort: skip
+from ramp.notifications.services import opsgenie  # noqa: F401  # isort: skip
+from ramp.notifications.services import pagerdutyv2  # noqa: F401  # isort: skip
 
 # END paging services
 
