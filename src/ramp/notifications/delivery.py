@@ -17,11 +17,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ramp.notifications.metrics import SEND_ERROR, SEND_SECONDS, SEND_SUCCESS
 from ramp.notifications.services.base import Notification, SendError, Service
+from ramp.notifications.services.base import RetryPolicy as ServiceRetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,17 @@ class Delivery:
     @property
     def name(self) -> str:
         return str((self.about.get("metadata") or {}).get("name", ""))
+
+
+def policy_for(service: Service, default: RetryPolicy) -> RetryPolicy:
+    """The service's own retry settings when its options give them (the webhook's retryMax, retryWaitMin,
+    retryWaitMax: `services.base.RetryPolicy`), else the delivery layer's."""
+    own = getattr(service, "retry_policy", None)
+    if not isinstance(own, ServiceRetryPolicy):
+        return default
+    return replace(
+        default, attempts=own.max_retries + 1, backoff=own.wait_min_seconds, max_backoff=own.wait_max_seconds
+    )
 
 
 DoneCallback = Callable[[Delivery, Exception | None], Awaitable[None]]
@@ -144,13 +156,14 @@ class DeliveryQueue:
             SEND_ERROR.inc(*labels)
             return err
         error: Exception | None = None
-        for attempt in range(1, self.policy.attempts + 1):
-            await self._sleep(self.policy.delay_before(attempt))
+        policy = policy_for(delivery.service, self.policy)
+        for attempt in range(1, policy.attempts + 1):
+            await self._sleep(policy.delay_before(attempt))
             try:
-                async with asyncio.timeout(self.policy.timeout):
+                async with asyncio.timeout(policy.timeout):
                     await delivery.service.send(notification, delivery.recipient)
             except TimeoutError:
-                error = SendError(f"{delivery.service_name}: no answer within {self.policy.timeout:g}s")
+                error = SendError(f"{delivery.service_name}: no answer within {policy.timeout:g}s")
             except SendError as err:
                 error = err
             except Exception as err:

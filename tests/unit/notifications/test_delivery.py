@@ -105,3 +105,14 @@ async def test_an_error_outside_the_services_contract_is_reported_by_its_type_on
 @pytest.mark.parametrize(("attempt", "delay"), [(1, 0.0), (2, 1.0), (3, 2.0), (4, 4.0), (9, 30.0)])
 def test_backoff_doubles_up_to_its_cap(attempt: int, delay: float) -> None:
     assert RetryPolicy(backoff=1.0, max_backoff=30.0).delay_before(attempt) == delay
+
+
+async def test_a_services_own_retry_settings_replace_the_defaults() -> None:
+    from ramp.notifications.services.base import RetryPolicy as ServiceRetryPolicy
+
+    service = _Flaky("hook-own", failures=10)
+    service.retry_policy = ServiceRetryPolicy(wait_min_seconds=0.25, wait_max_seconds=0.5, max_retries=4)  # type: ignore[attr-defined]
+    slept: list[float] = []
+    await _queue(RetryPolicy(attempts=2), slept).deliver(_delivery(service))
+    assert service.attempts == 5
+    assert slept == [0.0, 0.25, 0.5, 0.5, 0.5]
