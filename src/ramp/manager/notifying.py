@@ -62,6 +62,7 @@ def build_notifications(
     *,
     controller_namespace: str,
     self_service: bool,
+    watched_namespace: str | None = None,
 ) -> Notifications:
     http = httpx.AsyncClient(timeout=httpx.Timeout(SEND_TIMEOUT))
 
@@ -85,4 +86,4 @@ def build_notifications(
         client.with_own_limiter(*client.budget), recorder, book, engine, policy=RetryPolicy(timeout=SEND_TIMEOUT)
     )
     recorder.add_listener(notifier.listen)
-    return Notifications(notifier, ConfigWatcher(client, book), http, unverified)
+    return Notifications(notifier, ConfigWatcher(client, book, watched_namespace=watched_namespace), http, unverified)

@@ -142,6 +142,7 @@ class Manager:
                 notifications,
                 controller_namespace=options.notifications_namespace,
                 self_service=options.self_service_notifications,
+                watched_namespace=options.namespace,
             )
             if notifications is not None
             else None

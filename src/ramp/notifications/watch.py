@@ -147,33 +147,41 @@ class ConfigBook:
 class ConfigWatcher:
     """Lists and watches the notifications ConfigMap and Secret (by name) and feeds `ConfigBook`."""
 
-    def __init__(self, client: KubeClient, book: ConfigBook, *, retry_seconds: float = 5.0) -> None:
+    def __init__(
+        self, client: KubeClient, book: ConfigBook, *, watched_namespace: str | None = None, retry_seconds: float = 5.0
+    ) -> None:
         self.client = client
         self.book = book
         self.retry_seconds = retry_seconds
-        # One namespace, or every namespace with self-service (upstream's informers do the same).
-        self.namespace: str | None = None if book.self_service else book.controller_namespace
+        # The controller's namespace; with self-service also every namespace the controller watches (all of them,
+        # or the one of --namespaced), as upstream's informers.
+        namespaces: list[str | None] = [book.controller_namespace]
+        if book.self_service:
+            namespaces = [None] if watched_namespace is None else [book.controller_namespace, watched_namespace]
+        self.namespaces = list(dict.fromkeys(namespaces))
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._follow(CONFIGMAPS, CONFIGMAP_NAME, self.book.set_configmap))
-            group.create_task(self._follow(SECRETS, SECRET_NAME, self.book.set_secret))
+            for namespace in self.namespaces:
+                group.create_task(self._follow(CONFIGMAPS, CONFIGMAP_NAME, namespace, self.book.set_configmap))
+                group.create_task(self._follow(SECRETS, SECRET_NAME, namespace, self.book.set_secret))
 
-    async def _follow(self, resource: Resource, name: str, apply: Callable[[str, Obj | None], None]) -> None:
+    async def _follow(
+        self, resource: Resource, name: str, namespace: str | None, apply: Callable[[str, Obj | None], None]
+    ) -> None:
         selector = f"metadata.name={name}"
         while True:
             try:
-                listed = await self.client.list(resource, self.namespace, field_selector=selector)
+                listed = await self.client.list(resource, namespace, field_selector=selector)
                 present: set[str] = set()
                 for item in listed.get("items") or []:
-                    namespace = str(item["metadata"]["namespace"])
-                    present.add(namespace)
-                    apply(namespace, {"apiVersion": "v1", "kind": resource.kind, **item})
-                for namespace in self._known(resource) - present:
-                    apply(namespace, None)
+                    present.add(str(item["metadata"]["namespace"]))
+                    apply(str(item["metadata"]["namespace"]), {"apiVersion": "v1", "kind": resource.kind, **item})
+                for gone in self._known(resource, namespace) - present:
+                    apply(gone, None)
                 version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
                 async for event in self.client.watch(
-                    resource, self.namespace, resource_version=version, field_selector=selector
+                    resource, namespace, resource_version=version, field_selector=selector
                 ):
                     kind = event.get("type")
                     obj = event.get("object") or {}
@@ -192,6 +200,6 @@ class ConfigWatcher:
                 )
                 await asyncio.sleep(self.retry_seconds)
 
-    def _known(self, resource: Resource) -> set[str]:
+    def _known(self, resource: Resource, namespace: str | None) -> set[str]:
         index = 0 if resource is CONFIGMAPS else 1
-        return {ns for ns, raw in self.book._raw.items() if raw[index] is not None}
+        return {ns for ns, raw in self.book._raw.items() if raw[index] is not None and namespace in (None, ns)}
