@@ -2,8 +2,9 @@
 `argo-rollouts-notification-configmap` and Secret `argo-rollouts-notification-secret` in the controller's
 namespace and, with `--self-service-notification-enabled` (upstream's flag), in each Rollout's own namespace.
 
-`ConfigWatcher` lists and watches the two objects by name (a field selector: no other ConfigMap or Secret is read
-or cached) and hands every change to `ConfigBook`, which loads the configuration (`Engine.load`) and builds its
+`ConfigWatcher` lists and watches the ConfigMap by name (a field selector: no other ConfigMap is read or cached),
+reads the Secret by name (GET only: Ramp never lists or watches Secrets) when the ConfigMap changes and every
+30 s, and hands every change to `ConfigBook`, which loads the configuration (`Engine.load`) and builds its
 services once per change. What the configuration gets wrong (a bad trigger, a key Ramp does not act on, a
 service it cannot build) is a Warning event `NotificationConfigInvalid` on the ConfigMap, once per change, and
 the rest of the configuration is used.
@@ -20,7 +21,7 @@ import asyncio
 import base64
 import binascii
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +90,6 @@ class ConfigBook:
         self.recorder = recorder
         self.controller_namespace = controller_namespace
         self.self_service = self_service
-        self._raw: dict[str, tuple[Obj | None, Obj | None]] = {}
         self._loaded: dict[str, LoadedConfig] = {}
         self._reported: dict[str, frozenset[str]] = {}
 
@@ -103,16 +103,8 @@ class ConfigBook:
     def get(self, namespace: str) -> LoadedConfig | None:
         return self._loaded.get(namespace)
 
-    def set_configmap(self, namespace: str, configmap: Obj | None) -> None:
-        secret = self._raw.get(namespace, (None, None))[1]
-        self._update(namespace, configmap, secret)
-
-    def set_secret(self, namespace: str, secret: Obj | None) -> None:
-        configmap = self._raw.get(namespace, (None, None))[0]
-        self._update(namespace, configmap, secret)
-
-    def _update(self, namespace: str, configmap: Obj | None, secret: Obj | None) -> None:
-        self._raw[namespace] = (configmap, secret)
+    def set(self, namespace: str, configmap: Obj | None, secret: Obj | None) -> None:
+        """The ConfigMap and Secret of `namespace` now (None: absent): load and build again."""
         if configmap is None:
             # No ConfigMap, no notifications from this namespace (a Secret alone configures nothing).
             self._loaded.pop(namespace, None)
@@ -145,61 +137,111 @@ class ConfigBook:
 
 
 class ConfigWatcher:
-    """Lists and watches the notifications ConfigMap and Secret (by name) and feeds `ConfigBook`."""
+    """Lists and watches the notifications ConfigMap (by name) and reads its Secret (by name), feeding `ConfigBook`.
+
+    Secrets are read one by one with GET, never listed or watched (Ramp's RBAC grants no more): the Secret of each
+    namespace that has the ConfigMap is read when the ConfigMap changes and every `secret_resync` seconds, so a
+    rotated token is used within that time.
+    """
 
     def __init__(
-        self, client: KubeClient, book: ConfigBook, *, watched_namespace: str | None = None, retry_seconds: float = 5.0
+        self,
+        client: KubeClient,
+        book: ConfigBook,
+        *,
+        watched_namespace: str | None = None,
+        retry_seconds: float = 5.0,
+        secret_resync: float = 30.0,
     ) -> None:
         self.client = client
         self.book = book
         self.retry_seconds = retry_seconds
+        self.secret_resync = secret_resync
         # The controller's namespace; with self-service also every namespace the controller watches (all of them,
         # or the one of --namespaced), as upstream's informers.
         namespaces: list[str | None] = [book.controller_namespace]
         if book.self_service:
             namespaces = [None] if watched_namespace is None else [book.controller_namespace, watched_namespace]
         self.namespaces = list(dict.fromkeys(namespaces))
+        self._configmaps: dict[str, Obj] = {}
+        self._secret_versions: dict[str, str] = {}
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
             for namespace in self.namespaces:
-                group.create_task(self._follow(CONFIGMAPS, CONFIGMAP_NAME, namespace, self.book.set_configmap))
-                group.create_task(self._follow(SECRETS, SECRET_NAME, namespace, self.book.set_secret))
+                group.create_task(self._follow(namespace))
+            group.create_task(self._resync_secrets())
 
-    async def _follow(
-        self, resource: Resource, name: str, namespace: str | None, apply: Callable[[str, Obj | None], None]
-    ) -> None:
-        selector = f"metadata.name={name}"
+    async def _follow(self, namespace: str | None) -> None:
+        selector = f"metadata.name={CONFIGMAP_NAME}"
         while True:
             try:
-                listed = await self.client.list(resource, namespace, field_selector=selector)
+                listed = await self.client.list(CONFIGMAPS, namespace, field_selector=selector)
                 present: set[str] = set()
                 for item in listed.get("items") or []:
                     present.add(str(item["metadata"]["namespace"]))
-                    apply(str(item["metadata"]["namespace"]), {"apiVersion": "v1", "kind": resource.kind, **item})
-                for gone in self._known(resource, namespace) - present:
-                    apply(gone, None)
+                    await self._apply(
+                        str(item["metadata"]["namespace"]), {"apiVersion": "v1", "kind": "ConfigMap", **item}
+                    )
+                for gone in {ns for ns in self._configmaps if namespace in (None, ns)} - present:
+                    await self._apply(gone, None)
                 version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
                 async for event in self.client.watch(
-                    resource, namespace, resource_version=version, field_selector=selector
+                    CONFIGMAPS, namespace, resource_version=version, field_selector=selector
                 ):
                     kind = event.get("type")
                     obj = event.get("object") or {}
                     if kind in ("ADDED", "MODIFIED"):
-                        apply(str(obj["metadata"]["namespace"]), obj)
+                        await self._apply(str(obj["metadata"]["namespace"]), obj)
                     elif kind == "DELETED":
-                        apply(str(obj["metadata"]["namespace"]), None)
+                        await self._apply(str(obj["metadata"]["namespace"]), None)
                     elif kind == "ERROR":
                         break
             except asyncio.CancelledError:
                 raise
             except (ApiError, httpx.HTTPError, KeyError, ValueError) as err:
                 log.warning(
-                    "watching the notifications configuration failed; retrying",
-                    extra={"resource": resource.plural, "error": str(err) or type(err).__name__},
+                    "watching the notifications ConfigMap failed; retrying",
+                    extra={"error": str(err) or type(err).__name__},
                 )
                 await asyncio.sleep(self.retry_seconds)
 
-    def _known(self, resource: Resource, namespace: str | None) -> set[str]:
-        index = 0 if resource is CONFIGMAPS else 1
-        return {ns for ns, raw in self.book._raw.items() if raw[index] is not None and namespace in (None, ns)}
+    async def _apply(self, namespace: str, configmap: Obj | None) -> None:
+        if configmap is None:
+            self._configmaps.pop(namespace, None)
+            self._secret_versions.pop(namespace, None)
+            self.book.set(namespace, None, None)
+            return
+        self._configmaps[namespace] = configmap
+        secret = await self._read_secret(namespace)
+        self._secret_versions[namespace] = _version(secret)
+        self.book.set(namespace, configmap, secret)
+
+    async def _read_secret(self, namespace: str) -> Obj | None:
+        try:
+            found: Obj = await self.client.get(SECRETS, SECRET_NAME, namespace)
+        except ApiError as err:
+            if err.is_not_found:
+                return None
+            raise
+        return found
+
+    async def _resync_secrets(self) -> None:
+        while True:
+            await asyncio.sleep(self.secret_resync)
+            for namespace, configmap in list(self._configmaps.items()):
+                try:
+                    secret = await self._read_secret(namespace)
+                except (ApiError, httpx.HTTPError) as err:
+                    log.warning(
+                        "reading the notifications Secret failed",
+                        extra={"namespace": namespace, "error": str(err) or type(err).__name__},
+                    )
+                    continue
+                if _version(secret) != self._secret_versions.get(namespace):
+                    self._secret_versions[namespace] = _version(secret)
+                    self.book.set(namespace, configmap, secret)
+
+
+def _version(obj: Obj | None) -> str:
+    return str(((obj or {}).get("metadata") or {}).get("resourceVersion") or "")

@@ -172,12 +172,13 @@ def _setup(cluster: _Cluster) -> tuple[Notifier, EventRecorder, _Engine]:
     engine = _Engine()
     http = httpx.AsyncClient()
     book = ConfigBook(engine, ServiceContext(http, lambda **kw: http), recorder, controller_namespace="argo-rollouts")
-    book.set_configmap(
+    book.set(
         "argo-rollouts",
         {
             "metadata": {"name": "cm", "namespace": "argo-rollouts"},
             "data": {"service.test-inbox.ops": "up", "service.test-inbox.down": "down"},
         },
+        None,
     )
     notifier = Notifier(client, recorder, book, engine, policy=RetryPolicy(attempts=2, backoff=0.0))
     recorder.add_listener(notifier.listen)
