@@ -20,6 +20,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -65,7 +66,7 @@ class _Handler:
                     mail_from=envelope.mail_from,
                     rcpt_tos=tuple(envelope.rcpt_tos),
                     message=message,
-                    encrypted=session.ssl is not None,
+                    encrypted=session.ssl is not None or smtp.transport.get_extra_info("sslcontext") is not None,
                     login=session.auth_data if session.authenticated else None,
                 )
             )
@@ -80,6 +81,13 @@ class _Handler:
 
 class _Controller(Controller):
     """aiosmtpd's threaded Controller on a port the system picks (port 0), which it then reports in `port`."""
+
+    def factory(self) -> Any:
+        # The implicit-TLS server lets AUTH through without STARTTLS (it is encrypted from the first byte), which
+        # aiosmtpd warns about since it cannot tell.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS", UserWarning)
+            return super().factory()
 
     def _create_server(self) -> Any:
         creating = super()._create_server()
@@ -111,7 +119,8 @@ class SmtpServer:
             kwargs |= {"tls_context": self.tls, "require_starttls": True}
         if self.users:
             kwargs |= {"authenticator": self._authenticate, "auth_required": True}
-            kwargs["auth_require_tls"] = mode != "plain"
+            # aiosmtpd counts only STARTTLS as TLS for AUTH; an implicit-TLS connection is encrypted from the start.
+            kwargs["auth_require_tls"] = mode == "starttls"
         self.controller = _Controller(
             _Handler(self),
             hostname="127.0.0.1",

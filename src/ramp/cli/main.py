@@ -10,7 +10,7 @@ import typer
 
 from ramp import __version__
 from ramp.buildinfo import describe
-from ramp.cli import analysis, cluster, create, experiments, flag_verbs, flags, get, rollouts
+from ramp.cli import analysis, cluster, create, experiments, flag_verbs, flags, get, notifications, rollouts
 from ramp.cli.completion import completion, enable_completion
 from ramp.cli.controller import controller
 from ramp.cli.controller_flags import normalize_controller_bools
@@ -38,6 +38,7 @@ app = typer.Typer(
 app.add_typer(cluster.app, name="cluster")
 flag_verbs.register(flags.app)
 app.add_typer(flags.app, name="flags")
+app.add_typer(notifications.app, name="notifications")
 app.command("demo")(demo)
 
 

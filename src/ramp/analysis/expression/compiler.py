@@ -23,6 +23,7 @@ from ramp.analysis.expression.errors import (
     OperationError,
 )
 from ramp.analysis.expression.functions import FUNCTIONS
+from ramp.analysis.expression.hosts import call_method
 from ramp.analysis.expression.operators import (
     BINARY_OPERATIONS,
     compile_pattern,
@@ -45,11 +46,13 @@ class _ChainBreak(Exception):
     """A `?.` met nil: the enclosing `syntax.Chain` gives nil."""
 
 
-def compile_tree(node: syntax.Node, source: str) -> Evaluate:
+def compile_tree(node: syntax.Node, source: str, *, methods: bool = False) -> Evaluate:
+    """`node` as a function of a Scope. `methods`: allow `target.name(...)` on host values (`hosts`); without it
+    a method call is refused here, as analysis conditions always have."""
     depth = measure(node)[1]
     if depth > MAX_DEPTH:
         raise BudgetError(f"expression is nested too deeply ({depth} levels, at most {MAX_DEPTH}); simplify it", source)
-    return _Compiler(source).compile(node, frozenset())
+    return _Compiler(source, methods=methods).compile(node, frozenset())
 
 
 def children(node: syntax.Node) -> list[syntax.Node]:
@@ -100,8 +103,9 @@ def measure(node: syntax.Node) -> tuple[int, int]:
 
 
 class _Compiler:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, *, methods: bool = False) -> None:
         self.source = source
+        self.methods = methods
 
     def fail(self, message: str, column: int) -> NoReturn:
         raise ExpressionError(message, column, self.source)
@@ -347,6 +351,22 @@ class _Compiler:
             return body(scope)
 
         return run
+
+    def compile_methodcall(self, node: syntax.MethodCall, bound: frozenset[str]) -> Evaluate:
+        if not self.methods:
+            self.fail(f"unknown method {node.name}: methods cannot be called", node.column)
+        target = self.compile(node.target, bound)
+        arguments = [self.compile(argument, bound) for argument in node.arguments]
+        name, optional = node.name, node.optional
+
+        def call(scope: Scope) -> Any:
+            value = target(scope)
+            if value is None and optional:
+                raise _ChainBreak
+            scope.budget.charge(1)
+            return scope.budget.built(call_method(value, name, [argument(scope) for argument in arguments]))
+
+        return self.guard(call, node.column)
 
     def compile_let(self, node: syntax.Let, bound: frozenset[str]) -> Evaluate:
         value = self.compile(node.value, bound)

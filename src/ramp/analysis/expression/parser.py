@@ -332,7 +332,10 @@ class _Parser:
                     raise self.error("expected a field name", name.column)
                 self.advance()
                 if self.is_bracket("("):
-                    raise self.error(f"unknown method {name.text}: methods cannot be called", name.column)
+                    # Refused at compile time unless the caller allows host methods (`compiler.compile_tree`).
+                    arguments = tuple(self.parse_arguments([]))
+                    node = syntax.MethodCall(name.column, node, name.text, arguments, optional)
+                    continue
                 node = syntax.Member(name.column, node, syntax.Literal(name.column, name.text), optional)
             elif token.is_(BRACKET, "["):
                 node = self.parse_index(node, optional=False)

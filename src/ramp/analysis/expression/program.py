@@ -93,26 +93,32 @@ def _cost(source: str) -> int:
 
 
 _CACHE: Final = _CompileCache(CACHE_BYTES)
+_METHODS_KEY: Final = "\x00methods\x00"
 
 
-def compile_expression(source: str) -> Expression:
+def compile_expression(source: str, *, methods: bool = False) -> Expression:
     """`source` parsed and compiled (cached); raises ExpressionError (with the column) for bad syntax or unknown
-    functions, BudgetError for a condition over `budget.MAX_SOURCE_LENGTH` characters or nested too deeply."""
+    functions, BudgetError for a condition over `budget.MAX_SOURCE_LENGTH` characters or nested too deeply.
+
+    `methods=True` lets the condition call methods of host values in its environment (`hosts`: upstream's
+    `time.Now().Sub(...)` of notification triggers); analysis conditions keep the default and refuse them."""
     if len(source) > MAX_SOURCE_LENGTH:
         raise BudgetError(
             f"condition is {len(source)} characters long; at most {MAX_SOURCE_LENGTH} are allowed", source[:80]
         )
-    cached = _CACHE.get(source)
+    # The two modes compile the same text differently: they never share a cache entry.
+    key = _METHODS_KEY + source if methods else source
+    cached = _CACHE.get(key)
     if isinstance(cached, ExpressionError):
         raise cached.with_traceback(None)
     if cached is not None:
         return cached
     try:
-        expression = Expression(source, compile_tree(parse(source), source))
+        expression = Expression(source, compile_tree(parse(source), source, methods=methods))
     except ExpressionError as error:
-        _CACHE.put(source, error)
+        _CACHE.put(key, error)
         raise
-    _CACHE.put(source, expression)
+    _CACHE.put(key, expression)
     return expression
 
 

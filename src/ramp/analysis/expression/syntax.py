@@ -109,6 +109,17 @@ class Call(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class MethodCall(Node):
+    """`target.name(arguments)`: a method of a host value (`time.Now()`, `t.Sub(u)`); only conditions compiled
+    with `methods=True` may call them (analysis conditions refuse them at compile time)."""
+
+    target: Node
+    name: str
+    arguments: tuple[Node, ...]
+    optional: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Let(Node):
     """`let name = value; body`."""
 

@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import yaml
@@ -147,13 +147,19 @@ def origin(url: str) -> str:
 def url_secrets(url: str) -> list[str]:
     """The parts of a webhook URL that may be a secret: its path segments, query values and user info."""
     parts = urlsplit(url)
-    found = [segment for segment in parts.path.split("/") if len(segment) >= 6]
-    found += [value for pair in parts.query.split("&") for value in pair.split("=")[1:] if value]
+    found = [segment for segment in parts.path.split("/") if _looks_secret(segment)]
+    found += [value for pair in parts.query.split("&") for value in pair.split("=")[1:] if _looks_secret(value)]
+    found += [unquote(value) for value in found]
     if parts.password:
         found.append(parts.password)
     if parts.path or parts.query:
         found.append(url)
     return found
+
+
+def _looks_secret(text: str) -> bool:
+    """A URL part that may be a key: long, or with a digit (ordinary words such as `spaces` are not)."""
+    return len(text) >= 16 or (len(text) >= 6 and any(char.isdigit() for char in text))
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -171,6 +177,26 @@ def check_url(reader: OptionReader, key: str, url: str) -> str:
             key, "must be an http:// or https:// URL with a host (the value is not shown: it may hold a key)"
         )
     return url
+
+
+class RateLimited(SendError):
+    """The service answered HTTP 429. `retry_after_seconds` is its `Retry-After` (None when it gave none), for
+    the delivery layer's backoff: upstream's clients wait that long and try again."""
+
+    def __init__(self, message: str, retry_after_seconds: float | None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+def check_rate_limit(response: httpx.Response, where: str, secrets: Iterable[str] = ()) -> None:
+    """Raise `RateLimited` for an HTTP 429 answer."""
+    if response.status_code != 429:
+        return
+    header = response.headers.get("Retry-After", "").strip()
+    seconds = float(header) if re.fullmatch(r"\d+(\.\d+)?", header) else None
+    after = f", Retry-After {header}s" if seconds is not None else ""
+    detail = redact(body_excerpt(response), secrets)
+    raise RateLimited(f"{where}: rate limited (HTTP 429{after}){': ' + detail if detail else ''}", seconds)
 
 
 def body_excerpt(response: httpx.Response) -> str:

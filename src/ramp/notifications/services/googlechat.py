@@ -33,6 +33,7 @@ from ramp.notifications.services.chat_common import (
     attempt,
     body_excerpt,
     check_fields,
+    check_rate_limit,
     check_url,
     client_for,
     origin,
@@ -99,6 +100,7 @@ class GoogleChatService:
             headers={"Content-Type": "application/json; charset=UTF-8"},
         )
         where = f"{self.label}: POST to space {recipient!r} at {origin(url)}"
+        check_rate_limit(response, where, self._secrets)
         try:
             answer = response.json()
         except ValueError:

@@ -27,6 +27,7 @@ from ramp.notifications.services.chat_common import (
     attempt,
     body_excerpt,
     check_fields,
+    check_rate_limit,
     check_url,
     client_for,
     origin,
@@ -76,6 +77,7 @@ class MattermostService:
         )
         if 200 <= response.status_code <= 299:
             return
+        check_rate_limit(response, f"{self.label}: POST /api/v4/posts at {origin(self.posts_url)}", secrets)
         where = f"{self.label}: POST /api/v4/posts at {origin(self.posts_url)} answered HTTP {response.status_code}"
         try:
             answer = response.json()

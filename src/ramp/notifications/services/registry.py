@@ -27,6 +27,7 @@ import ramp.notifications.services.webhook as _webhook  # noqa: F401
 # Paging, alerting and status services (one import line each, below this comment).
 # BEGIN paging services
 from ramp.notifications.services import alertmanager  # noqa: F401  # isort: skip
+from ramp.notifications.services import github  # noqa: F401  # isort: skip
 from ramp.notifications.services import grafana  # noqa: F401  # isort: skip
 from ramp.notifications.services import opsgenie  # noqa: F401  # isort: skip
 from ramp.notifications.services import pagerdutyv2  # noqa: F401  # isort: skip

@@ -42,6 +42,7 @@ from ramp.notifications.services.chat_common import (
     attempt,
     body_excerpt,
     check_fields,
+    check_rate_limit,
     check_url,
     client_for,
     origin,
@@ -183,9 +184,7 @@ class SlackService:
             headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json; charset=utf-8"},
         )
         where = f"{self.label}: {method} at {origin(url)}"
-        if response.status_code == 429:
-            retry_after = response.headers.get("Retry-After", "?")
-            raise SendError(f"{where}: rate limited by Slack (HTTP 429, Retry-After {retry_after}s)")
+        check_rate_limit(response, where, secrets)
         if response.status_code != 200:
             raise SendError(f"{where} answered HTTP {response.status_code}: {redact(body_excerpt(response), secrets)}")
         try:

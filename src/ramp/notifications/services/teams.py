@@ -49,6 +49,7 @@ from ramp.notifications.services.chat_common import (
     attempt,
     body_excerpt,
     check_fields,
+    check_rate_limit,
     check_url,
     client_for,
     origin,
@@ -105,6 +106,7 @@ class _TeamsBase:
         self.check(response, f"{self.label}: POST to recipient {recipient!r} at {origin(url)}")
 
     def check(self, response: httpx.Response, where: str) -> None:
+        check_rate_limit(response, where, self._secrets)
         if not 200 <= response.status_code <= 299:
             detail = redact(body_excerpt(response), self._secrets) or "no details"
             raise SendError(f"{where} answered HTTP {response.status_code}: {detail}")
@@ -261,6 +263,12 @@ def _urls(reader: OptionReader, *, workflows: bool) -> dict[str, str]:
         loopback = parts.hostname in ("localhost", "::1") or (parts.hostname or "").startswith("127.")
         if parts.scheme != "https" and not loopback:
             raise reader.fail(f"recipientUrls.{recipient}", "must be an https:// URL")
+        if not workflows and _WORKFLOW_URL.search(url):
+            raise reader.fail(
+                f"recipientUrls.{recipient}",
+                "is a Teams workflow webhook URL, which takes Adaptive Cards, not the connector's MessageCard: "
+                "configure it as service.teams-workflows (and subscribe with .teams-workflows)",
+            )
         if workflows and not _WORKFLOW_URL.search(url):
             raise reader.fail(
                 f"recipientUrls.{recipient}",

@@ -35,6 +35,7 @@ from ramp.notifications.services.chat_common import (
     attempt,
     body_excerpt,
     check_fields,
+    check_rate_limit,
     check_url,
     client_for,
     origin,
@@ -102,6 +103,7 @@ class WebhookService:
             headers=headers,
             auth=auth,
         )
+        check_rate_limit(response, f"{self.label}: {method} {origin(url)}", self._secrets)
         if not 200 <= response.status_code <= 299:
             detail = redact(body_excerpt(response), self._secrets)
             raise SendError(f"{self.label}: {method} {origin(url)} answered HTTP {response.status_code}: {detail}")

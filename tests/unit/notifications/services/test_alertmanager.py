@@ -136,16 +136,15 @@ async def test_a_bearer_token_and_a_custom_api_path(calls) -> None:
 
 
 async def test_the_timeout_option_bounds_each_request(calls) -> None:
-    with serve(lambda _: Reply(200, delay_seconds=2.0)) as server:
-        with pytest.raises(SendError, match="timed out"):
-            await alertmanager(calls, server, timeout=1).send(DEPLOYED, "")
+    with serve(lambda _: Reply(200, delay_seconds=2.0)) as server, pytest.raises(SendError, match="timed out"):
+        await alertmanager(calls, server, timeout=1).send(DEPLOYED, "")
 
 
 async def test_alertmanagers_own_validation_error_comes_back(calls) -> None:
     notification = Notification("m", {"alertmanager": {"labels": {"alertname": ""}}})
-    with serve(AlertmanagerAlerts()) as server:
-        with pytest.raises(SendError, match=r"HTTP 400: \"at least one label pair required\""):
-            await alertmanager(calls, server).send(notification, "")
+    refused = r"HTTP 400: \"at least one label pair required\""
+    with serve(AlertmanagerAlerts()) as server, pytest.raises(SendError, match=refused):
+        await alertmanager(calls, server).send(notification, "")
 
 
 async def test_a_template_without_labels_is_refused_before_sending(calls) -> None:
@@ -156,9 +155,8 @@ async def test_a_template_without_labels_is_refused_before_sending(calls) -> Non
 
 
 async def test_no_alertname_and_no_template_name_is_refused(calls) -> None:
-    with serve(AlertmanagerAlerts()) as server:
-        with pytest.raises(SendError, match=r"set labels\.alertname"):
-            await alertmanager(calls, server).send(Notification("m", {"alertmanager": {"labels": {"a": "b"}}}), "")
+    with serve(AlertmanagerAlerts()) as server, pytest.raises(SendError, match=r"set labels\.alertname"):
+        await alertmanager(calls, server).send(Notification("m", {"alertmanager": {"labels": {"a": "b"}}}), "")
 
 
 async def test_insecure_skip_verify_asks_for_a_client_that_skips_certificate_checks(calls) -> None:

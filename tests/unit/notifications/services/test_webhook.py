@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ramp.notifications.services.base import Notification, RetryPolicy, SendError, ServiceConfigError
+from ramp.notifications.services.chat_common import RateLimited
 from ramp.notifications.services.registry import build_service, service_types
 from ramp.notifications.services.webhook import WebhookService, join_path
 from tests.backends import Reply, serve
@@ -183,3 +184,14 @@ async def test_bad_options_are_refused_when_built(options: dict[str, Any], error
         with pytest.raises(ServiceConfigError, match=error) as caught:
             build_service("webhook", "x", options, context)
     assert "secretpath" not in str(caught.value)
+
+
+async def test_http_429_is_rate_limited_with_the_retry_after_the_delivery_layer_waits() -> None:
+    with serve(lambda _: Reply(429, "slow down", {"Retry-After": "3"})) as server:
+        async with service_context() as context:
+            service = build_service("webhook", "ci", {"url": server.url}, context)
+            with pytest.raises(RateLimited) as caught:
+                await service.send(Notification("m"), "")
+    assert caught.value.retry_after_seconds == 3.0
+    assert isinstance(caught.value, SendError)
+    assert "rate limited (HTTP 429, Retry-After 3s): slow down" in str(caught.value)
