@@ -69,6 +69,10 @@ class Engine(Protocol):
         self, config: ConfigLike, annotations: Mapping[str, str], labels: Mapping[str, str]
     ) -> Mapping[str, Collection[DestinationLike]]: ...
 
+    def subscription_problems(self, config: ConfigLike, annotations: Mapping[str, str]) -> Sequence[tuple[str, str]]:
+        """(annotation, why) for each subscription annotation this configuration cannot honour as written."""
+        ...
+
     def trigger_for_reason(self, reason: str) -> str: ...
 
     def run_trigger(

@@ -56,7 +56,9 @@ log = logging.getLogger(__name__)
 
 NOTIFICATION_FAILED = "NotificationFailed"
 """Reason of the Warning event recorded on an object when a message about it could not be delivered."""
-OWN_REASONS = frozenset({NOTIFICATION_FAILED, "NotificationConfigInvalid"})
+SUBSCRIPTION_INVALID = "NotificationSubscriptionInvalid"
+"""Reason of the Warning event naming a subscription annotation no configuration serving the object can honour."""
+OWN_REASONS = frozenset({NOTIFICATION_FAILED, SUBSCRIPTION_INVALID, "NotificationConfigInvalid"})
 """Events the notifier records itself: never a trigger (a failing service must not feed on its own failures)."""
 KINDS: Mapping[str, Resource] = {"Rollout": ROLLOUTS, "AnalysisRun": ANALYSIS_RUNS}
 """The kinds whose events notify, as upstream (the objects Argo Rollouts' recorder sends for)."""
@@ -128,6 +130,7 @@ class Notifier:
         self._lookup = NO_CACHES
         self._ledgers: dict[ObjectKey, Ledger] = {}
         self._locks: dict[ObjectKey, asyncio.Lock] = {}
+        self._reported: set[tuple[str, str, str]] = set()
 
     # -- the listener (on the reconcile's path: never waits) ------------------------------------------------
 
@@ -205,6 +208,7 @@ class Notifier:
         meta = event.obj.get("metadata") or {}
         annotations = {str(k): str(v) for k, v in (meta.get("annotations") or {}).items()}
         labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
+        self._report_subscriptions(event.obj, configs, annotations)
         trigger = self.engine.trigger_for_reason(event.reason)
         planned: list[tuple[str, PendingDelivery, LoadedConfig, Sequence[str]]] = []
         for loaded in configs:
@@ -250,6 +254,20 @@ class Notifier:
             await self._write(about, ledger.with_pending({p[0]: p[1] for p in fresh}))
         for delivery_id, promised, loaded, templates in fresh:
             self._enqueue(event.obj, delivery_id, promised, loaded, templates)
+
+    def _report_subscriptions(self, obj: Obj, configs: Sequence[LoadedConfig], annotations: Mapping[str, str]) -> None:
+        """A Warning event for each subscription annotation that no configuration serving the object can honour,
+        once per object and problem (this process's lifetime)."""
+        if not any(key.startswith("notifications.argoproj.io/subscri") for key in annotations):
+            return
+        found = [set(self.engine.subscription_problems(loaded.config, annotations)) for loaded in configs]
+        everywhere = set.intersection(*found) if found else set()
+        uid = str((obj.get("metadata") or {}).get("uid") or object_key(obj))
+        for annotation, why in sorted(everywhere):
+            if (uid, annotation, why) in self._reported:
+                continue
+            self._reported.add((uid, annotation, why))
+            self.recorder.warning(obj, SUBSCRIPTION_INVALID, f"{annotation}: {why}")
 
     def _run_trigger(self, loaded: LoadedConfig, trigger: str, obj: Obj) -> Sequence[ConditionResultLike]:
         try:

@@ -104,6 +104,9 @@ class _Engine:
                 found.setdefault(trigger, set()).update(_Destination(service, r) for r in value.split(";"))
         return found
 
+    def subscription_problems(self, config: ConfigLike, annotations: Mapping[str, str]) -> Sequence[tuple[str, str]]:
+        return [(k, "service 'nope' is not configured") for k in annotations if k.endswith(".nope")]
+
     def trigger_for_reason(self, reason: str) -> str:
         return {"RolloutAborted": "on-rollout-aborted", "RolloutCompleted": "on-rollout-completed"}.get(reason, "?")
 
@@ -284,3 +287,17 @@ async def test_messages_are_rendered_from_the_freshest_copy_of_the_rollout() -> 
     recorder.warning(cast(dict[str, Any], cluster.rollout), "RolloutAborted", "aborted")
     await _settle(notifier, recorder)
     assert engine.rendered and all(v["rollout"].get("status") == {"phase": "Degraded"} for v in engine.rendered)
+
+
+async def test_a_subscription_no_configuration_can_honour_is_a_warning_event_once() -> None:
+    SENT.clear()
+    cluster = _Cluster(_rollout(**SUBSCRIBED, **{"notifications.argoproj.io/subscribe.on-rollout-aborted.nope": "x"}))
+    notifier, recorder, _ = _setup(cluster)
+    await notifier.resume(Lookup(lambda k, ns, n: cluster.rollout, lambda ns: []), [])
+    recorder.warning(cluster.rollout, "RolloutAborted", "aborted")
+    recorder.warning(cluster.rollout, "RolloutAborted", "aborted again")
+    await _settle(notifier, recorder)
+    invalid = [e for e in cluster.events if e["reason"] == "NotificationSubscriptionInvalid"]
+    assert [e["message"] for e in invalid] == [
+        "notifications.argoproj.io/subscribe.on-rollout-aborted.nope: service 'nope' is not configured"
+    ]
