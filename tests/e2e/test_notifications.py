@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ramp.notifications.engine import EMPTY_WHEN
 from tests.backends import LocalHttpServer, ReceivedRequest, Reply
 from tests.backends.chat import SlackApi
 from tests.backends.smtp import SmtpServer, free_port
@@ -315,3 +316,75 @@ def test_a_subscribed_rollout_gets_one_message_per_event_through_webhook_slack_a
     notified = json.loads(annotations["notified.notifications.argoproj.io"])
     assert sum(":on-rollout-aborted:" in key for key in notified) == 3
     assert "notifications.ramp.dev/pending" not in annotations
+
+
+class FlakyHook:
+    """A webhook receiver that answers 503 until `up` is set; `accepted` holds the bodies it answered 200 to."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.refused = 0
+        self.accepted: list[str] = []
+        self.lock = threading.Lock()
+        self.server = LocalHttpServer(self.respond)
+
+    def respond(self, request: ReceivedRequest) -> Reply:
+        with self.lock:
+            if not self.up:
+                self.refused += 1
+                return Reply(503, "warming up")
+            self.accepted.append(request.body.decode())
+            return Reply(200, "ok")
+
+
+@pytest.fixture
+def flaky_hook() -> Iterator[FlakyHook]:
+    hook = FlakyHook()
+    hook.server.start()
+    yield hook
+    hook.server.stop()
+
+
+def test_a_message_promised_when_the_controller_crashes_is_sent_once_after_the_restart(
+    cluster: Cluster,
+    namespace: str,
+    start_controller: Callable[..., ControllerProcess],
+    flaky_hook: FlakyHook,
+) -> None:
+    s = Scenario(cluster, namespace)
+    # Given a webhook service whose server answers 503 for now (retried with the service's own settings)
+    catalog = yaml.safe_load(CATALOG.read_text())
+    catalog["data"]["service.webhook.hook"] = (
+        f"url: {flaky_hook.server.url}/releases\nretryMax: 10\nretryWaitMin: 1s\nretryWaitMax: 2s\n"
+    )
+    s.given(json.dumps(catalog))
+    first = _start(start_controller, namespace, "before-crash")
+    # And a Rollout subscribed to on-rollout-completed through it
+    rollout = json.loads(_rollout(OLD))
+    rollout["metadata"]["annotations"] = {"notifications.argoproj.io/subscribe.on-rollout-completed.hook": ""}
+    rollout["spec"]["strategy"] = {"canary": {}}
+    s.given(json.dumps(rollout))
+    s.then_phase("web", "Healthy")
+    # When the controller crashes while it is still trying to deliver the completion
+    wait_until(lambda: flaky_hook.refused >= 1, 60, "a first attempt at the webhook")
+    first.kill()
+    pending = s.get("rollout", "web")["metadata"]["annotations"].get("notifications.ramp.dev/pending", "")
+    assert ":on-rollout-completed:" in pending, "the delivery was promised on the Rollout before it was tried"
+    # And the server comes back, and so does the controller
+    with flaky_hook.lock:
+        flaky_hook.up = True
+    _start(start_controller, namespace, "after-crash")
+    # Then the promised message is sent, once, and recorded as sent
+    wait_until(lambda: flaky_hook.accepted, MESSAGE_WAIT, "the completion message after the restart")
+
+    def recorded() -> dict[str, Any] | None:
+        annotations = s.get("rollout", "web")["metadata"]["annotations"]
+        done = "notifications.ramp.dev/pending" not in annotations
+        return annotations if done and "notified.notifications.argoproj.io" in annotations else None
+
+    annotations = wait_until(recorded, 60, "the delivery recorded as sent")
+    notified = json.loads(annotations["notified.notifications.argoproj.io"])
+    # (upstream's key: the occurrence, the self-service configuration's namespace, trigger, condition, service,
+    # recipient)
+    assert [key.split(":", 1)[1] for key in notified] == [f"{namespace}:on-rollout-completed:[0].{EMPTY_WHEN}:hook:"]
+    assert [body.strip() for body in flaky_hook.accepted] == [COMPLETED]
