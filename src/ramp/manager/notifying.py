@@ -16,6 +16,7 @@ import httpx
 from ramp.kube.caches import Informers
 from ramp.kube.client import KubeClient
 from ramp.kube.events import EventRecorder
+from ramp.kube.informer import EventHandler
 from ramp.notifications.delivery import RetryPolicy
 from ramp.notifications.engine import Engine
 from ramp.notifications.notifier import Lookup, Notifier
@@ -48,7 +49,14 @@ class Notifications:
 
         lookup = Lookup(get, informers.analysis_runs.list)
         objects = [] if sharded else [*informers.rollouts.list(), *informers.analysis_runs.list()]
-        return await self.notifier.resume(lookup, objects)
+        resumed = await self.notifier.resume(lookup, objects)
+        # Conditions with a `when` (custom triggers) are evaluated on every change of a Rollout, as upstream's
+        # notifications controller does; the cached ones once now.
+        observe = self.notifier.observe
+        informers.rollouts.add_handler(EventHandler(on_add=observe, on_update=lambda old, new: observe(new)))
+        for rollout in informers.rollouts.list():
+            observe(rollout)
+        return resumed
 
     async def aclose(self) -> None:
         for client in (self.http, *self.insecure):

@@ -28,7 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -103,6 +103,11 @@ class Ledger:
         pending = {k: v for k, v in self.pending.items() if k != key}
         return Ledger(truncate({**self.notified, key: at}, HISTORY_LIMIT), pending)
 
+    def without_notified(self, keys: Collection[str]) -> Ledger:
+        """Forget `keys` as sent: their condition no longer holds, so it notifies again when it next holds
+        (upstream's engine; keys with a oncePer value are never forgotten)."""
+        return replace(self, notified={k: v for k, v in self.notified.items() if k not in keys})
+
     def with_given_up(self, key: str) -> Ledger:
         """Delivery of `key` failed for good (reported as an event): pending no more, not remembered as sent."""
         return replace(self, pending={k: v for k, v in self.pending.items() if k != key})
@@ -166,6 +171,19 @@ def delivery_key(
     if config_namespace:
         parts.insert(0, config_namespace)
     return ":".join([occurrence, *parts])
+
+
+def state_key(
+    *, once_per: str | None, trigger: str, condition: str, service: str, recipient: str, config_namespace: str | None
+) -> str:
+    """Upstream notifications-engine's key for a condition with a `when` (`StateItemKey`).
+
+    >>> state_key(once_per=None, trigger="on-purple", condition="[0].x", service="slack", recipient="ops",
+    ...           config_namespace=None)
+    'on-purple:[0].x:slack:ops'
+    """
+    key = ":".join([*([config_namespace] if config_namespace else []), trigger, condition, service, recipient])
+    return f"{once_per}:{key}" if once_per else key
 
 
 def occurrence_of(obj: Mapping[str, Any], reason: str, message: str, once_per: str | None = None) -> str:

@@ -99,7 +99,10 @@ class Engine(Protocol):
         ...
 
 
-def is_sent_on_event(result: ConditionResultLike) -> bool:
-    """Upstream's rule (record.go): a condition sends on its trigger's event when its `when` holds, or when it
-    has no `when` at all."""
-    return result.triggered or result.key.endswith(EMPTY_WHEN)
+def has_when(result: ConditionResultLike) -> bool:
+    """True for a condition with a `when`: sent when the condition comes to hold (the state path), not on events.
+
+    Upstream sends a condition without `when` on every event of its trigger (record.go's `emptyCondition`), and
+    one with a `when` both on an event where it holds (record.go) and when it comes to hold (notifications-engine's
+    controller), which can send the same news twice; Ramp sends the latter only when it comes to hold."""
+    return not result.key.endswith(EMPTY_WHEN)

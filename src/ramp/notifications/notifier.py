@@ -46,9 +46,10 @@ from ramp.notifications.bookkeeping import (
     ledger_annotations,
     occurrence_of,
     read_ledger,
+    state_key,
 )
 from ramp.notifications.delivery import Delivery, DeliveryQueue, RetryPolicy
-from ramp.notifications.engine import ConditionResultLike, Engine, is_sent_on_event
+from ramp.notifications.engine import ConditionResultLike, Engine, has_when
 from ramp.notifications.services.base import Notification, SendError
 from ramp.notifications.watch import ConfigBook, LoadedConfig
 
@@ -74,6 +75,13 @@ class _Event:
     event_type: str
     reason: str
     message: str
+
+
+@dataclass(frozen=True)
+class _Changed:
+    """A Rollout changed: evaluate its triggers' `when` conditions (the state path)."""
+
+    key: ObjectKey
 
 
 class Lookup:
@@ -125,7 +133,8 @@ class Notifier:
         self.book = book
         self.engine = engine
         self.queue = DeliveryQueue(self._done, workers=workers, policy=policy or RetryPolicy())
-        self._intake: asyncio.Queue[_Event] = asyncio.Queue(max_waiting)
+        self._intake: asyncio.Queue[_Event | _Changed] = asyncio.Queue(max_waiting)
+        self._changed: set[ObjectKey] = set()
         self._clock = clock
         self._lookup = NO_CACHES
         self._ledgers: dict[ObjectKey, Ledger] = {}
@@ -141,6 +150,18 @@ class Notifier:
             self._intake.put_nowait(_Event(obj, event_type, reason, message))
         except asyncio.QueueFull:
             log.warning("notification dropped: too many events waiting", extra={"event_reason": reason})
+
+    def observe(self, obj: Obj) -> None:
+        """A Rollout was added or changed (an informer handler: never waits). Its triggers' `when` conditions are
+        evaluated soon, once however many changes come in meanwhile."""
+        key = object_key(obj)
+        if key in self._changed or not self.book.for_namespace(key[1]):
+            return
+        try:
+            self._intake.put_nowait(_Changed(key))
+        except asyncio.QueueFull:
+            return  # the next change or resync brings it back
+        self._changed.add(key)
 
     # -- running ----------------------------------------------------------------------------------------------
 
@@ -183,6 +204,7 @@ class Notifier:
         objects for whoever leads next."""
         self._lookup = NO_CACHES
         self._ledgers.clear()
+        self._changed.clear()
         while not self._intake.empty():
             self._intake.get_nowait()
             self._intake.task_done()
@@ -192,11 +214,15 @@ class Notifier:
 
     async def _take_events(self) -> None:
         while True:
-            event = await self._intake.get()
+            item = await self._intake.get()
             try:
-                await self._handle(event)
+                if isinstance(item, _Changed):
+                    self._changed.discard(item.key)
+                    await self._evaluate(item.key)
+                else:
+                    await self._handle(item)
             except Exception:
-                log.exception("notifications for an event failed", extra={"event_reason": event.reason})
+                log.exception("notifications failed", extra={"item": repr(item)[:200]})
             finally:
                 self._intake.task_done()
 
@@ -217,8 +243,8 @@ class Notifier:
                 continue
             results = self._run_trigger(loaded, trigger, event.obj)
             for result in results:
-                if not is_sent_on_event(result):
-                    continue
+                if has_when(result):
+                    continue  # the state path's (`_evaluate`)
                 occurrence = occurrence_of(event.obj, event.reason, event.message, result.once_per)
                 for destination in sorted(destinations, key=lambda d: (d.service, d.recipient)):
                     key = delivery_key(
@@ -254,6 +280,62 @@ class Notifier:
             await self._write(about, ledger.with_pending({p[0]: p[1] for p in fresh}))
         for delivery_id, promised, loaded, templates in fresh:
             self._enqueue(event.obj, delivery_id, promised, loaded, templates)
+
+    async def _evaluate(self, about: ObjectKey) -> None:
+        """The state path, as upstream's notifications-engine controller: each subscribed condition with a `when`
+        sends once when it comes to hold (once per value of `oncePer`, ever), and may send again after it stopped
+        holding. Keys are upstream's, in `notified.notifications.argoproj.io`."""
+        kind, namespace, name = about
+        obj = self._lookup.get(kind, namespace, name)
+        configs = self.book.for_namespace(namespace)
+        if obj is None or not configs:
+            return
+        meta = obj.get("metadata") or {}
+        annotations = {str(k): str(v) for k, v in (meta.get("annotations") or {}).items()}
+        labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
+        promised: dict[str, tuple[PendingDelivery, LoadedConfig, Sequence[str]]] = {}
+        lapsed: set[str] = set()
+        for loaded in configs:
+            for trigger, destinations in self.engine.destinations(loaded.config, annotations, labels).items():
+                for result in self._run_trigger(loaded, trigger, obj):
+                    if not has_when(result):
+                        continue  # the event path's
+                    for destination in destinations:
+                        key = state_key(
+                            once_per=result.once_per if result.triggered else None,
+                            trigger=trigger,
+                            condition=result.key,
+                            service=destination.service,
+                            recipient=destination.recipient,
+                            config_namespace=loaded.namespace if loaded.self_service else None,
+                        )
+                        if not result.triggered:
+                            lapsed.add(key)
+                            continue
+                        delivery = PendingDelivery(
+                            trigger=trigger,
+                            condition=result.key,
+                            service=destination.service,
+                            recipient=destination.recipient,
+                            reason=trigger,
+                            event_type="Normal",
+                            config_namespace=loaded.namespace,
+                            since=int(self._clock()),
+                        )
+                        promised[key] = (delivery, loaded, tuple(result.templates))
+        if not promised and not lapsed:
+            return
+        async with self._lock(about):
+            ledger = self._ledger_of(about, obj)
+            fresh = {k: v for k, v in promised.items() if not ledger.knows(k)}
+            forgotten = {k for k in lapsed if k in ledger.notified}
+            if not fresh and not forgotten:
+                return
+            await self._write(
+                about, ledger.without_notified(forgotten).with_pending({k: v[0] for k, v in fresh.items()})
+            )
+        for key, (delivery, loaded, templates) in fresh.items():
+            self._enqueue(obj, key, delivery, loaded, templates)
 
     def _report_subscriptions(self, obj: Obj, configs: Sequence[LoadedConfig], annotations: Mapping[str, str]) -> None:
         """A Warning event for each subscription annotation that no configuration serving the object can honour,

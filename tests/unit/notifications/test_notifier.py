@@ -108,10 +108,20 @@ class _Engine:
         return [(k, "service 'nope' is not configured") for k in annotations if k.endswith(".nope")]
 
     def trigger_for_reason(self, reason: str) -> str:
-        return {"RolloutAborted": "on-rollout-aborted", "RolloutCompleted": "on-rollout-completed"}.get(reason, "?")
+        known = {
+            "RolloutAborted": "on-rollout-aborted",
+            "RolloutCompleted": "on-rollout-completed",
+            "Purple": "on-purple",
+        }
+        return known.get(reason, "?")
 
     def run_trigger(self, config: ConfigLike, trigger: str, variables: Mapping[str, Any]) -> Sequence[_Result]:
-        return [_Result(f"[0].{EMPTY_WHEN}", False, (trigger.removeprefix("on-"),))]
+        image = (variables["rollout"].get("spec") or {}).get("image")
+        if trigger == "on-purple":  # when: image == 'purple'
+            return [_Result("[0].purple", image == "purple", ("purple",))]
+        if trigger == "on-new-image":  # when: true, oncePer: image
+            return [_Result("[0].always", True, ("new-image",), once_per=str(image))]
+        return [_Result(f"[0].{EMPTY_WHEN}", True, (trigger.removeprefix("on-"),))]
 
     def variables(
         self, obj: Mapping[str, Any], *, kind: str, analysis_runs: Sequence[Mapping[str, Any]], now: datetime
@@ -301,3 +311,51 @@ async def test_a_subscription_no_configuration_can_honour_is_a_warning_event_onc
     assert [e["message"] for e in invalid] == [
         "notifications.argoproj.io/subscribe.on-rollout-aborted.nope: service 'nope' is not configured"
     ]
+
+
+async def _changes(notifier: Notifier, recorder: EventRecorder, cluster: _Cluster, *images: str) -> None:
+    tasks = [asyncio.create_task(notifier.run()), asyncio.create_task(recorder.run())]
+    for image in images:
+        cluster.rollout["spec"] = {"image": image}
+        notifier.observe(cluster.rollout)
+        await asyncio.sleep(0)
+        await notifier.drain(5.0)
+    await recorder.close(5.0)
+    for task in tasks:
+        task.cancel()
+
+
+async def test_a_custom_trigger_sends_when_its_condition_comes_to_hold_and_again_only_after_it_lapsed() -> None:
+    SENT.clear()
+    cluster = _Cluster(_rollout(**{"notifications.argoproj.io/subscribe.on-purple.ops": "team"}))
+    notifier, recorder, _ = _setup(cluster)
+    await notifier.resume(Lookup(lambda k, ns, n: cluster.rollout, lambda ns: []), [])
+    await _changes(notifier, recorder, cluster, "blue", "purple", "purple", "purple")
+    assert SENT["ops"] == [("purple: web", "team")]
+    notified = read_ledger(cluster.rollout["metadata"]["annotations"]).notified
+    assert list(notified) == ["on-purple:[0].purple:ops:team"], "upstream's key, as its engine writes it"
+    await _changes(notifier, recorder, cluster, "blue", "purple")
+    assert len(SENT["ops"]) == 2
+
+
+async def test_a_condition_with_once_per_sends_once_per_value_ever() -> None:
+    SENT.clear()
+    cluster = _Cluster(_rollout(**{"notifications.argoproj.io/subscribe.on-new-image.ops": "team"}))
+    notifier, recorder, _ = _setup(cluster)
+    await notifier.resume(Lookup(lambda k, ns, n: cluster.rollout, lambda ns: []), [])
+    await _changes(notifier, recorder, cluster, "v1", "v1", "v2", "v1", "v2", "v3")
+    assert len(SENT["ops"]) == 3
+    assert sorted(read_ledger(cluster.rollout["metadata"]["annotations"]).notified) == [
+        f"v{n}:on-new-image:[0].always:ops:team" for n in (1, 2, 3)
+    ]
+
+
+async def test_events_never_send_conditions_with_a_when() -> None:
+    SENT.clear()
+    cluster = _Cluster(_rollout(**{"notifications.argoproj.io/subscribe.on-purple.ops": "team"}))
+    notifier, recorder, _ = _setup(cluster)
+    await notifier.resume(Lookup(lambda k, ns, n: cluster.rollout, lambda ns: []), [])
+    cluster.rollout["spec"] = {"image": "purple"}
+    recorder.normal(cluster.rollout, "Purple", "an event whose trigger is on-purple")
+    await _settle(notifier, recorder)
+    assert SENT == {}
