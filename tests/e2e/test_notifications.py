@@ -97,6 +97,14 @@ def _configmap(slack: SlackApi, hook: LocalHttpServer, smtp: SmtpServer) -> str:
         "service.webhook.pager": f"url: http://127.0.0.1:{free_port()}/alerts\n",
         # An upstream service type Ramp does not have: named in a Warning event, never silently ignored.
         "service.awssqs": "region: us-east-1\nqueue: releases\n",
+        # A custom trigger (upstream's docs' on-purple, on this test's images): sent when its condition comes to hold.
+        "trigger.on-new-image": (
+            f"- send: [new-image]\n  when: rollout.spec.template.spec.containers[0].image == '{NEW}'\n"
+        ),
+        "template.new-image": (
+            "message: Rollout {{.rollout.metadata.name}} runs "
+            "{{(index .rollout.spec.template.spec.containers 0).image}}.\n"
+        ),
     }
     return json.dumps(catalog)
 
@@ -118,6 +126,7 @@ def _subscriptions() -> dict[str, str]:
         found[f"notifications.argoproj.io/subscribe.{trigger}.hook"] = ""
         found[f"notifications.argoproj.io/subscribe.{trigger}.email"] = "oncall@example.com"
     found["notifications.argoproj.io/subscribe.on-rollout-completed.pager"] = ""
+    found["notifications.argoproj.io/subscribe.on-new-image.slack"] = "releases"
     return found
 
 
@@ -283,6 +292,8 @@ def test_a_subscribed_rollout_gets_one_message_per_event_through_webhook_slack_a
     s.then_rollout("web", _completed_at(NEW), f"completed at {NEW}")
     # Then its completion is one more message at each receiver, and the first was not sent again
     inboxes.wait_for(COMPLETED, 2)
+    # And the custom trigger told Slack once that the new image runs, before the crash or after, not both
+    assert inboxes.slack_texts().count(f"Rollout web runs {NEW}.") == 1
     # And the broken webhook failed for each completion: a Warning event naming the trigger and the service, and
     # upstream's error metric, while the release completed all the same
     s.then_event("web", "NotificationFailed")
@@ -304,6 +315,7 @@ def test_a_subscribed_rollout_gets_one_message_per_event_through_webhook_slack_a
     assert inboxes.counts(COMPLETED) == (2, 2, 2)
     assert inboxes.counts(ABORTED) == (1, 1, 1)
     assert inboxes.counts(ANALYSIS_FAILED) == (1, 1, 1)
+    assert inboxes.slack_texts().count(f"Rollout web runs {NEW}.") == 1
     # And the Slack messages carry the catalog's attachment (red for the abort), the mails the catalog's subject
     aborted = next(m for m in slack.accepted if str(m.get("text", "")).strip() == ABORTED)
     attachments = aborted["attachments"]
