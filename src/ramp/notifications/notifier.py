@@ -6,13 +6,17 @@ the event (the reconcile that recorded it never waits). The intake task then, pe
 1. trigger = `trigger_for_reason(reason)` (RolloutAborted -> on-rollout-aborted);
 2. destinations: the object's `notifications.argoproj.io/subscribe.*` annotations, defaultTriggers and the global
    `subscriptions` (by labels) of each configuration serving the namespace (`watch.ConfigBook`);
-3. the trigger's conditions (`run_trigger`): one message per destination for each condition whose `when` holds
-   or that has no `when` (upstream's rule), rendered from the condition's templates;
+3. the trigger's conditions (`run_trigger`): one message per destination for each condition without a `when`
+   (upstream's `emptyCondition`), rendered from the condition's templates (a `when` is the state path's);
 4. bookkeeping: deliveries whose key the object's ledger already has are not queued again; the new ones are
    written to the object as pending, then queued on `delivery.DeliveryQueue` (own workers, retries, timeout).
 When a delivery ends, the ledger records it as sent, or, when it failed for good, drops it and records a
 Warning event `NotificationFailed` on the object naming the trigger and the service (never a secret): the
 rollout itself goes on as if nothing happened.
+
+`Notifier.observe` is the state path (upstream's notifications-engine controller): on each change of a Rollout,
+each subscribed condition with a `when` (a custom trigger) is evaluated; it sends when it comes to hold, with
+upstream's key in the notified annotation, and may send again once it stopped holding (never, with oncePer).
 
 At the start of each leader term, `resume` re-queues what the objects' annotations still hold as pending (a
 controller that stopped between an event and its send), so nothing promised is dropped.
