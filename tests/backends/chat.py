@@ -15,16 +15,19 @@ makes on what it is sent (auth, required fields, the shapes of cards and attachm
 - `MattermostApi`: `POST /api/v4/posts` (Bearer token, 26-character channel IDs, 201 with the post; Mattermost's
   AppError JSON otherwise).
 Each records what it accepted in `accepted` (decoded JSON) and every request in `requests` (on the server).
-`service_context()` gives the services the clients they are built with (a short timeout; an insecure one).
+`HttpsServer` is a LocalHttpServer behind TLS with a self-signed certificate. `service_context()` gives the
+services the clients they are built with (a short timeout; an insecure one).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import ssl
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,6 +49,20 @@ async def service_context(timeout_seconds: float = 5.0) -> AsyncIterator[Service
             return insecure if kwargs.get("insecure") else http
 
         yield ServiceContext(http=http, client_for=client_for)
+
+
+class HttpsServer(LocalHttpServer):
+    """A LocalHttpServer behind TLS with a self-signed certificate (for `insecureSkipVerify`)."""
+
+    def __init__(self, respond: Any, cert: Path, key: Path) -> None:
+        super().__init__(respond)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+
+    @property
+    def url(self) -> str:
+        return super().url.replace("http://", "https://", 1)
 
 
 class _Backend:

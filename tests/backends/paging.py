@@ -7,7 +7,7 @@ bodies for success and for errors), keeping what it accepted so a test can check
 - `OpsgenieAlerts`: Alert API, `POST /v2/alerts` with `Authorization: GenieKey <key>` (202, 401, 422).
 - `GrafanaAnnotations`: `POST /api/annotations` with `Authorization: Bearer <key>` (200, 401, 400).
 - `AlertmanagerAlerts`: `POST /api/v2/alerts` with optional basic or bearer auth (200, 400, 401, 422).
-- `GitHubApp`: a GitHub App's installation-token exchange (the RS256 JWT checked) and commit statuses.
+GitHub, bigger, has its own module: `tests.backends.github`.
 
 `redirecting_client(url)` gives an httpx client that sends every request to the local server while keeping the
 Host header of the real address (events.pagerduty.com, api.github.com, ...), so services keep their real URLs.
@@ -16,22 +16,15 @@ Host header of the real address (events.pagerduty.com, api.github.com, ...), so 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
-import secrets
-import threading
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ramp.notifications.services.base import ServiceContext
 from tests.backends import ReceivedRequest, Reply
@@ -302,139 +295,3 @@ class AlertmanagerAlerts:
         if url is not None and (not isinstance(url, str) or (url and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url))):
             return f"{index}.generatorURL in body must be of type uri"
         return None
-
-
-# --- GitHub App: installation tokens and commit statuses ------------------------------------------------------------
-
-GITHUB_DOCS = "https://docs.github.com/rest"
-STATUS_STATES = ("error", "failure", "pending", "success")
-
-
-def _b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-@dataclass
-class GitHubApp:
-    """A GitHub App installed on `repos` ("owner/name" -> known commit SHAs), serving under `prefix` (`/api/v3`
-    for GitHub Enterprise Server, empty for api.github.com)."""
-
-    app_id: int
-    installation_id: int
-    public_key: rsa.RSAPublicKey
-    repos: Mapping[str, set[str]]
-    prefix: str = ""
-    status_limit: int = 1000
-    token_lifetime: timedelta = timedelta(hours=1)
-    statuses: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
-    tokens_issued: int = 0
-    _tokens: dict[str, datetime] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self, request: ReceivedRequest) -> Reply:
-        path = request.path.removeprefix(self.prefix) if self.prefix else request.path
-        if request.method == "POST" and (match := re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)):
-            return self._access_token(request, int(match.group(1)))
-        if request.method == "POST" and (match := re.fullmatch(r"/repos/([^/]+)/([^/]+)/statuses/([^/]+)", path)):
-            return self._status(request, f"{match.group(1)}/{match.group(2)}", match.group(3))
-        return self._error(404, "Not Found")
-
-    def revoke_tokens(self) -> None:
-        with self._lock:
-            self._tokens.clear()
-
-    def _access_token(self, request: ReceivedRequest, installation_id: int) -> Reply:
-        scheme, _, jwt = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer":
-            return self._error(401, "A JSON web token could not be decoded")
-        problem = self._jwt_problem(jwt)
-        if problem:
-            return self._error(401, problem)
-        if installation_id != self.installation_id:
-            return self._error(404, "Not Found")
-        token = "ghs_" + secrets.token_urlsafe(27)
-        expires_at = datetime.now(UTC).replace(microsecond=0) + self.token_lifetime
-        with self._lock:
-            self._tokens[token] = expires_at
-            self.tokens_issued += 1
-        body = {
-            "token": token,
-            "expires_at": expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "permissions": {"statuses": "write", "metadata": "read"},
-            "repository_selection": "selected",
-        }
-        return Reply.json(json.dumps(body), 201)
-
-    def _jwt_problem(self, jwt: str) -> str | None:
-        parts = jwt.split(".")
-        if len(parts) != 3:
-            return "A JSON web token could not be decoded"
-        try:
-            header = json.loads(_b64url_decode(parts[0]))
-            claims = json.loads(_b64url_decode(parts[1]))
-            signature = _b64url_decode(parts[2])
-        except (ValueError, binascii.Error):
-            return "A JSON web token could not be decoded"
-        if not isinstance(header, dict) or header.get("alg") != "RS256" or not isinstance(claims, dict):
-            return "A JSON web token could not be decoded"
-        try:
-            self.public_key.verify(signature, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256())
-        except InvalidSignature:
-            return "A JSON web token could not be decoded"
-        if str(claims.get("iss")) != str(self.app_id):
-            return "Integration not found"
-        now = time.time()
-        exp, iat = claims.get("exp"), claims.get("iat")
-        if not isinstance(exp, int) or exp <= now:
-            return (
-                "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the "
-                "assertion expires"
-            )
-        if exp > now + 600 + 30:
-            return "'Expiration time' claim ('exp') is too far in the future"
-        if not isinstance(iat, int) or iat > now + 30:
-            return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
-        return None
-
-    def _status(self, request: ReceivedRequest, repo: str, sha: str) -> Reply:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        with self._lock:
-            expires_at = self._tokens.get(token)
-        if scheme.lower() not in ("token", "bearer") or expires_at is None or expires_at <= datetime.now(UTC):
-            return self._error(401, "Bad credentials")
-        if repo not in self.repos:
-            return self._error(404, "Not Found")
-        body = _json_body(request)
-        if not isinstance(body, dict):
-            return self._error(400, "Problems parsing JSON")
-        if sha not in self.repos[repo]:
-            return self._validation(f"No commit found for SHA: {sha}")
-        if body.get("state") not in STATUS_STATES:
-            return self._validation("state is not included in the list", field_name="state")
-        context = body.get("context") or "default"
-        same = [s for r, h, s in self.statuses if r == repo and h == sha and s["context"] == context]
-        if len(same) >= self.status_limit:
-            return self._validation("This SHA and context has reached the maximum number of statuses.")
-        status = {
-            "id": len(self.statuses) + 1,
-            "state": body["state"],
-            "description": body.get("description"),
-            "target_url": body.get("target_url"),
-            "context": context,
-        }
-        self.statuses.append((repo, sha, status))
-        return Reply.json(json.dumps(status), 201)
-
-    @staticmethod
-    def _error(status: int, message: str) -> Reply:
-        return Reply.json(
-            json.dumps({"message": message, "documentation_url": GITHUB_DOCS, "status": str(status)}), status
-        )
-
-    @staticmethod
-    def _validation(message: str, field_name: str | None = None) -> Reply:
-        error: dict[str, str] = {"resource": "Status", "code": "custom", "message": message}
-        if field_name:
-            error["field"] = field_name
-        body = {"message": "Validation Failed", "errors": [error], "documentation_url": GITHUB_DOCS, "status": "422"}
-        return Reply.json(json.dumps(body), 422)

@@ -28,7 +28,6 @@ from ramp.kube.resources import ROLLOUTS
 from ramp.notifications.config import Condition, NotificationConfig
 from ramp.notifications.render import RenderError, render_notification
 from ramp.notifications.services.base import Notification, SendError, ServiceConfigError, ServiceContext
-from ramp.notifications.services.registry import build_service
 from ramp.notifications.source import (
     CONFIG_MAPS,
     CONFIGMAP_NAME,
@@ -54,9 +53,11 @@ SecretPath = Annotated[
 ]
 NoCatalog = Annotated[bool, typer.Option("--no-catalog", help="Leave out Ramp's built-in triggers and templates.")]
 Output = Annotated[str, typer.Option("--output", "-o", help="Output format. One of: json|yaml|wide|name.")]
-OptionalName = Annotated[str | None, typer.Argument(help="Show only this one.", show_default=False)]
-Name = Annotated[str, typer.Argument(help="The trigger or template name.", show_default=False)]
-Resource = Annotated[str, typer.Argument(help="A Rollout of the namespace, or a YAML file.", show_default=False)]
+OptionalName = Annotated[str | None, typer.Argument(help="Show only this one.", metavar="[NAME]", show_default=False)]
+Name = Annotated[str, typer.Argument(help="The trigger or template name.", metavar="NAME", show_default=False)]
+Resource = Annotated[
+    str, typer.Argument(help="A Rollout of the namespace, or a YAML file.", metavar="RESOURCE_NAME", show_default=False)
+]
 Recipients = Annotated[
     list[str] | None,
     typer.Option("--recipient", help="List of recipients, service:recipient (default console:stdout)."),
@@ -98,6 +99,38 @@ class _Sources:
         for problem in problems:
             typer.echo(f"warning: {problem}", err=True)
         return config
+
+
+@app.callback()
+def notifications(
+    ctx: typer.Context,
+    config_map: ConfigMapPath = None,
+    secret: SecretPath = None,
+    no_catalog: NoCatalog = False,
+    namespace: Namespace = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+) -> None:
+    """Notification triggers and templates: show, evaluate, send."""
+    # Upstream's flags are persistent: they may come before `template`/`trigger` too.
+    ctx.obj = _Sources(KubeArgs(kubeconfig, context, namespace), config_map, secret, with_catalog=not no_catalog)
+
+
+def _sources(
+    ctx: typer.Context, config_map: str | None, secret: str | None, no_catalog: bool, args: KubeArgs
+) -> _Sources:
+    """The leaf command's flags, each defaulting to the one given before `template`/`trigger`."""
+    group = ctx.obj if isinstance(ctx.obj, _Sources) else _Sources(KubeArgs(), None, None, with_catalog=True)
+    return _Sources(
+        KubeArgs(
+            args.kubeconfig or group.args.kubeconfig,
+            args.context or group.args.context,
+            args.namespace or group.args.namespace,
+        ),
+        config_map if config_map is not None else group.config_map,
+        secret if secret is not None else group.secret,
+        with_catalog=group.with_catalog and not no_catalog,
+    )
 
 
 def _read_object(path: str, kind: str, name: str) -> dict[str, Any]:
@@ -157,6 +190,7 @@ def _preview(source: Mapping[str, Any]) -> str:
 
 
 def template_get(
+    ctx: typer.Context,
     name: OptionalName = None,
     output: Output = "wide",
     config_map: ConfigMapPath = None,
@@ -167,9 +201,7 @@ def template_get(
     context: Context = None,
 ) -> None:
     """Prints information about configured templates."""
-    args = KubeArgs(kubeconfig, context, namespace)
-    sources = _Sources(args, config_map, secret, with_catalog=not no_catalog)
-    config = _load_config(sources)
+    config = _load_config(_sources(ctx, config_map, secret, no_catalog, KubeArgs(kubeconfig, context, namespace)))
     items = {key: dict(spec.source) for key, spec in sorted(config.templates.items()) if name in (None, key)}
     if output == "name":
         for key in items:
@@ -181,6 +213,7 @@ def template_get(
 
 
 def trigger_get(
+    ctx: typer.Context,
     name: OptionalName = None,
     output: Output = "wide",
     config_map: ConfigMapPath = None,
@@ -191,8 +224,7 @@ def trigger_get(
     context: Context = None,
 ) -> None:
     """Prints information about configured triggers."""
-    args = KubeArgs(kubeconfig, context, namespace)
-    config = _load_config(_Sources(args, config_map, secret, with_catalog=not no_catalog))
+    config = _load_config(_sources(ctx, config_map, secret, no_catalog, KubeArgs(kubeconfig, context, namespace)))
     items = {key: conditions for key, conditions in sorted(config.triggers.items()) if name in (None, key)}
     if output == "name":
         for key in items:
@@ -222,6 +254,7 @@ def _condition_source(condition: Condition) -> dict[str, Any]:
 
 
 def trigger_run(
+    ctx: typer.Context,
     name: Name,
     resource: Resource,
     config_map: ConfigMapPath = None,
@@ -232,8 +265,8 @@ def trigger_run(
     context: Context = None,
 ) -> None:
     """Evaluates specified trigger condition and prints the result."""
-    args = KubeArgs(kubeconfig, context, namespace)
-    sources = _Sources(args, config_map, secret, with_catalog=not no_catalog)
+    sources = _sources(ctx, config_map, secret, no_catalog, KubeArgs(kubeconfig, context, namespace))
+    args = sources.args
     from_file = _resource_file(resource)
 
     async def job(client: KubeClient, ns: str) -> None:
@@ -256,6 +289,7 @@ def trigger_run(
 
 
 def template_notify(
+    ctx: typer.Context,
     name: Name,
     resource: Resource,
     recipient: Recipients = None,
@@ -267,8 +301,8 @@ def template_notify(
     context: Context = None,
 ) -> None:
     """Generates notification using the specified template and send it to specified recipients."""
-    args = KubeArgs(kubeconfig, context, namespace)
-    sources = _Sources(args, config_map, secret, with_catalog=not no_catalog)
+    sources = _sources(ctx, config_map, secret, no_catalog, KubeArgs(kubeconfig, context, namespace))
+    args = sources.args
     recipients = recipient or ["console:stdout"]
     from_file = _resource_file(resource)
 
@@ -311,6 +345,9 @@ async def _notify(
         client = httpx.AsyncClient(timeout=timeout, verify=not insecure)
         made.append(client)
         return client
+
+    # Imported here: the service modules (SMTP, ...) load only when a command sends.
+    from ramp.notifications.services.registry import build_service
 
     async with httpx.AsyncClient(timeout=timeout) as http:
         try:

@@ -297,6 +297,9 @@ def _parse_template(key: str, text: str, problems: _Problems, service_types: Col
                 f"{', '.join(sorted(TEMPLATE_SERVICE_FIELDS))}); Ramp leaves it out",
             )
             continue
+        elif not isinstance(value, dict):
+            problems.add(key, f"field {part!r} must be a map of the {part} service's fields; Ramp leaves it out")
+            continue
         elif part not in service_types:
             problems.add(key, f"field {part!r}: Ramp has no {part} service, so this part is never sent")
         source[part] = value

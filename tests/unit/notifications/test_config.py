@@ -162,6 +162,12 @@ def test_default_triggers_subscriptions_and_context_are_read():
             id="template-unknown-field",
         ),
         pytest.param(
+            {"template.t": "message: a\nslack: hello"},
+            "template.t",
+            "field 'slack' must be a map",
+            id="template-service-part-not-map",
+        ),
+        pytest.param(
             {"template.t": "message: a\nrocketchat: {emoji: ':x:'}"},
             "template.t",
             "Ramp has no rocketchat service",

@@ -96,7 +96,9 @@ def test_the_documented_catalog_configmap_renders_the_same_messages_as_the_built
     documented, problems = load_config(data, {}, namespace="ns", with_catalog=False, service_types=TYPES)
     assert problems == []
     ours = builtin()
-    variables = variables_for(rollout(), now=NOW)
+    plain = rollout()
+    plain["spec"]["template"]["spec"]["containers"][1]["image"] = "envoy:1.30"  # upstream's shape quotes no JSON
+    variables = variables_for(plain, now=NOW)
     for name in documented.templates:
         theirs_rendered = render_notification(documented, name, variables)
         ours_rendered = render_notification(ours, name, variables)
@@ -104,8 +106,7 @@ def test_the_documented_catalog_configmap_renders_the_same_messages_as_the_built
         assert theirs_rendered.of("email") == ours_rendered.of("email")
         theirs_slack = json.loads(theirs_rendered.of("slack")["attachments"])
         ours_slack = json.loads(ours_rendered.of("slack")["attachments"])
-        # The fixture quotes names as upstream's templates do; a quote in an image is JSON-escaped only by Ramp's.
-        assert theirs_slack[0]["fields"][:-1] == ours_slack[0]["fields"][:-1]
+        assert theirs_slack == ours_slack
 
 
 def test_only_the_destinations_service_part_renders_when_asked():

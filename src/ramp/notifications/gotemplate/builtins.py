@@ -20,8 +20,8 @@ from ramp.notifications.gotemplate.values import (
     NO_VALUE,
     FuncError,
     GoFunc,
-    GoInt64,
     go_type_name,
+    is_assignable,
     is_true,
     print_value,
 )
@@ -141,8 +141,13 @@ def _eq(first: Any, *others: Any) -> bool:
                 )
             continue
         if first_kind == "other":
-            if isinstance(first, Mapping | list | tuple) or isinstance(other, Mapping | list | tuple):
-                raise FuncError(f"non-comparable type {print_value(other)}: {go_type_name(other)}")
+            first_type, other_type = go_type_name(first), go_type_name(other)
+            if first_type != other_type:
+                raise FuncError(
+                    go_sprintf("non-comparable types %s: %v, %v: %v", [first, first_type, other_type, other])
+                )
+            if isinstance(first, Mapping | list | tuple):
+                raise FuncError(go_sprintf("non-comparable type %s: %v", [other, other_type]))
             if first == other:
                 return True
         elif first_kind == "invalid" or first == other:
@@ -231,15 +236,13 @@ def _call(name: str, function: Any, *args: Any) -> Any:
 
 
 def _prepare_arg(position: int, value: Any, kind: str) -> Any:
-    from ramp.notifications.gotemplate.execute import _is_assignable
-
     if kind in ("any", "value"):
         return None if value is NO_VALUE and kind == "any" else value
     if value is NO_VALUE:
         if kind == "map":
             return None
         raise FuncError(f"arg {position}: value is nil; should be of type {KIND_TYPE_NAMES[kind]}")
-    if not _is_assignable(value, kind):
+    if not is_assignable(value, kind):
         raise FuncError(f"arg {position}: value has type {go_type_name(value)}; should be {KIND_TYPE_NAMES[kind]}")
     return value
 
@@ -270,5 +273,3 @@ BUILTINS: dict[str, GoFunc] = {
     "call": GoFunc("call", _call, ("value",), "value"),
 }
 """Go's builtins by name."""
-
-_ = GoInt64  # re-exported type used by callers comparing sprig results

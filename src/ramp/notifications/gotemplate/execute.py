@@ -15,9 +15,10 @@ Used by `ramp.notifications.gotemplate.Template.render`; the functions come from
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
 
+from ramp.notifications.gotemplate.budget import MAX_VALUE_SIZE, STEP_ITEMS, Budget, size_of
 from ramp.notifications.gotemplate.errors import TemplateError
 from ramp.notifications.gotemplate.lexer import go_quote
 from ramp.notifications.gotemplate.methods import method_of
@@ -48,6 +49,7 @@ from ramp.notifications.gotemplate.values import (
     GoFunc,
     GoInt64,
     go_type_name,
+    is_assignable,
     is_true,
     print_value,
 )
@@ -64,17 +66,6 @@ class _Break(Exception):
 
 class _Continue(Exception):
     pass
-
-
-class _Budget:
-    __slots__ = ("max_output", "max_steps", "output", "size", "steps")
-
-    def __init__(self, max_steps: int, max_output: int) -> None:
-        self.steps = 0
-        self.max_steps = max_steps
-        self.size = 0
-        self.max_output = max_output
-        self.output: list[str] = []
 
 
 class Executor:
@@ -96,7 +87,7 @@ class Executor:
         self.source = source
         self.functions = functions
         self.builtins = builtins
-        self.budget = _Budget(max_steps, max_output)
+        self.budget = Budget(parse_name, max_steps, max_output)
         self.template_name = parse_name
         self.vars: list[list[Any]] = []
         self.at: Any = None
@@ -113,30 +104,16 @@ class Executor:
         column = len(before[newline + 1 :].encode()) if newline >= 0 else len(before.encode())
         line = 1 + before.count("\n")
         context = node.source()
-        if len(context) > 20:
-            context = context[:20] + "..."
         return TemplateError(
             f"template: {self.parse_name}:{line}:{column}: executing {go_quote(self.template_name)} "
             f"at <{context}>: {message}",
         )
 
     def step(self) -> None:
-        budget = self.budget
-        budget.steps += 1
-        if budget.steps > budget.max_steps:
-            raise TemplateError(
-                f"template: {self.parse_name}: execution stopped: more than {budget.max_steps} steps (max_steps)",
-            )
+        self.budget.spend()
 
     def write(self, text: str) -> None:
-        budget = self.budget
-        budget.size += len(text)
-        if budget.size > budget.max_output:
-            raise TemplateError(
-                f"template: {self.parse_name}: execution stopped: output exceeds {budget.max_output} characters "
-                "(max_output)",
-            )
-        budget.output.append(text)
+        self.budget.write(text)
 
     def run(self, dot: Any) -> str:
         self.vars = [["$", dot]]
@@ -428,7 +405,7 @@ class Executor:
             callee = arg_nodes[0].source() if arg_nodes else print_value(final)
             argv.insert(0, callee)
         try:
-            return function.fn(*argv)
+            result = function.fn(*argv)
         except FuncError as error:
             self.at = node
             raise self.error(f"error calling {name}: {error}") from None
@@ -437,6 +414,19 @@ class Executor:
         except (ArithmeticError, ValueError, TypeError, OverflowError) as error:
             self.at = node
             raise self.error(f"error calling {name}: {error}") from None
+        self.charge(name, argv, result)
+        return result
+
+    def charge(self, name: str, argv: list[Any], result: Any) -> None:
+        """Work in proportion to the size of what a call reads and builds: one step per STEP_ITEMS characters or
+        items, so a loop that copies a long list or doubles a string runs out of steps, not of memory."""
+        size = size_of(result)
+        if size > MAX_VALUE_SIZE:
+            raise self.error(f"error calling {name}: result of size {size} exceeds the limit of {MAX_VALUE_SIZE}")
+        for arg in argv:
+            size += size_of(arg)
+        if size >= STEP_ITEMS:
+            self.budget.spend(size // STEP_ITEMS)
 
     # -- arguments -----------------------------------------------------------------------------------------------
     def eval_arg(self, dot: Any, kind: str | None, node: Argument) -> Any:
@@ -493,28 +483,6 @@ class Executor:
             if kind in ("any", "map"):
                 return None
             raise self.error(f"invalid value; expected {KIND_TYPE_NAMES[kind]}")
-        if kind == "any" or _is_assignable(value, kind):
+        if kind == "any" or is_assignable(value, kind):
             return value
         raise self.error(f"wrong type for value; expected {KIND_TYPE_NAMES[kind]}; got {go_type_name(value)}")
-
-
-def _is_assignable(value: Any, kind: str) -> bool:
-    if value is None:
-        return False
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "bool":
-        return isinstance(value, bool)
-    if kind == "int":
-        return isinstance(value, int) and not isinstance(value, bool | GoInt64)
-    if kind == "int64":
-        return isinstance(value, GoInt64)
-    if kind == "float64":
-        return isinstance(value, float)
-    if kind == "map":
-        return isinstance(value, Mapping)
-    if kind == "time":
-        return isinstance(value, datetime)
-    if kind == "duration":
-        return isinstance(value, timedelta)
-    return False

@@ -54,6 +54,15 @@ class _Spec:
         return " " * fill + text
 
 
+_TOO_LARGE = 1_000_000  # Go refuses a width or precision beyond a million
+
+
+def _bounded(digits: str) -> int | None:
+    # Go stops reading a number that grows past a million and ignores it.
+    value = int(digits[:7])
+    return value if value <= _TOO_LARGE else None
+
+
 def go_sprintf(template: str, args: Sequence[Any]) -> str:
     """`fmt.Sprintf(template, args...)`."""
     out: list[str] = []
@@ -78,31 +87,35 @@ def go_sprintf(template: str, args: Sequence[Any]) -> str:
             index += 1
         if index < length and template[index] == "*":
             index += 1
-            if arg_index < len(args) and isinstance(args[arg_index], int):
+            if arg_index < len(args) and isinstance(args[arg_index], int) and abs(args[arg_index]) <= _TOO_LARGE:
                 spec.width = int(args[arg_index])
+                if spec.width < 0:
+                    spec.minus, spec.width = True, -spec.width
                 arg_index += 1
             else:
+                arg_index += 1
                 out.append("%!(BADWIDTH)")
         else:
             start = index
             while index < length and template[index].isdigit():
                 index += 1
             if index > start:
-                spec.width = int(template[start:index])
+                spec.width = _bounded(template[start:index])
         if index < length and template[index] == ".":
             index += 1
             if index < length and template[index] == "*":
                 index += 1
-                if arg_index < len(args) and isinstance(args[arg_index], int):
+                if arg_index < len(args) and isinstance(args[arg_index], int) and 0 <= args[arg_index] <= _TOO_LARGE:
                     spec.precision = int(args[arg_index])
                     arg_index += 1
                 else:
+                    arg_index += 1
                     out.append("%!(BADPREC)")
             else:
                 start = index
                 while index < length and template[index].isdigit():
                     index += 1
-                spec.precision = int(template[start:index]) if index > start else 0
+                spec.precision = _bounded(template[start:index]) if index > start else 0
         if index >= length:
             out.append("%!(NOVERB)")
             break
@@ -132,7 +145,23 @@ def _describe(arg: Any) -> str:
 def _bad_verb(arg: Any, spec: _Spec) -> str:
     if arg is None:
         return f"%!{spec.verb}(<nil>)"
-    return f"%!{spec.verb}({go_type_name(arg)}={print_value(arg)})"
+    # Go prints the value with %v and the same flags, width and precision.
+    as_v = _Spec()
+    as_v.minus, as_v.plus, as_v.sharp, as_v.space, as_v.zero = spec.minus, spec.plus, spec.sharp, spec.space, spec.zero
+    as_v.width, as_v.precision = spec.width, spec.precision
+    return f"%!{spec.verb}({go_type_name(arg)}={_format_arg(arg, as_v)})"
+
+
+def _hex_float(value: float, upper: bool) -> str:
+    """`%x` of a float64: the shortest hexadecimal mantissa and a two-digit binary exponent (0x1.4p+02)."""
+    if value == 0:
+        text = "0x0p+00"
+    else:
+        mantissa, _, exponent = float.hex(abs(value)).partition("p")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        number = int(exponent)
+        text = f"{mantissa}p{'-' if number < 0 else '+'}{abs(number):02d}"
+    return text.upper().replace("0X", "0X") if upper else text
 
 
 def _format_arg(arg: Any, spec: _Spec) -> str:
@@ -225,6 +254,8 @@ def _rune(value: int) -> str:
 
 def _format_float(value: float, spec: _Spec) -> str:
     verb = spec.verb
+    if verb in "xX" and not (math.isnan(value) or math.isinf(value)):
+        return _pad_number(_sign(value < 0, spec), _hex_float(value, verb == "X"), spec)
     if verb not in "vfFeEgG":
         return _bad_verb(value, spec)
     if math.isnan(value) or math.isinf(value):

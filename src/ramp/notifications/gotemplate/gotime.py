@@ -9,7 +9,7 @@ Used by `methods` and `sprig_dates`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Final
 
 RFC3339: Final = "2006-01-02T15:04:05Z07:00"
@@ -121,6 +121,8 @@ def _format_word(moment: datetime, word: str) -> str:
     offset = _offset_seconds(moment)
     if word == "MST":
         name = moment.tzname() if moment.tzinfo is not None else "UTC"
+        if isinstance(moment.tzinfo, timezone) and offset != 0:
+            name = None  # a fixed offset from parsed text has no zone name; Go writes the offset
         if name and name[0].isalpha():
             return name
         return _format_offset(offset, "-0700")
@@ -294,8 +296,6 @@ def _parse_word(
 
 
 def _parse_offset(word: str, value: str, pm: bool | None) -> tuple[str, bool | None, tzinfo]:
-    from datetime import timezone
-
     shape = word[1:]
     length = len(shape) + 1
     chunk = value[:length]

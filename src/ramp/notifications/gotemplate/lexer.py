@@ -153,7 +153,8 @@ class Lexer:
             trim_left = _has_left_trim(text, found + len(LEFT_DELIM))
             end_of_text = found
             if trim_left:
-                end_of_text = len(text[:found].rstrip(_SPACE))
+                while end_of_text > self.pos and text[end_of_text - 1] in _SPACE:
+                    end_of_text -= 1
             if end_of_text > self.pos:
                 self._emit(Kind.TEXT, self.pos, end_of_text, self.line)
             self._advance_to(found)
@@ -188,8 +189,10 @@ class Lexer:
             self._skip_trailing_space()
 
     def _skip_trailing_space(self) -> None:
-        rest = self.text[self.pos :]
-        self._advance_to(self.pos + len(rest) - len(rest.lstrip(_SPACE)))
+        end = self.pos
+        while end < len(self.text) and self.text[end] in _SPACE:
+            end += 1
+        self._advance_to(end)
 
     def _at_right_delim(self) -> tuple[bool, bool]:
         text = self.text

@@ -323,8 +323,6 @@ class Parser:
                 pipe.is_assign = after.kind is Kind.ASSIGN
                 self.next_non_space()
                 pipe.decl.append(VariableNode(variable.pos, (variable.value,)))
-                if pipe.is_assign and variable.value not in self.vars:
-                    raise self.error(f"undefined variable {_quote(variable.value)}")
                 self.vars.append(variable.value)
                 return
             if after.kind is Kind.CHAR and after.value == ",":
@@ -421,6 +419,8 @@ class Parser:
             return NumberNode(token.pos, token.value, code, float(code), False)
         parsed = parse_number(token.value)
         if parsed is None:
+            if token.value.lstrip("+-").replace("_", "").isdigit():
+                raise self.error(f"integer overflow: {_quote(token.value)}")
             raise self.error(f"illegal number syntax: {_quote(token.value)}")
         int_value, float_value, is_float_text = parsed
         return NumberNode(token.pos, token.value, int_value, float_value, is_float_text)

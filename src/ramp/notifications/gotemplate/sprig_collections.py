@@ -14,9 +14,17 @@ import copy
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ramp.notifications.gotemplate.sprig_math import to_int, to_int64
+from ramp.notifications.gotemplate.sprig_math import to_int
 from ramp.notifications.gotemplate.sprig_strings import strval
-from ramp.notifications.gotemplate.values import NO_VALUE, FuncError, GoFunc, StringList
+from ramp.notifications.gotemplate.values import (
+    NO_VALUE,
+    FuncError,
+    GoFunc,
+    GoInt64,
+    StringList,
+    go_equal,
+    go_type_name,
+)
 
 MAX_ITEMS: Final = 100_000
 
@@ -26,6 +34,8 @@ def _kind(value: Any) -> str:
         return "invalid"
     if isinstance(value, bool):
         return "bool"
+    if isinstance(value, GoInt64):
+        return "int64"
     if isinstance(value, int):
         return "int"
     if isinstance(value, float):
@@ -43,7 +53,7 @@ def _as_list(value: Any, action: str) -> list[Any]:
     if isinstance(value, list | tuple):
         return list(value)
     if value is None or value is NO_VALUE:
-        raise FuncError("runtime error: invalid memory address or nil pointer dereference")
+        raise FuncError(_NIL_DEREFERENCE)
     raise FuncError(f"Cannot {action} on type {_kind(value)}")
 
 
@@ -64,31 +74,35 @@ def _last(value: Any) -> Any:
 
 
 def _rest(value: Any) -> Any:
-    items = _as_list(value, "find rest")
-    return items[1:] if items else None
+    return _as_list(value, "find rest")[1:]  # a typed nil slice: prints "[]"
 
 
 def _initial(value: Any) -> Any:
-    items = _as_list(value, "find initial")
-    return items[:-1] if items else None
+    return _as_list(value, "find initial")[:-1]
 
 
 def _uniq(value: Any) -> list[Any]:
     out: list[Any] = []
+    seen: set[tuple[str, Any]] = set()
     for item in _as_list(value, "find uniq"):
-        if item not in out:
+        if item is None or isinstance(item, str | int | float):
+            key = (go_type_name(item), item)  # hashable: linear time
+            if key not in seen:
+                seen.add(key)
+                out.append(item)
+        elif not any(go_equal(item, kept) for kept in out):
             out.append(item)
     return out
 
 
 def _without(value: Any, *omit: Any) -> list[Any]:
-    return [item for item in _as_list(value, "find without") if item not in omit]
+    return [item for item in _as_list(value, "find without") if not any(go_equal(item, o) for o in omit)]
 
 
 def _has(needle: Any, haystack: Any) -> bool:
     if haystack is None or haystack is NO_VALUE:
         return False
-    return needle in _as_list(haystack, "find has")
+    return any(go_equal(needle, item) for item in _as_list(haystack, "find has"))
 
 
 def _is_empty(value: Any) -> bool:
@@ -102,6 +116,8 @@ def _compact(value: Any) -> list[Any]:
 
 
 def _slice(value: Any, *indices: Any) -> Any:
+    if value is None or value is NO_VALUE:
+        raise FuncError(_NIL_DEREFERENCE)
     if not isinstance(value, list | tuple):
         raise FuncError(f"list should be type of slice or array but {_kind(value)}")
     items = list(value)
@@ -114,9 +130,14 @@ def _slice(value: Any, *indices: Any) -> Any:
     return items[start:end]
 
 
+_NIL_DEREFERENCE = "runtime error: invalid memory address or nil pointer dereference"
+
+
 def _concat(*lists: Any) -> list[Any]:
     out: list[Any] = []
     for value in lists:
+        if value is None or value is NO_VALUE:
+            raise FuncError(_NIL_DEREFERENCE)
         if not isinstance(value, list | tuple):
             raise FuncError(f"Cannot concat type {_kind(value)} as list")
         out.extend(value)
@@ -279,5 +300,3 @@ COLLECTION_FUNCTIONS: dict[str, GoFunc] = {
     "deepCopy": GoFunc("deepCopy", copy.deepcopy, ("any",)),
 }
 """Sprig's list and dict functions by name."""
-
-_ = to_int64

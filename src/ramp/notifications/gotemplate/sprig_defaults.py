@@ -11,13 +11,14 @@ Used by `functions`.
 from __future__ import annotations
 
 import json
+import math
 import posixpath
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from ramp.notifications.gotemplate.values import NO_VALUE, FuncError, GoFunc, go_type_name
+from ramp.notifications.gotemplate.values import NO_VALUE, FuncError, GoFunc, go_equal, go_type_name, print_value
 from ramp.providers.go_text import format_go_json
 
 
@@ -64,6 +65,8 @@ def _json_ready(value: Any) -> Any:
         return (value.days * 86_400 + value.seconds) * 1_000_000_000 + value.microseconds * 1000
     if isinstance(value, GoFunc):
         raise FuncError(f"json: unsupported type: {value.type_name()}")
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        raise FuncError(f"json: unsupported value: {print_value(value)}")
     if isinstance(value, Mapping):
         return {str(key): _json_ready(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -201,7 +204,7 @@ DEFAULT_FUNCTIONS: dict[str, GoFunc] = {
     ),
     "kindOf": GoFunc("kindOf", _kind_of, ("any",)),
     "kindIs": GoFunc("kindIs", lambda target, value: target == _kind_of(value), ("string", "any")),
-    "deepEqual": GoFunc("deepEqual", lambda first, second: first == second, ("any", "any")),
+    "deepEqual": GoFunc("deepEqual", go_equal, ("any", "any")),
     "uuidv4": GoFunc("uuidv4", lambda: str(uuid.uuid4())),
     "base": GoFunc("base", _go_base, ("string",)),
     "dir": GoFunc("dir", _go_dir, ("string",)),

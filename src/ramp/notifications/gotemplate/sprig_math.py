@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import secrets
 import string
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from ramp.notifications.gotemplate.quoting import parse_number
@@ -109,17 +109,25 @@ def _decimal_op(first: Any, rest: tuple[Any, ...], op: str) -> float:
         else:
             if operand == 0:
                 raise FuncError("decimal division by 0")
-            result /= operand
+            # shopspring/decimal divides to 16 decimal places, rounding half away from zero.
+            with localcontext() as context:
+                context.prec = 80
+                result = (result / operand).quantize(Decimal(1).scaleb(-16), rounding=ROUND_HALF_UP)
     return float(result)
 
 
 def _round(value: Any, places: int, *round_on: float) -> float:
     threshold = round_on[0] if round_on else 0.5
-    pow10 = math.pow(10, places)
+    try:
+        pow10 = math.pow(10, places)
+    except OverflowError:
+        pow10 = math.inf
     digit = pow10 * to_float64(value)
-    fraction = math.modf(digit)[0]
-    rounded = math.ceil(digit) if fraction >= threshold else math.floor(digit)
-    return rounded / pow10
+    if math.isnan(digit) or math.isinf(digit):
+        rounded = digit  # Go's Ceil and Floor keep NaN and infinities
+    else:
+        rounded = float(math.ceil(digit) if math.modf(digit)[0] >= threshold else math.floor(digit))
+    return rounded / pow10 if not (math.isinf(rounded) and math.isinf(pow10)) else math.nan
 
 
 def _atoi(text: str) -> int:

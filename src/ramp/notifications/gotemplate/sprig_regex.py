@@ -34,7 +34,32 @@ def _compile(pattern: str) -> Any:
     try:
         return re2.compile(pattern, options=options)
     except re2.error as error:
-        raise _BadPattern(f"error parsing regexp: {error}") from None
+        raise _BadPattern(f"error parsing regexp: {_go_regexp_message(error)}") from None
+
+
+_GO_CODES: Final = {
+    "missing )": "missing closing )",
+    "missing ]": "missing closing ]",
+    "unexpected )": "unexpected )",
+    "no argument for repetition operator": "missing argument to repetition operator",
+    "bad repetition operator": "invalid nested repetition operator",
+    "invalid escape sequence": "invalid escape sequence",
+    "trailing \\": "trailing backslash at end of expression",
+    "invalid character class range": "invalid character class range",
+    "invalid character class": "invalid character class",
+    "invalid perl operator": "invalid or unsupported Perl syntax",
+    "invalid named capture group": "invalid named capture",
+}
+
+
+def _go_regexp_message(error: Exception) -> str:
+    """RE2's message ("missing ): (") in Go's words ("missing closing ): `(`")."""
+    raw = error.args[0] if error.args else str(error)
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    code, separator, fragment = text.partition(": ")
+    if not separator:
+        return text
+    return f"{_GO_CODES.get(code, code)}: `{fragment}`"
 
 
 def _must_compile(pattern: str) -> Any:

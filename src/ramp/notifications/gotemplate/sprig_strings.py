@@ -15,13 +15,12 @@ import base64
 import binascii
 import hashlib
 import random
-import re
 import zlib
-from collections.abc import Mapping
 from typing import Any, Final
 
 from ramp.notifications.gotemplate.formatting import go_sprintf
 from ramp.notifications.gotemplate.lexer import go_quote
+from ramp.notifications.gotemplate.sprig_case import to_lower_words, to_pascal_case
 from ramp.notifications.gotemplate.values import NO_VALUE, FuncError, GoFunc, StringList, print_value
 
 MAX_STRING: Final = 1_000_000
@@ -44,12 +43,6 @@ def strslice(value: Any) -> StringList:
     if isinstance(value, list | tuple):
         return StringList(strval(item) for item in value if item is not None)
     return StringList([strval(value)])
-
-
-def _checked(text: str) -> str:
-    if len(text) > MAX_STRING:
-        raise FuncError(f"result of {len(text)} characters exceeds the limit of {MAX_STRING}")
-    return text
 
 
 def _byte_slice(text: str, start: int, end: int) -> str:
@@ -158,26 +151,6 @@ def _wrap_with(width: int, newline: str, text: str) -> str:
     return newline.join(out_lines)
 
 
-_CASE_BOUNDARY = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z0-9]+|[A-Z]+|[0-9]+")
-
-
-def _words(text: str) -> list[str]:
-    return [match.group(0) for match in _CASE_BOUNDARY.finditer(text)]
-
-
-def _snakecase(text: str) -> str:
-    return "_".join(word.lower() for word in _words(text))
-
-
-def _kebabcase(text: str) -> str:
-    return "-".join(word.lower() for word in _words(text))
-
-
-def _camelcase(text: str) -> str:
-    parts = re.split(r"[_\s]+", text)
-    return "".join(part[:1].upper() + part[1:] for part in parts)
-
-
 def _quote(*values: Any) -> str:
     return " ".join(go_quote(strval(value)) for value in values if value is not None and value is not NO_VALUE)
 
@@ -192,15 +165,27 @@ def _cat(*values: Any) -> str:
 
 
 def _indent(spaces: int, text: str) -> str:
-    pad = " " * max(spaces, 0)
-    return _checked(pad + text.replace("\n", "\n" + pad))
+    spaces = max(spaces, 0)
+    _check_size(len(text) + spaces * (text.count("\n") + 1))
+    pad = " " * spaces
+    return pad + text.replace("\n", "\n" + pad)
+
+
+def _check_size(size: int) -> None:
+    if size > MAX_STRING:
+        raise FuncError(f"result of {size} characters exceeds the limit of {MAX_STRING}")
+
+
+def _replace(old: str, new: str, text: str) -> str:
+    count = len(text) + 1 if old == "" else text.count(old)
+    _check_size(len(text) + count * (len(new) - len(old)))
+    return text.replace(old, new)
 
 
 def _repeat(count: int, text: str) -> str:
     if count < 0:
         raise FuncError("strings: negative Repeat count")
-    if count * len(text) > MAX_STRING:
-        raise FuncError(f"result of {count * len(text)} characters exceeds the limit of {MAX_STRING}")
+    _check_size(count * len(text))
     return text * count
 
 
@@ -265,10 +250,6 @@ def _nospace(text: str) -> str:
     return "".join(char for char in text if not char.isspace())
 
 
-def _map_strings(fn: Any) -> Any:
-    return fn
-
-
 STRING_FUNCTIONS: dict[str, GoFunc] = {
     "hello": GoFunc("hello", lambda: "Hello!"),
     "abbrev": GoFunc("abbrev", _abbrev, ("int", "string")),
@@ -289,9 +270,9 @@ STRING_FUNCTIONS: dict[str, GoFunc] = {
     "initials": GoFunc("initials", _initials, ("string",)),
     "swapcase": GoFunc("swapcase", _swapcase, ("string",)),
     "shuffle": GoFunc("shuffle", _shuffle, ("string",)),
-    "snakecase": GoFunc("snakecase", _snakecase, ("string",)),
-    "camelcase": GoFunc("camelcase", _camelcase, ("string",)),
-    "kebabcase": GoFunc("kebabcase", _kebabcase, ("string",)),
+    "snakecase": GoFunc("snakecase", lambda text: to_lower_words(text, "_"), ("string",)),
+    "camelcase": GoFunc("camelcase", to_pascal_case, ("string",)),
+    "kebabcase": GoFunc("kebabcase", lambda text: to_lower_words(text, "-"), ("string",)),
     "wrap": GoFunc("wrap", lambda width, text: _wrap_with(width, "\n", text), ("int", "string")),
     "wrapWith": GoFunc("wrapWith", _wrap_with, ("int", "string", "string")),
     "contains": GoFunc("contains", lambda part, text: part in text, ("string", "string")),
@@ -302,7 +283,7 @@ STRING_FUNCTIONS: dict[str, GoFunc] = {
     "cat": GoFunc("cat", _cat, (), "any"),
     "indent": GoFunc("indent", _indent, ("int", "string")),
     "nindent": GoFunc("nindent", lambda spaces, text: "\n" + _indent(spaces, text), ("int", "string")),
-    "replace": GoFunc("replace", lambda old, new, text: _checked(text.replace(old, new)), ("string",) * 3),
+    "replace": GoFunc("replace", _replace, ("string",) * 3),
     "plural": GoFunc("plural", lambda one, many, count: one if count == 1 else many, ("string", "string", "int")),
     "sha1sum": GoFunc("sha1sum", lambda text: hashlib.sha1(text.encode()).hexdigest(), ("string",)),
     "sha256sum": GoFunc("sha256sum", lambda text: hashlib.sha256(text.encode()).hexdigest(), ("string",)),
@@ -321,5 +302,3 @@ STRING_FUNCTIONS: dict[str, GoFunc] = {
     "b32dec": GoFunc("b32dec", _b32dec, ("string",)),
 }
 """Sprig's string functions by name."""
-
-_ = Mapping

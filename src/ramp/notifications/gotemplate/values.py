@@ -113,6 +113,17 @@ class StringList(list[str]):
     __slots__ = ()
 
 
+def go_equal(first: Any, second: Any) -> bool:
+    """reflect.DeepEqual of two values: equal and of the same Go type (1 and 1.0 differ, as int and float64)."""
+    if go_type_name(first) != go_type_name(second):
+        return False
+    if isinstance(first, Mapping):
+        return first.keys() == second.keys() and all(go_equal(first[key], second[key]) for key in first)
+    if isinstance(first, list | tuple):
+        return len(first) == len(second) and all(go_equal(a, b) for a, b in zip(first, second, strict=True))
+    return bool(first == second)
+
+
 def is_true(value: Any) -> bool:
     """Go's template truth: false, 0, nil, and empty strings, lists and maps are false."""
     if value is None or value is NO_VALUE:
@@ -136,11 +147,23 @@ def print_value(value: Any) -> str:
         return value
     if isinstance(value, timedelta):
         return format_go_duration(value)
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, GoFunc):
+        return f"0x{id(value.fn) & 0xFFFFFF:x}"  # Go prints a func as its address
     if isinstance(value, Mapping):
         return "map[" + " ".join(f"{key}:{print_value_nested(value[key])}" for key in sorted(value)) + "]"
     if isinstance(value, list | tuple):
         return "[" + " ".join(print_value_nested(item) for item in value) + "]"
     return format_go_value(value)
+
+
+def format_time(moment: datetime) -> str:
+    """`time.Time.String()`: "2024-01-02 03:04:05.5 +0000 UTC" (zone name, or the offset when it has none)."""
+    from ramp.notifications.gotemplate.gotime import format_layout
+
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return format_layout(moment, "2006-01-02 15:04:05.999999999 -0700 MST")
 
 
 def print_value_nested(value: Any) -> str:
@@ -181,3 +204,26 @@ def time_variables(now: Callable[[], datetime]) -> dict[str, GoFunc]:
         "Now": GoFunc("Now", now, go_type="func() time.Time"),
         "Parse": GoFunc("Parse", parse, ("string",), go_type="func(string) time.Time"),
     }
+
+
+def is_assignable(value: Any, kind: str) -> bool:
+    """Go's AssignableTo for a parameter of `kind`: the value's dynamic type is the parameter's type."""
+    if value is None:
+        return False
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool | GoInt64)
+    if kind == "int64":
+        return isinstance(value, GoInt64)
+    if kind == "float64":
+        return isinstance(value, float)
+    if kind == "map":
+        return isinstance(value, Mapping)
+    if kind == "time":
+        return isinstance(value, datetime)
+    if kind == "duration":
+        return isinstance(value, timedelta)
+    return False

@@ -171,7 +171,7 @@ class TemplateFields:
         if unknown:
             raise SendError(
                 f"{label}: the template's {', '.join(f'{service_type}.{k}' for k in sorted(unknown))} is not a field "
-                f"Ramp's {service_type} service knows (it knows: {', '.join(known_keys)}); remove it from the template"
+                f"Ramp reads in {service_type} (it reads: {', '.join(known_keys)}); remove it from the template"
             )
 
     def __bool__(self) -> bool:
@@ -251,18 +251,36 @@ async def post(
 ) -> httpx.Response:
     """POST `body` as JSON; `SendError` (no secret in it) when no answer comes. `seconds` overrides the client's
     timeout (an option such as alertmanager's `timeout`)."""
+    return await request(client, "POST", url, label=label, body=body, headers=headers, secrets=secrets, seconds=seconds)
+
+
+async def request(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    label: str,
+    headers: Mapping[str, str],
+    body: Any = None,
+    params: Mapping[str, str] | None = None,
+    secrets: Iterable[str] = (),
+    seconds: float | None = None,
+) -> httpx.Response:
+    """One HTTP request (`body` as JSON when given); `SendError` (no secret in it) when no answer comes."""
     try:
-        return await client.post(
+        return await client.request(
+            method,
             url,
             json=body,
+            params=params,
             headers=dict(headers),
             timeout=httpx.USE_CLIENT_DEFAULT if seconds is None else seconds,
         )
     except httpx.TimeoutException:
-        raise SendError(f"{label}: POST {public_url(url)} timed out") from None
+        raise SendError(f"{label}: {method} {public_url(url)} timed out") from None
     except httpx.HTTPError as error:
         detail = redact(str(error) or type(error).__name__, secrets)
-        raise SendError(f"{label}: POST {public_url(url)} failed: {detail}") from None
+        raise SendError(f"{label}: {method} {public_url(url)} failed: {detail}") from None
 
 
 def api_error(label: str, action: str, response: httpx.Response, secrets: Iterable[str] = ()) -> SendError:

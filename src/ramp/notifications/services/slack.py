@@ -17,8 +17,8 @@ sent as Slack's `attachments`/`blocks`), `groupingKey` (messages with the same k
 thread: the first message's `ts` becomes the others' `thread_ts`), `notifyBroadcast` (a threaded reply is also
 sent to the channel: `reply_broadcast`), `deliveryPolicy` (`Post` default; `PostAndUpdate`: post in the thread
 and update the thread's first message; `Update`: only update it; both need a `groupingKey`).
-The thread `ts` of each (channel, groupingKey) is kept in memory, as upstream does: after a controller restart
-the next grouped message starts a new thread.
+The thread `ts` of each (channel, groupingKey) is kept in memory, as upstream does (the latest `MAX_THREADS`):
+after a controller restart the next grouped message starts a new thread.
 
 Slack answers HTTP 200 with `{"ok": false, "error": "channel_not_found"}` for API errors: each is a `SendError`
 naming Slack's error code; HTTP 429 names the `Retry-After`. Slack's incoming-webhook URLs are sent with the
@@ -54,6 +54,8 @@ from ramp.notifications.services.chat_common import (
 
 DEFAULT_API_URL = "https://slack.com/api/"
 POLICIES = ("Post", "PostAndUpdate", "Update")
+MAX_THREADS = 10_000
+"""Threads remembered (the oldest forgotten first), so a controller running for months holds a bounded map."""
 _TEMPLATE_FIELDS = ("username", "icon", "attachments", "blocks", "groupingKey", "notifyBroadcast", "deliveryPolicy")
 _EMOJI = re.compile(r"^:[^:\s]+:$")
 
@@ -74,6 +76,8 @@ class _Threads:
         with self._lock:
             if key and ts and (api, channel, key) not in self._ts:
                 self._ts[(api, channel, key)] = ts
+                while len(self._ts) > MAX_THREADS:  # the oldest threads go first
+                    del self._ts[next(iter(self._ts))]
             if channel_id:
                 self._channel_ids[(api, channel)] = channel_id
 

@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ramp.notifications.services.base import Notification, SendError, ServiceConfigError
 from ramp.notifications.services.registry import build_service
 from tests.backends import LocalHttpServer, serve
-from tests.backends.paging import ContextCalls, GitHubApp, redirecting_client
+from tests.backends.github import GitHubApp
+from tests.backends.paging import ContextCalls, redirecting_client
 
 APP_ID = 123456
 INSTALLATION_ID = 98765432
@@ -188,22 +189,213 @@ async def test_github_enterprise_serves_under_api_v3(key, github) -> None:
     assert all(request.path.startswith("/api/v3/") for request in server.requests)
 
 
-@pytest.mark.parametrize(
-    "block",
-    [
-        pytest.param({"deployment": {"state": "success", "environment": "production"}}, id="deployment"),
-        pytest.param({"pullRequestComment": {"content": "x"}}, id="pullRequestComment"),
-        pytest.param({"checkRun": {"name": "x"}}, id="checkRun"),
-        pytest.param({"repositoryDispatch": {"event_type": "x"}}, id="repositoryDispatch"),
-    ],
-)
-async def test_what_ramp_does_not_do_is_refused_before_anything_is_sent(key, calls, server, block) -> None:
+def commented(content: str, tag: str | None = None) -> Notification:
+    comment = {"content": content, **({"commentTag": tag} if tag else {})}
+    block = {"repoURLPath": "https://github.com/example/guestbook", "revisionPath": SHA, "pullRequestComment": comment}
+    return Notification("m", {"github": block})
+
+
+async def test_each_pull_request_of_the_revision_gets_a_comment(key, calls, github) -> None:
+    github.pulls = {"example/guestbook": {7: {SHA}, 8: {SHA}, 9: {"f" * 40}}}
+    service = build_service("github", "github", options(key), calls.context())
+    await service.send(commented("Rollout guestbook is now running 0d1a2b3."), "")
+    await service.send(commented("Rollout guestbook is now running 0d1a2b3."), "")
+
+    assert [(c["issue"], c["body"]) for c in github.comments] == [
+        (7, "Rollout guestbook is now running 0d1a2b3."),
+        (8, "Rollout guestbook is now running 0d1a2b3."),
+        (7, "Rollout guestbook is now running 0d1a2b3."),
+        (8, "Rollout guestbook is now running 0d1a2b3."),
+    ]
+
+
+async def test_a_tagged_comment_is_edited_in_place_with_upstreams_marker(key, calls, github) -> None:
+    github.pulls = {"example/guestbook": {7: {SHA}}}
+    github.comments.append(
+        {
+            "id": 1,
+            "repo": "example/guestbook",
+            "issue": 7,
+            "body": "left by Argo\n<!-- argocd-notifications cd/guestbook -->",
+            "edits": 0,
+        }
+    )
+    service = build_service("github", "github", options(key), calls.context())
+    await service.send(commented("Paused at step 2.", tag="cd/guestbook"), "")
+    await service.send(commented("Completed.", tag="cd/guestbook"), "")
+
+    assert github.comments == [
+        {
+            "id": 1,
+            "repo": "example/guestbook",
+            "issue": 7,
+            "body": "Completed.\n<!-- argocd-notifications cd/guestbook -->",
+            "edits": 2,
+        }
+    ]
+
+
+async def test_a_comment_is_cut_to_githubs_65536_characters(key, calls, github) -> None:
+    github.pulls = {"example/guestbook": {7: {SHA}}}
+    service = build_service("github", "github", options(key), calls.context())
+    await service.send(commented("z" * 70000, tag="cd"), "")
+    await service.send(commented("z" * 70000), "")
+    assert [len(c["body"]) for c in github.comments] == [65536, 65536]
+    assert github.comments[0]["body"].endswith("...\n<!-- argocd-notifications cd -->")
+
+
+async def test_an_empty_comment_is_githubs_validation_error(key, calls, github) -> None:
+    github.pulls = {"example/guestbook": {7: {SHA}}}
+    with pytest.raises(SendError, match=r"GitHub \(comment\) answered HTTP 422.*body wasn't supplied"):
+        await build_service("github", "github", options(key), calls.context()).send(commented(""), "")
+
+
+def deployed(state: str, **more: object) -> Notification:
+    block = {
+        "state": state,
+        "environment": "production",
+        "environmentURL": "https://guestbook.example.com",
+        "logURL": "https://ramp.example.com/rollouts/guestbook",
+        "requiredContexts": [],
+        **more,
+    }
+    return Notification(
+        "Rollout guestbook is now running 0d1a2b3.",
+        {"github": {"repoURLPath": "https://github.com/example/guestbook", "revisionPath": SHA, "deployment": block}},
+    )
+
+
+async def test_a_deployment_is_created_once_and_each_send_adds_a_status(key, calls, github) -> None:
+    service = build_service("github", "github", options(key), calls.context())
+    await service.send(deployed("in_progress"), "")
+    await service.send(deployed("success"), "")
+
+    [deployment] = github.deployments
+    assert deployment["request"] == {
+        "ref": SHA,
+        "auto_merge": True,
+        "transient_environment": False,
+        "environment": "production",
+        "required_contexts": [],
+    }
+    assert [(deployment_id, status["state"]) for deployment_id, status in github.deployment_statuses] == [
+        (deployment["id"], "in_progress"),
+        (deployment["id"], "success"),
+    ]
+    assert github.deployment_statuses[1][1] == {
+        "id": 2,
+        "state": "success",
+        "environment": "production",
+        "environment_url": "https://guestbook.example.com",
+        "log_url": "https://ramp.example.com/rollouts/guestbook",
+        "description": "Rollout guestbook is now running 0d1a2b3.",
+    }
+
+
+async def test_a_deployment_to_another_environment_is_a_new_deployment(key, calls, github) -> None:
+    service = build_service("github", "github", options(key), calls.context())
+    await service.send(deployed("success"), "")
+    await service.send(deployed("success", environment="staging", autoMerge=False, transientEnvironment="true"), "")
+    assert [
+        (d["environment"], d["request"]["auto_merge"], d["request"]["transient_environment"])
+        for d in github.deployments
+    ] == [
+        ("production", True, False),
+        ("staging", False, True),
+    ]
+
+
+async def test_githubs_refusal_of_a_deployment_state_comes_back(key, calls, github) -> None:
+    with pytest.raises(SendError, match=r"GitHub \(deployment status\) answered HTTP 422.*state is not included"):
+        await build_service("github", "github", options(key), calls.context()).send(deployed("done"), "")
+
+
+async def test_a_reference_that_github_does_not_know_is_its_422(key, calls, github) -> None:
+    with pytest.raises(SendError, match=r"GitHub \(deployment\) answered HTTP 422.*No ref found for: v9"):
+        await build_service("github", "github", options(key), calls.context()).send(
+            deployed("success", reference="v9"), ""
+        )
+    assert github.deployment_statuses == []
+
+
+async def test_a_check_run_is_created_on_the_revision(key, calls, github) -> None:
     notification = completed()
-    notification.fields["github"].update(block)
-    name = next(iter(block))
-    with pytest.raises(SendError, match=rf"github\.{name}: Ramp's github service sets commit statuses only"):
+    del notification.fields["github"]["status"]
+    notification.fields["github"]["checkRun"] = {
+        "name": "continuous-delivery/guestbook",
+        "details_url": "https://ramp.example.com/rollouts/guestbook",
+        "conclusion": "success",
+        "started_at": "2024-01-01T12:00:00Z",
+        "completed_at": "2024-01-01T12:05:00Z",
+        "output": {"title": "Rollout of guestbook", "summary": "guestbook runs 0d1a2b3", "text": "All steps passed."},
+    }
+    await build_service("github", "github", options(key), calls.context()).send(notification, "")
+
+    [(repo, run)] = github.check_runs
+    assert repo == "example/guestbook"
+    assert run == {
+        "id": 1,
+        "name": "continuous-delivery/guestbook",
+        "head_sha": SHA,
+        "external_id": "ramp-notifications",
+        "status": "completed",
+        "conclusion": "success",
+        "details_url": "https://ramp.example.com/rollouts/guestbook",
+        "started_at": "2024-01-01T12:00:00Z",
+        "completed_at": "2024-01-01T12:05:00Z",
+        "output": {"title": "Rollout of guestbook", "summary": "guestbook runs 0d1a2b3", "text": "All steps passed."},
+    }
+    assert github.statuses == []
+
+
+async def test_a_completed_check_run_without_conclusion_is_refused_as_upstream_does(key, calls, server) -> None:
+    notification = completed()
+    notification.fields["github"]["checkRun"] = {"name": "cd", "status": "completed"}
+    with pytest.raises(SendError, match=r"github\.checkRun\.conclusion is required when status is completed"):
         await build_service("github", "github", options(key), calls.context()).send(notification, "")
     assert server.requests == []
+
+
+async def test_status_check_run_and_dispatch_all_go_out_in_upstreams_order(key, calls, server, github) -> None:
+    notification = completed()
+    notification.fields["github"]["checkRun"] = {"name": "cd", "status": "in_progress"}
+    notification.fields["github"]["repositoryDispatch"] = {
+        "event_type": "rollout-completed",
+        "client_payload": '{"rollout": "guestbook", "revision": 3}',
+    }
+    await build_service("github", "github", options(key), calls.context()).send(notification, "")
+
+    assert [request.path.rsplit("/", 2)[-2:] for request in server.requests[1:]] == [
+        ["statuses", SHA],
+        ["guestbook", "check-runs"],
+        ["guestbook", "dispatches"],
+    ]
+    assert github.dispatches == [
+        (
+            "example/guestbook",
+            {"event_type": "rollout-completed", "client_payload": {"rollout": "guestbook", "revision": 3}},
+        )
+    ]
+    assert github.check_runs[0][1]["status"] == "in_progress"
+
+
+async def test_a_dispatch_needs_no_revision_but_a_json_object_payload(key, calls, server, github) -> None:
+    service = build_service("github", "github", options(key), calls.context())
+    block = {"repoURLPath": "https://github.com/example/guestbook", "repositoryDispatch": {"event_type": "go"}}
+    await service.send(Notification("m", {"github": block}), "")
+    assert github.dispatches == [("example/guestbook", {"event_type": "go"})]
+
+    block["repositoryDispatch"] = {"event_type": "go", "client_payload": "[1, 2]"}
+    with pytest.raises(SendError, match=r"client_payload must be a JSON object"):
+        await service.send(Notification("m", {"github": block}), "")
+
+
+async def test_githubs_check_run_validation_comes_back_in_its_words(key, calls) -> None:
+    notification = completed()
+    del notification.fields["github"]["status"]
+    notification.fields["github"]["checkRun"] = {"name": "cd", "status": "done"}
+    with pytest.raises(SendError, match=r"GitHub \(check run\) answered HTTP 422.*status is not included in the list"):
+        await build_service("github", "github", options(key), calls.context()).send(notification, "")
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ramp.notifications.services.base import SendError, ServiceConfigError
+from ramp.notifications.services.base import SendError, ServiceConfigError, ServiceContext
 from ramp.notifications.services.paging import Options, TemplateFields, entry_label, public_url, redact
+from ramp.notifications.services.registry import build_service, service_types
 
 
 def test_the_label_is_how_the_configmap_names_the_entry() -> None:
@@ -64,3 +69,36 @@ def test_urls_in_errors_lose_user_info_and_query() -> None:
     assert public_url("https://user:pw@grafana.example.com/api/annotations?key=1") == (
         "https://grafana.example.com/api/annotations"
     )
+
+
+UPSTREAM_DOCS_ENTRIES = {
+    # docs/generated/notification-services/*.md of Argo Rollouts, with each `$secret` already replaced.
+    "pagerdutyv2": "serviceKeys:\n  my-service: 0123456789abcdef0123456789abcdef\n",
+    "opsgenie": "apiUrl: api.opsgenie.com\napiKeys:\n  my-team: 11111111-2222-3333-4444-555555555555\n",
+    "grafana": "apiUrl: https://grafana.example.com/api\napiKey: glsa_key\n",
+    "alertmanager": (
+        "targets:\n- 10.5.39.39:19093\n- 10.5.39.39:29093\n- 10.5.39.39:39093\nscheme: https\n"
+        "apiPath: /api/v2/alerts\ninsecureSkipVerify: true\nbasicAuth:\n  username: ramp\n  password: secret\n"
+    ),
+    "github": "appID: 12345\ninstallationID: 67890\nprivateKey: |\n{key}",
+}
+
+
+@pytest.mark.parametrize("service_type", sorted(UPSTREAM_DOCS_ENTRIES))
+def test_the_upstream_docs_entries_build_unchanged(service_type: str) -> None:
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    indented = "".join(f"  {line}\n" for line in key.decode().splitlines())
+    options = yaml.safe_load(UPSTREAM_DOCS_ENTRIES[service_type].replace("{key}", indented))
+    client = httpx.AsyncClient()
+    service = build_service(
+        service_type, service_type, options, ServiceContext(http=client, client_for=lambda **_: client)
+    )
+    assert service.name == service_type
+
+
+def test_every_paging_service_is_registered() -> None:
+
+    assert {"pagerdutyv2", "opsgenie", "grafana", "alertmanager", "github"} <= set(service_types())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +15,8 @@ from ramp.notifications.services.chat_common import RateLimited
 from ramp.notifications.services.registry import build_service, service_types
 from ramp.notifications.services.webhook import WebhookService, join_path
 from tests.backends import Reply, serve
-from tests.backends.chat import SlackIncomingWebhook, service_context
-from tests.backends.smtp import free_port
+from tests.backends.chat import HttpsServer, SlackIncomingWebhook, service_context
+from tests.backends.smtp import free_port, make_certificate
 
 TOKEN = "ghp_secretToken12345"
 PASSWORD = "api-key-very-secret"
@@ -195,3 +196,22 @@ async def test_http_429_is_rate_limited_with_the_retry_after_the_delivery_layer_
     assert caught.value.retry_after_seconds == 3.0
     assert isinstance(caught.value, SendError)
     assert "rate limited (HTTP 429, Retry-After 3s): slow down" in str(caught.value)
+
+
+async def test_insecure_skip_verify_reaches_a_self_signed_https_server_that_is_refused_otherwise(
+    tmp_path: Path,
+) -> None:
+    cert, key = make_certificate(tmp_path)
+    server = HttpsServer(lambda _: Reply(200), cert, key).start()
+    try:
+        async with service_context() as context:
+            url = server.url + "/hook/s3cr3t-key"
+            checked = build_service("webhook", "a", {"url": url}, context)
+            with pytest.raises(SendError) as caught:
+                await checked.send(Notification("m"), "")
+            insecure = build_service("webhook", "b", {"url": url, "insecureSkipVerify": True}, context)
+            await insecure.send(Notification("m"), "")
+    finally:
+        server.stop()
+    assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value) and "s3cr3t-key" not in str(caught.value)
+    assert [request.path for request in server.requests] == ["/hook/s3cr3t-key"]
