@@ -9,7 +9,9 @@ Its annotation patches spend a request budget of their own (as events do), never
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -39,20 +41,27 @@ class Notifications:
             group.create_task(self.notifier.run(), name="notifier")
             group.create_task(self.watcher.run(), name="notification-config")
 
-    async def resume(self, informers: Informers, *, sharded: bool) -> int:
-        """Start of a leader term: the term's caches, and the deliveries its objects hold as pending. A sharded
-        replica does not resume (a pending delivery's object may be another replica's)."""
+    async def resume(self, informers: Informers, *, owns: Callable[[Mapping[str, Any]], bool] | None = None) -> int:
+        """Start of a leader term: the term's caches, and the deliveries its objects hold as pending.
+
+        `owns`: with --shards, whether this replica reconciles a Rollout now; only those are evaluated, and their
+        pending deliveries are sent at their next change (not at the term's start: shards come and go)."""
 
         def get(kind: str, namespace: str, name: str) -> dict[str, object] | None:
             informer = informers.rollouts if kind == "Rollout" else informers.analysis_runs
             return informer.get(f"{namespace}/{name}")
 
         lookup = Lookup(get, informers.analysis_runs.list)
-        objects = [] if sharded else [*informers.rollouts.list(), *informers.analysis_runs.list()]
+        objects = [] if owns is not None else [*informers.rollouts.list(), *informers.analysis_runs.list()]
         resumed = await self.notifier.resume(lookup, objects)
         # Conditions with a `when` (custom triggers) are evaluated on every change of a Rollout, as upstream's
         # notifications controller does; the cached ones once now.
-        observe = self.notifier.observe
+        notifier = self.notifier
+
+        def observe(rollout: Mapping[str, Any]) -> None:
+            if owns is None or owns(rollout):
+                notifier.observe(rollout)
+
         informers.rollouts.add_handler(EventHandler(on_add=observe, on_update=lambda old, new: observe(new)))
         for rollout in informers.rollouts.list():
             observe(rollout)

@@ -262,7 +262,9 @@ class Manager:
                     controller.start()
                 log.info("workers started", extra={name: c.workers for name, c in self.controllers.items()})
                 if self.notifications is not None:
-                    await self.notifications.resume(self.informers, sharded=self.options.shards > 1)
+                    await self.notifications.resume(
+                        self.informers, owns=self._owns if self.options.shards > 1 else None
+                    )
                 if self.options.shards > 1:
                     self._start_sharding(self.informers)
                 await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
@@ -422,6 +424,11 @@ class Manager:
             return _object_shard(kind, obj, shards) if obj is not None else shard_for(key, shards)
 
         return shard_of
+
+    def _owns(self, rollout: Mapping[str, Any]) -> bool:
+        """This replica holds the shard of `rollout` now (notifications' state path, with --shards)."""
+        meta = rollout.get("metadata") or {}
+        return self._holds(shard_for(f"{meta.get('namespace')}/{meta.get('name')}", self.options.shards))
 
     def _holds(self, shard: int) -> bool:
         return self.coordinator is not None and self.coordinator.holds(shard)

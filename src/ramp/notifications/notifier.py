@@ -144,6 +144,8 @@ class Notifier:
         self._ledgers: dict[ObjectKey, Ledger] = {}
         self._locks: dict[ObjectKey, asyncio.Lock] = {}
         self._reported: set[tuple[str, str, str]] = set()
+        self._inflight: set[tuple[ObjectKey, str]] = set()
+        """Deliveries queued or being sent by this process: a pending key not here was left by another."""
 
     # -- the listener (on the reconcile's path: never waits) ------------------------------------------------
 
@@ -209,6 +211,7 @@ class Notifier:
         self._lookup = NO_CACHES
         self._ledgers.clear()
         self._changed.clear()
+        self._inflight.clear()
         while not self._intake.empty():
             self._intake.get_nowait()
             self._intake.task_done()
@@ -327,9 +330,12 @@ class Notifier:
                             since=int(self._clock()),
                         )
                         promised[key] = (delivery, loaded, tuple(result.templates))
-        if not promised and not lapsed:
-            return
         async with self._lock(about):
+            ledger = self._ledger_of(about, obj)
+            # Promised by a controller that stopped before sending (or by another shard's holder): send now.
+            for key, left in ledger.pending.items():
+                if (about, key) not in self._inflight:
+                    await self._requeue(obj, key, left)
             ledger = self._ledger_of(about, obj)
             fresh = {k: v for k, v in promised.items() if not ledger.knows(k)}
             forgotten = {k for k in lapsed if k in ledger.notified}
@@ -385,7 +391,9 @@ class Notifier:
             event_type=promised.event_type,
             render=lambda: self._render(obj, loaded, templates, promised),
         )
+        self._inflight.add((object_key(obj), delivery_id))
         if not self.queue.enqueue(delivery):
+            self._inflight.discard((object_key(obj), delivery_id))
             log.warning("notification not queued: too many waiting", extra={"trigger": promised.trigger})
 
     def _render(
@@ -427,6 +435,12 @@ class Notifier:
 
     async def _done(self, delivery: Delivery, error: Exception | None) -> None:
         key = object_key(delivery.about)
+        try:
+            await self._record(key, delivery, error)
+        finally:
+            self._inflight.discard((key, delivery.key))
+
+    async def _record(self, key: ObjectKey, delivery: Delivery, error: Exception | None) -> None:
         async with self._lock(key):
             ledger = self._ledger_of(key, delivery.about)
             if error is None:

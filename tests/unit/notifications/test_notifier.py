@@ -359,3 +359,20 @@ async def test_events_never_send_conditions_with_a_when() -> None:
     recorder.normal(cluster.rollout, "Purple", "an event whose trigger is on-purple")
     await _settle(notifier, recorder)
     assert SENT == {}
+
+
+async def test_a_delivery_another_controller_left_pending_is_sent_at_the_rollouts_next_change_once() -> None:
+    SENT.clear()
+    cluster = _Cluster(_rollout(**SUBSCRIBED))
+    notifier, recorder, _ = _setup(cluster)
+    await notifier.resume(Lookup(lambda k, ns, n: cluster.rollout, lambda ns: []), [])
+    recorder.warning(cluster.rollout, "RolloutAborted", "aborted")
+    intake = asyncio.create_task(notifier._take_events())  # promised, never sent: that controller stops
+    await notifier._intake.join()
+    intake.cancel()
+    # A sharded replica resumes nothing at its start: it sends at the Rollout's next change instead
+    other, recorder2, _ = _setup(cluster)
+    await other.resume(Lookup(lambda k, ns, n: cluster.rollout, lambda ns: []), [])
+    await _changes(other, recorder2, cluster, "v1", "v2")
+    assert sorted(r for _, r in SENT["ops"]) == ["alerts", "oncall"]
+    assert not read_ledger(cluster.rollout["metadata"]["annotations"]).pending
