@@ -54,6 +54,7 @@ class Notifications:
         lookup = Lookup(get, informers.analysis_runs.list)
         objects = [] if owns is not None else [*informers.rollouts.list(), *informers.analysis_runs.list()]
         resumed = await self.notifier.resume(lookup, objects)
+        self.notifier.book.set_leading(True)
         # Conditions with a `when` (custom triggers) are evaluated on every change of a Rollout, as upstream's
         # notifications controller does; the cached ones once now.
         notifier = self.notifier
@@ -66,6 +67,11 @@ class Notifications:
         for rollout in informers.rollouts.list():
             observe(rollout)
         return resumed
+
+    def end_term(self) -> None:
+        """The leader term ended at once: queue nothing more, report nothing more (until the next term)."""
+        self.notifier.end_term()
+        self.notifier.book.set_leading(False)
 
     async def aclose(self) -> None:
         for client in (self.http, *self.insecure):
@@ -103,4 +109,5 @@ def build_notifications(
         client.with_own_limiter(*client.budget), recorder, book, engine, policy=RetryPolicy(timeout=SEND_TIMEOUT)
     )
     recorder.add_listener(notifier.listen)
+    book.set_leading(False)  # until the first term starts
     return Notifications(notifier, ConfigWatcher(client, book, watched_namespace=watched_namespace), http, unverified)

@@ -439,7 +439,7 @@ class Manager:
         reason = "lease lost" if ended is TermEnd.LOST else "informer failed"
         log.error(f"{reason}: stopping all work at once")
         if self.notifications is not None:
-            self.notifications.notifier.end_term()
+            self.notifications.end_term()
         for controller in self.controllers.values():
             controller.cancel()
         for task in self._tasks:

@@ -92,6 +92,9 @@ class ConfigBook:
         self.self_service = self_service
         self._loaded: dict[str, LoadedConfig] = {}
         self._reported: dict[str, frozenset[str]] = {}
+        self._problems: dict[str, tuple[Obj, frozenset[str]]] = {}
+        self.leading = True
+        """False on a standby replica (`set_leading`): it loads configurations but reports nothing."""
 
     def for_namespace(self, namespace: str) -> list[LoadedConfig]:
         """The configurations that serve an object in `namespace` (the controller's first)."""
@@ -109,6 +112,7 @@ class ConfigBook:
             # No ConfigMap, no notifications from this namespace (a Secret alone configures nothing).
             self._loaded.pop(namespace, None)
             self._reported.pop(namespace, None)
+            self._problems.pop(namespace, None)
             log.info("notifications configuration removed", extra={"namespace": namespace})
             return
         data = {str(k): str(v) for k, v in (configmap.get("data") or {}).items()}
@@ -129,11 +133,26 @@ class ConfigBook:
             "notifications configuration loaded",
             extra={"namespace": namespace, "services": sorted(services), "problems": len(messages)},
         )
-        reported = frozenset(messages)
-        if reported and reported != self._reported.get(namespace):
-            for message in sorted(reported):
-                self.recorder.warning(configmap, CONFIG_INVALID, message)
-        self._reported[namespace] = reported
+        self._problems[namespace] = (configmap, frozenset(messages))
+        self._report(namespace)
+
+    def set_leading(self, leading: bool) -> None:
+        """Only the leader reports configuration problems (every replica loads the configuration, ready to lead);
+        a new leader reports what it finds."""
+        self.leading = leading
+        if leading:
+            for namespace in list(self._problems):
+                self._report(namespace)
+        else:
+            self._reported.clear()
+
+    def _report(self, namespace: str) -> None:
+        configmap, messages = self._problems[namespace]
+        if not self.leading or not messages or messages == self._reported.get(namespace):
+            return
+        for message in sorted(messages):
+            self.recorder.warning(configmap, CONFIG_INVALID, message)
+        self._reported[namespace] = messages
 
 
 class ConfigWatcher:

@@ -116,3 +116,12 @@ async def test_with_self_service_an_object_is_served_by_the_controllers_configur
     plain.set("argo-rollouts", _configmap("argo-rollouts"), None)
     plain.set("shop", _configmap("shop"), None)
     assert [c.namespace for c in plain.for_namespace("shop")] == ["argo-rollouts"]
+
+
+async def test_a_standby_replica_reports_nothing_and_reports_once_it_leads() -> None:
+    book, _, heard = _book()
+    book.set_leading(False)
+    book.set("argo-rollouts", _configmap("argo-rollouts", **{"service.awssqs": "x"}), None)
+    assert heard == []
+    book.set_leading(True)
+    assert [reason for _, reason, _ in heard] == [CONFIG_INVALID]
