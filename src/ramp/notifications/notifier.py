@@ -143,6 +143,7 @@ class Notifier:
         self._lookup = NO_CACHES
         self._ledgers: dict[ObjectKey, Ledger] = {}
         self._locks: dict[ObjectKey, asyncio.Lock] = {}
+        self._ledger_uids: dict[ObjectKey, str] = {}
         self._reported: set[tuple[str, str, str]] = set()
         self._inflight: set[tuple[ObjectKey, str]] = set()
         """Deliveries queued or being sent by this process: a pending key not here was left by another."""
@@ -188,7 +189,7 @@ class Notifier:
                 continue
             key = object_key(obj)
             async with self._lock(key):
-                ledger = self._ledgers.setdefault(key, read_ledger(annotations))
+                ledger = self._ledger_of(key, obj)
                 for delivery_id, promised in ledger.pending.items():
                     if await self._requeue(obj, delivery_id, promised):
                         resumed += 1
@@ -468,9 +469,13 @@ class Notifier:
         return self._locks.setdefault(key, asyncio.Lock())
 
     def _ledger_of(self, key: ObjectKey, obj: Obj) -> Ledger:
-        if key not in self._ledgers:
-            current = self._lookup.get(*key) or obj
+        """The object's ledger: read from it once, then kept here (this process is its only writer while it
+        leads). A new object of the same name (deleted and created again) starts from its own annotations."""
+        current = self._lookup.get(*key) or obj
+        uid = str((current.get("metadata") or {}).get("uid") or "")
+        if key not in self._ledgers or self._ledger_uids.get(key) != uid:
             self._ledgers[key] = read_ledger((current.get("metadata") or {}).get("annotations"))
+            self._ledger_uids[key] = uid
         return self._ledgers[key]
 
     async def _write(self, key: ObjectKey, ledger: Ledger) -> None:
