@@ -21,27 +21,9 @@ import uuid
 import httpx
 import yaml
 
-from process import cpu_seconds, free_port, memory_mib, request_counts
+from process import cpu_seconds, free_port, memory_mib, paused_rollout, request_counts
 from ramp.cli.demo import install_crds
 from ramp.localcluster.cluster import LocalCluster
-
-
-def _rollout(index: int, instance: str) -> dict[str, object]:
-    name = f"bench-{index:05d}"
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Rollout",
-        "metadata": {"name": name, "labels": {"argo-rollouts.argoproj.io/controller-instance-id": instance}},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
-            },
-            "strategy": {"canary": {"steps": [{"setWeight": 20}, {"pause": {}}]}},
-        },
-    }
 
 
 def _reconciled(port: int, namespace: str) -> int:
@@ -63,7 +45,7 @@ def main() -> None:
     cluster.run_kubectl("create", "namespace", namespace)
     try:
         for start in range(0, options.rollouts, 250):
-            items = [_rollout(i, instance) for i in range(start, min(start + 250, options.rollouts))]
+            items = [paused_rollout(i, instance) for i in range(start, min(start + 250, options.rollouts))]
             cluster.run_kubectl(
                 "apply",
                 "-n",

@@ -1,5 +1,6 @@
 """What the benchmarks share: free ports, a process's CPU and memory from /proc, the controller's API request
-counts from its metrics, and `ramp controller` for one namespace as its own process.
+counts from its metrics, a paused canary Rollout to fill a cluster with, and `ramp controller` for one namespace
+as its own process.
 
 Imported by the scripts next to it (`python bench/<name>.py` puts this folder on the path).
 """
@@ -75,6 +76,26 @@ def start_namespaced_controller(
             raise SystemExit(f"controller exited: {log_path.read_text()[-3000:]}")
         time.sleep(0.1)
     return process, metrics
+
+
+def paused_rollout(index: int, instance: str) -> dict[str, object]:
+    """Rollout `bench-<index>` for controller instance `instance`: one replica, a canary that stops at its first
+    (indefinite) pause, so once placed it stays idle."""
+    name = f"bench-{index:05d}"
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {"name": name, "labels": {"argo-rollouts.argoproj.io/controller-instance-id": instance}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
+            },
+            "strategy": {"canary": {"steps": [{"setWeight": 20}, {"pause": {}}]}},
+        },
+    }
 
 
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30) -> None:

@@ -26,30 +26,12 @@ from collections.abc import Callable
 import httpx
 import yaml
 
-from process import cpu_seconds, free_port, memory_mib, request_counts
+from process import cpu_seconds, free_port, memory_mib, paused_rollout, request_counts
 from ramp.cli.demo import install_crds
 from ramp.localcluster.cluster import LocalCluster
 
 NAMESPACES = 4
 LEASE_NAMESPACE = "argo-rollouts"
-
-
-def _rollout(index: int, instance: str) -> dict[str, object]:
-    name = f"bench-{index:05d}"
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Rollout",
-        "metadata": {"name": name, "labels": {"argo-rollouts.argoproj.io/controller-instance-id": instance}},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
-            },
-            "strategy": {"canary": {"steps": [{"setWeight": 20}, {"pause": {}}]}},
-        },
-    }
 
 
 class Replica:
@@ -130,7 +112,7 @@ def main() -> None:
             cluster.run_kubectl("create", "namespace", namespace)
         cluster.run_kubectl("create", "namespace", LEASE_NAMESPACE, check=False)
         for start in range(0, n, 250):
-            items = [_rollout(i, instance) for i in range(start, min(start + 250, n))]
+            items = [paused_rollout(i, instance) for i in range(start, min(start + 250, n))]
             namespace = namespaces[(start // 250) % NAMESPACES]
             document = yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items})
             cluster.run_kubectl("apply", "-n", namespace, "-f", "-", stdin=document)

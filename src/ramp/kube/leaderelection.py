@@ -162,19 +162,8 @@ class LeaderElector:
         """Return once this process holds the Lease (retrying for as long as it takes)."""
         announced = False
         while True:
-            started = self._monotonic()
-            attempt = await self._try_acquire_or_renew()
-            term = decide_term(
-                attempt.outcome,
-                renewed_at=None,
-                request_started=started,
-                now=self._monotonic(),
-                renew_deadline=self.renew_deadline,
-            )
-            if term.leading:
-                self._renewed_at = term.renewed_at
-                self._is_leader = True
-                LEADER.labels(self.name).set(1)
+            attempt, leading = await self._attempt()
+            if leading:
                 log.info("leader acquired", extra={"lease": self.lease_ref, "identity": self.identity})
                 return
             if attempt.held:
@@ -202,6 +191,14 @@ class LeaderElector:
         """One attempt to take (or renew) the Lease; True if this process now holds it and may act.
 
         Used by sharding (`ramp.manager.sharding`), which decides itself when to try for which Lease."""
+        _, leading = await self._attempt()
+        if leading:
+            log.info("lease acquired", extra={"lease": self.lease_ref, "identity": self.identity})
+        return leading
+
+    async def _attempt(self) -> tuple[_Attempt, bool]:
+        """One try for the Lease, and whether this process now leads: `decide_term` says whether the write came
+        back in time to act on."""
         started = self._monotonic()
         attempt = await self._try_acquire_or_renew()
         term = decide_term(
@@ -211,13 +208,11 @@ class LeaderElector:
             now=self._monotonic(),
             renew_deadline=self.renew_deadline,
         )
-        if not term.leading:
-            return False
-        self._renewed_at = term.renewed_at
-        self._is_leader = True
-        LEADER.labels(self.name).set(1)
-        log.info("lease acquired", extra={"lease": self.lease_ref, "identity": self.identity})
-        return True
+        if term.leading:
+            self._renewed_at = term.renewed_at
+            self._is_leader = True
+            LEADER.labels(self.name).set(1)
+        return attempt, term.leading
 
     def observe(self, lease: dict[str, Any] | None) -> None:
         """Take note of the Lease as listed (None: it does not exist), so expiry is timed from when it was seen."""

@@ -23,12 +23,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import yaml
-
 from ramp.analysis.expression import ExpressionError, compile_expression
 from ramp.notifications import catalog
 from ramp.notifications.render import TemplateSpec, compile_template_spec
 from ramp.notifications.selectors import LabelSelector, SelectorError, parse_label_selector
+from ramp.notifications.yamltext import YamlTextError, load_yaml_text
 
 CONDITION_FIELDS: Final = {"when": "when", "send": "send", "oncePer": "once_per", "description": "description"}
 TEMPLATE_SERVICE_FIELDS: Final = frozenset(
@@ -227,12 +226,9 @@ def load_config(
 
 def _load_yaml(key: str, text: str, problems: _Problems) -> tuple[bool, Any]:
     try:
-        return True, yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
-        reason = getattr(error, "problem", None) or str(error)
-        problems.add(key, f"not valid YAML{at}: {reason}")
+        return True, load_yaml_text(text)
+    except YamlTextError as error:
+        problems.add(key, str(error))
         return False, None
 
 

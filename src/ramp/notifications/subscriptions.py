@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-import yaml
+from ramp.notifications.yamltext import YamlTextError, load_yaml_text
 
 if TYPE_CHECKING:
     from ramp.notifications.config import NotificationConfig
@@ -123,9 +123,9 @@ def _subscriptions(annotations: Mapping[str, str], report: Callable[[str, str], 
 
 def _parse_subscriptions_yaml(key: str, value: str, report: Callable[[str, str], None]) -> Iterator[_Subscription]:
     try:
-        raw: Any = yaml.safe_load(value) if value else None
-    except yaml.YAMLError as error:
-        report(key, f"not valid YAML: {getattr(error, 'problem', None) or error}")
+        raw: Any = load_yaml_text(value) if value else None
+    except YamlTextError as error:
+        report(key, str(error))
         return
     if not isinstance(raw, list):
         report(key, "must be a YAML list of {trigger: [...], destinations: [{service, recipients: [...]}]}")

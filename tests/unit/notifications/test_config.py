@@ -15,6 +15,9 @@ from ramp.notifications.config import Condition, load_config
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "notifications" / "argo-rollouts-notification-configmap.yaml"
 TYPES = ("slack", "email", "webhook")
+ALIAS_BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]\n" for level in range(1, 7)
+)
 
 
 def load(data, secret=None, **options):
@@ -229,6 +232,11 @@ def test_default_triggers_subscriptions_and_context_are_read():
             id="subscription-unknown-field",
         ),
         pytest.param({"context": "[a]"}, "context", "YAML map of strings", id="context-not-map"),
+        pytest.param({"template.t": "[" * 100_000}, "template.t", "nested too deeply", id="yaml-nested-absurdly"),
+        pytest.param({"trigger.on-x": "- " * 80 + "a"}, "trigger.on-x", "nested too deeply", id="yaml-nested-deep"),
+        pytest.param(
+            {"service.webhook.w": ALIAS_BOMB}, "service.webhook.w", "more than 100000 values", id="alias-bomb"
+        ),
         pytest.param({"tigger.on-x": "- send: [a]"}, "tigger.on-x", "Ramp does not know this key", id="unknown-key"),
         pytest.param({"trigger.on-x": 3}, "trigger.on-x", "must be a string", id="value-not-string"),
     ],

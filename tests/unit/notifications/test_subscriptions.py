@@ -120,6 +120,7 @@ def test_destinations_follow_upstream_subscription_forms(data, annotations, labe
         ({f"{P}/subscribe.a.b.c": "x"}, "subscribe.<trigger>.<service>"),
         ({f"{P}/subscribe.slack": "x"}, "no default triggers for service 'slack'"),
         ({f"{P}/subscriptions": "{a"}, "not valid YAML"),
+        ({f"{P}/subscriptions": "[" * 100_000}, "nested too deeply"),
         ({f"{P}/subscriptions": "- trigger: [on-rollout-aborted]"}, "no destinations"),
     ],
 )

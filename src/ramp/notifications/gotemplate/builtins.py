@@ -38,7 +38,7 @@ def _length(item: Any) -> int:
         raise FuncError("len of nil pointer")
     if isinstance(item, str):
         return len(item.encode())
-    if isinstance(item, Mapping | list | tuple):
+    if isinstance(item, bytes | Mapping | list | tuple):
         return len(item)
     raise FuncError(f"len of type {go_type_name(item)}")
 

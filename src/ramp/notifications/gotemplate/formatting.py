@@ -192,9 +192,13 @@ def _format_arg(arg: Any, spec: _Spec) -> str:
         return "map[" + " ".join(items) + "]"
     if isinstance(arg, GoFunc):
         return _bad_verb(arg, spec) if verb != "v" else spec.pad("0xc000000000")
+    if isinstance(arg, bytes):
+        if verb in "sqxX":
+            return _format_string(arg.decode("utf-8", "replace"), spec)
+        return "[" + " ".join(_format_int(byte, spec) for byte in arg) + "]"
     if isinstance(arg, list | tuple):
         return "[" + " ".join(_format_nested(item, spec) for item in arg) + "]"
-    return _bad_verb(arg, spec)
+    return spec.pad(print_value(arg)) if verb == "v" else _bad_verb(arg, spec)
 
 
 def _format_nested(arg: Any, spec: _Spec) -> str:

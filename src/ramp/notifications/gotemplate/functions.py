@@ -1,8 +1,9 @@
 """The function map templates run with: Go's builtins under sprig's text function map, as Argo Rollouts'
 notifications engine builds it (`sprig.TxtFuncMap()` without `env` and `expandenv`).
 
-Sprig functions Ramp does not provide (certificates, keys, passwords, AES, DNS lookups, semver, URLs) are named
-in `UNSUPPORTED_SPRIG`, so a template using one is refused at parse time with a message that says so.
+Sprig functions Ramp does not provide (certificates, keys, passwords, AES, DNS lookups, the semver object,
+URLs) are named in `UNSUPPORTED_SPRIG`, so a template using one is refused at parse time with a message that
+says so.
 
 Used by `ramp.notifications.gotemplate.compile_template` and the parser's function check.
 """
@@ -17,6 +18,7 @@ from ramp.notifications.gotemplate.sprig_dates import DATE_FUNCTIONS
 from ramp.notifications.gotemplate.sprig_defaults import DEFAULT_FUNCTIONS
 from ramp.notifications.gotemplate.sprig_math import MATH_FUNCTIONS
 from ramp.notifications.gotemplate.sprig_regex import REGEX_FUNCTIONS
+from ramp.notifications.gotemplate.sprig_semver import SEMVER_FUNCTIONS
 from ramp.notifications.gotemplate.sprig_strings import STRING_FUNCTIONS
 from ramp.notifications.gotemplate.values import GoFunc
 
@@ -27,6 +29,7 @@ SPRIG_FUNCTIONS: Final[dict[str, GoFunc]] = {
     **DEFAULT_FUNCTIONS,
     **REGEX_FUNCTIONS,
     **DATE_FUNCTIONS,
+    **SEMVER_FUNCTIONS,
 }
 """Sprig's functions Ramp provides, by name."""
 
@@ -79,7 +82,6 @@ UNSUPPORTED_SPRIG: Final = frozenset(
         "randBytes",
         "getHostByName",
         "semver",
-        "semverCompare",
         "urlParse",
         "urlJoin",
         "osBase",

@@ -27,11 +27,18 @@ def _next_chunk(layout: str, start: int) -> tuple[int, str]:
     while index < len(layout):
         rest = layout[index:]
         char = rest[0]
+        # "Jan" and "Mon" followed by a lower-case letter are text ("Monat"), as in Go.
         if char == "J" and rest.startswith("Jan"):
-            return index, "January" if rest.startswith("January") else "Jan"
+            if rest.startswith("January"):
+                return index, "January"
+            if not rest[3:4].islower():
+                return index, "Jan"
         if char == "M":
             if rest.startswith("Mon"):
-                return index, "Monday" if rest.startswith("Monday") else "Mon"
+                if rest.startswith("Monday"):
+                    return index, "Monday"
+                if not rest[3:4].islower():
+                    return index, "Mon"
             if rest.startswith("MST"):
                 return index, "MST"
         if char == "0":
@@ -157,7 +164,10 @@ class _ParseError(ValueError):
 
 def parse_layout(layout: str, text: str, default_zone: tzinfo = UTC) -> datetime:
     """`time.ParseInLocation(layout, text, zone)`; ValueError worded as Go's on a mismatch."""
-    fields: dict[str, int] = {"year": 1, "month": 1, "day": 1, "hour": 0, "minute": 0, "second": 0, "micro": 0}
+    fields: dict[str, int] = {
+        **{"year": 1, "month": -1, "day": -1, "yday": -1},
+        **{"hour": 0, "minute": 0, "second": 0, "micro": 0},
+    }
     pm: bool | None = None
     zone: tzinfo | None = None
     value = text
@@ -166,9 +176,7 @@ def parse_layout(layout: str, text: str, default_zone: tzinfo = UTC) -> datetime
         while True:
             found, word = _next_chunk(layout, index)
             prefix = layout[index:found]
-            if not value.startswith(prefix):
-                raise _ParseError(f"cannot parse {_q(value)} as {_q(prefix or word)}")
-            value = value[len(prefix) :]
+            value = _skip(value, prefix)
             if not word:
                 if value:
                     raise _ParseError(f"extra text: {_q(value)}")
@@ -177,11 +185,14 @@ def parse_layout(layout: str, text: str, default_zone: tzinfo = UTC) -> datetime
             value, pm, zone = _parse_word(word, value, fields, pm, zone, layout[index:])
     except _ParseError as error:
         raise ValueError(f"parsing time {_q(text)} as {_q(layout)}: {error}") from None
+    except _RangeError as error:
+        raise ValueError(f"parsing time {_q(text)}: {error} out of range") from None
     if pm is not None:
         if pm and fields["hour"] < 12:
             fields["hour"] += 12
         elif not pm and fields["hour"] == 12:
             fields["hour"] = 0
+    _resolve_day(fields, text)
     try:
         return datetime(
             fields["year"],
@@ -195,6 +206,62 @@ def parse_layout(layout: str, text: str, default_zone: tzinfo = UTC) -> datetime
         )
     except ValueError:
         raise ValueError(f"parsing time {_q(text)}: day out of range") from None
+
+
+_DAYS_BEFORE: Final = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365)
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _resolve_day(fields: dict[str, int], text: str) -> None:
+    """Month and day from a day of the year (002), checked against any month and day given, as Go does."""
+    yday = fields["yday"]
+    if yday < 0:
+        fields["month"] = 1 if fields["month"] < 0 else fields["month"]
+        fields["day"] = 1 if fields["day"] < 0 else fields["day"]
+        return
+    month = day = 0
+    if _is_leap(fields["year"]):
+        if yday == 31 + 29:
+            month, day = 2, 29
+        elif yday > 31 + 29:
+            yday -= 1
+    if not 1 <= yday <= 365:
+        raise ValueError(f"parsing time {_q(text)}: day-of-year out of range")
+    if month == 0:
+        month = (yday - 1) // 31 + 1
+        if _DAYS_BEFORE[month] < yday:
+            month += 1
+        day = yday - _DAYS_BEFORE[month - 1]
+    if fields["month"] >= 0 and fields["month"] != month:
+        raise ValueError(f"parsing time {_q(text)}: day-of-year does not match month")
+    if fields["day"] >= 0 and fields["day"] != day:
+        raise ValueError(f"parsing time {_q(text)}: day-of-year does not match day")
+    fields["month"], fields["day"] = month, day
+
+
+class _RangeError(ValueError):
+    pass
+
+
+_RANGES: Final = {"month": (1, 12), "hour": (0, 23), "hour12": (0, 12), "minute": (0, 59), "second": (0, 59)}
+
+
+def _skip(value: str, prefix: str) -> str:
+    """`value` after the layout's literal `prefix`; a space in the layout matches any run of spaces (Go's skip)."""
+    rest = prefix
+    while rest:
+        if rest[0] == " ":
+            if value and value[0] != " ":
+                raise _ParseError(f"cannot parse {_q(value)} as {_q(prefix)}")
+            rest, value = rest.lstrip(" "), value.lstrip(" ")
+            continue
+        if not value or value[0] != rest[0]:
+            raise _ParseError(f"cannot parse {_q(value)} as {_q(prefix)}")
+        rest, value = rest[1:], value[1:]
+    return value
 
 
 def _q(text: str) -> str:
@@ -239,44 +306,51 @@ def _parse_word(
         "02": ("day", 2, 2),
         "2": ("day", 1, 2),
         "15": ("hour", 1, 2),
-        "03": ("hour", 2, 2),
-        "3": ("hour", 1, 2),
+        "03": ("hour12", 2, 2),
+        "3": ("hour12", 1, 2),
         "04": ("minute", 2, 2),
         "4": ("minute", 1, 2),
         "05": ("second", 2, 2),
         "5": ("second", 1, 2),
         "002": ("yday", 3, 3),
+        "__2": ("yday", 1, 3),
     }
+    original = word
     if word == "_2":
         value = value[1:] if value.startswith(" ") else value
         word = "2"
+    if word == "__2":
+        value = value[2:] if value.startswith("  ") else (value[1:] if value.startswith(" ") else value)
     if word in numeric:
         name, least, most = numeric[word]
-        number, value = _take_digits(value, word, least, most)
+        number, value = _take_digits(value, original, least, most)
         if word == "06":
             number += 1900 if number >= 69 else 2000
+        low, high = _RANGES.get(name, (0, number))
+        if not low <= number <= high:
+            raise _RangeError("hour" if name == "hour12" else name)
+        if name == "hour12":
+            name = "hour"
         fields[name] = number
-        if name == "second" and len(value) >= 2 and value[0] in ".," and value[1].isdigit():
-            next_word = _next_chunk(rest_layout, 0)
-            if not (next_word[0] == 0 and next_word[1][:1] in ".,"):
-                end = 1
-                while end < len(value) and value[end].isdigit():
-                    end += 1
-                fields["micro"] = int((value[1:end] + "000000")[:6])
-                value = value[end:]
+        # Go reads a fraction after the seconds unless the layout's next word (anywhere after) is one.
+        has_fraction = len(value) >= 2 and value[0] in ".," and value[1].isdigit()
+        if name == "second" and has_fraction and _next_chunk(rest_layout, 0)[1][:1] not in (".", ","):
+            end = 1
+            while end < len(value) and value[end].isdigit():
+                end += 1
+            fields["micro"] = int((value[1:end] + "000000")[:6])
+            value = value[end:]
         return value, pm, zone
     if word in ("PM", "pm"):
-        marker = value[:2].upper()
-        if marker not in ("AM", "PM"):
+        marker = value[:2]
+        if marker not in ((("AM", "PM")) if word == "PM" else ("am", "pm")):
             raise _ParseError(f"cannot parse {_q(value)} as {_q(word)}")
-        return value[2:], marker == "PM", zone
+        return value[2:], marker in ("PM", "pm"), zone
     if word == "MST":
-        end = 0
-        while end < len(value) and value[end].isalpha():
-            end += 1
-        if end < 3:
+        length = _zone_name_length(value)
+        if length == 0:
             raise _ParseError(f"cannot parse {_q(value)} as {_q(word)}")
-        return value[end:], pm, UTC if value[:end] in ("UTC", "GMT") else zone
+        return value[length:], pm, UTC if value[:length] in ("UTC", "GMT") else zone
     if word[0] in "-Z":
         if word[0] == "Z" and value.startswith("Z"):
             return value[1:], pm, UTC
@@ -293,6 +367,24 @@ def _parse_word(
         fields["micro"] = int((value[1:end] + "000000")[:6])
         return value[end:], pm, zone
     raise _ParseError(f"cannot parse {_q(value)} as {_q(word)}")
+
+
+def _zone_name_length(value: str) -> int:
+    """Go's parseTimeZone for a name: UTC, ChST/MeST, or 3 to 5 capitals (4 and 5 ending in T, or WITA)."""
+    if value.startswith("UTC") or value.startswith("GMT"):
+        return 3
+    if value[:4] in ("ChST", "MeST"):
+        return 4
+    upper = 0
+    while upper < 6 and upper < len(value) and "A" <= value[upper] <= "Z":
+        upper += 1
+    if upper == 3:
+        return 3
+    if upper == 4 and (value[3] == "T" or value[:4] == "WITA"):
+        return 4
+    if upper == 5 and value[4] == "T":
+        return 5
+    return 0
 
 
 def _parse_offset(word: str, value: str, pm: bool | None) -> tuple[str, bool | None, tzinfo]:

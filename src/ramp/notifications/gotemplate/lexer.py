@@ -63,7 +63,7 @@ class Token:
             return "EOF"
         if self.kind is Kind.ERROR:
             return self.value
-        if self.kind is Kind.KEYWORD or (self.kind is Kind.NIL):
+        if self.kind in (Kind.KEYWORD, Kind.NIL, Kind.DOT):
             return f"<{self.value}>"
         if len(self.value) > 10:
             return f"{go_quote(self.value[:10])}..."
@@ -204,7 +204,6 @@ class Lexer:
 
     def _lex_inside_action(self) -> None:
         text = self.text
-        action_line = self.line
         while True:
             delim, trim = self._at_right_delim()
             if delim:
@@ -218,7 +217,7 @@ class Lexer:
                     self._skip_trailing_space()
                 return
             if self.pos >= len(text):
-                raise self._error("unclosed action", action_line)
+                raise self._error("unclosed action")
             char = text[self.pos]
             start, line = self.pos, self.line
             if char in _SPACE:
@@ -263,7 +262,7 @@ class Lexer:
             elif ord(char) < 0x80 and char.isprintable():
                 self._single(Kind.CHAR)
             else:
-                raise self._error(f"unrecognized character in action: U+{ord(char):04X} {go_quote_rune(char)}")
+                raise self._error(f"unrecognized character in action: {_sharp_u(char)}")
 
     def _single(self, kind: Kind) -> None:
         self._emit(kind, self.pos, self.pos + 1, self.line)
@@ -289,7 +288,7 @@ class Lexer:
         while end < len(text) and _is_alnum(text[end]):
             end += 1
         if not self._at_terminator(end):
-            raise self._error(f"bad character U+{ord(text[end]):04X} {go_quote_rune(text[end])}")
+            raise self._error(f"bad character {_sharp_u(text[end])}")
         self._emit(kind, start, end, self.line)
         self._advance_to(end)
 
@@ -299,7 +298,7 @@ class Lexer:
         while end < len(text) and _is_alnum(text[end]):
             end += 1
         if not self._at_terminator(end):
-            raise self._error(f"bad character U+{ord(text[end]):04X} {go_quote_rune(text[end])}")
+            raise self._error(f"bad character {_sharp_u(text[end])}")
         word = text[start:end]
         if word in KEYWORDS:
             kind = Kind.KEYWORD
@@ -312,28 +311,25 @@ class Lexer:
         self._emit(kind, start, end, self.line)
         self._advance_to(end)
 
-    def _lex_number(self) -> None:
+    def _scan_number(self, start: int) -> tuple[int, bool]:
+        """Where the number at `start` ends, and whether it is well formed (no letter right after it)."""
         text = self.text
-        start = end = self.pos
+        end = start
         if end < len(text) and text[end] in "+-":
             end += 1
         digits = "0123456789_"
-        if text.startswith(("0x", "0X"), end):
-            end += 2
-            digits = "0123456789abcdefABCDEF_"
-        elif text.startswith(("0o", "0O"), end):
-            end += 2
-            digits = "01234567_"
-        elif text.startswith(("0b", "0B"), end):
-            end += 2
-            digits = "01_"
+        if end < len(text) and text[end] == "0":
+            end += 1
+            if end < len(text) and text[end] in "xXoObB":
+                digits = {"x": "0123456789abcdefABCDEF_", "o": "01234567_", "b": "01_"}[text[end].lower()]
+                end += 1
         while end < len(text) and text[end] in digits:
             end += 1
         if end < len(text) and text[end] == ".":
             end += 1
             while end < len(text) and text[end] in digits:
                 end += 1
-        exponent = "pP" if len(digits) > 16 else "eE"
+        exponent = {11: "eE", 23: "pP"}.get(len(digits), "")
         if end < len(text) and text[end] in exponent:
             end += 1
             if end < len(text) and text[end] in "+-":
@@ -343,7 +339,19 @@ class Lexer:
         if end < len(text) and text[end] == "i":
             end += 1
         if end < len(text) and _is_alnum(text[end]):
-            raise self._error(f"bad number syntax: {go_quote(text[start : end + 1])}")
+            return end + 1, False
+        return end, True
+
+    def _lex_number(self) -> None:
+        text = self.text
+        start = self.pos
+        end, ok = self._scan_number(start)
+        if ok and end < len(text) and text[end] in "+-":
+            # A complex constant (1+2i): a second number that must end in "i".
+            end, ok = self._scan_number(end)
+            ok = ok and text[end - 1] == "i"
+        if not ok:
+            raise self._error(f"bad number syntax: {go_quote(text[start:end])}")
         self._emit(Kind.NUMBER, start, end, self.line)
         self._advance_to(end)
 
@@ -383,6 +391,13 @@ class Lexer:
             end += 1
         self._emit(Kind.CHAR_CONSTANT, self.pos, end + 1, self.line)
         self._advance_to(end + 1)
+
+
+def _sharp_u(char: str) -> str:
+    """`%#U` of a rune: "U+0041 'A'" (the character itself between quotes when it is printable)."""
+    if char.isprintable():
+        return f"U+{ord(char):04X} '{char}'"
+    return f"U+{ord(char):04X}"
 
 
 def go_quote_rune(char: str) -> str:

@@ -78,7 +78,7 @@ class _End:
         self.line = line
 
     def describe(self) -> str:
-        return "{{" + self.word + "}}"
+        return "{{else}}" if self.word.startswith("else") else "{{" + self.word + "}}"
 
 
 class Parser:
@@ -89,6 +89,7 @@ class Parser:
         self.functions = functions
         self.tokens = Lexer(text).tokens()
         self.index = 0
+        self.furthest = 0
         self.line = 1
         self.action_line = 0
         self.vars: list[str] = ["$"]
@@ -101,9 +102,13 @@ class Parser:
 
     def next(self) -> Token:
         # Past the end the last token (EOF or the lexer's ERROR) repeats.
-        token = self.tokens[min(self.index, len(self.tokens) - 1)]
+        last = len(self.tokens) - 1
+        token = self.tokens[min(self.index, last)]
+        if self.index >= self.furthest:
+            # Go reports the line of the furthest token read, even after backing up.
+            self.furthest = self.index
+            self.line = token.line
         self.index += 1
-        self.line = token.line
         return token
 
     def backup(self, count: int = 1) -> None:
@@ -228,11 +233,11 @@ class Parser:
         return ActionNode(token.pos, token.line, self._pipeline("command", Kind.RIGHT_DELIM))
 
     def _loop_control(self, word: str, token: Token) -> LoopControlNode:
-        if self.range_depth == 0:
-            raise self.error("{{" + word + "}} outside {{range}}")
         after = self.next_non_space()
         if after.kind is not Kind.RIGHT_DELIM:
             raise self.unexpected(after, "{{" + word + "}}")
+        if self.range_depth == 0:
+            raise self.error("{{" + word + "}} outside {{range}}")
         return LoopControlNode(token.pos, token.line, word)
 
     def _else(self, token: Token) -> _End:
@@ -257,8 +262,8 @@ class Parser:
                 nested = self._branch(kind, token)
                 else_body = [nested]
             elif end.word.startswith("else"):
-                if end.word != "else":
-                    raise self.error(f"expected end; found {{{{{end.word}}}}}")
+                # "else if" in a range (or "else with" in an if) leaves its keyword to the else body, where Go
+                # finds it out of place: "unexpected <if> in input".
                 else_body, end = self._item_list()
                 if end.word != "end":
                     raise self.error(f"expected end; found {end.describe()}")
@@ -415,6 +420,8 @@ class Parser:
         if token.kind is Kind.CHAR_CONSTANT:
             code = unquote_char(token.value)
             if code is None:
+                raise self.error("invalid syntax")
+            if code < 0:
                 raise self.error(f"malformed character constant: {token.value}")
             return NumberNode(token.pos, token.value, code, float(code), False)
         parsed = parse_number(token.value)

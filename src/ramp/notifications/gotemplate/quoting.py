@@ -79,13 +79,19 @@ def unquote_string(quoted: str) -> str | None:
 
 
 def unquote_char(quoted: str) -> int | None:
-    """The code point of a Go rune literal ('a', '\\n', '\\u00e9'); None when it is malformed."""
-    if len(quoted) < 3 or quoted[0] != "'" or quoted[-1] != "'":
+    """The code point of a Go rune literal ('a', '\\n', '\\u00e9'); None when its first character does not
+    read (Go's "invalid syntax"), -1 when more follows it (Go's "malformed character constant")."""
+    body = quoted[1:-1] if len(quoted) >= 2 else ""
+    if not body or body[0] == "'":
         return None
-    text = _unescape(quoted[1:-1], "'")
+    width = 1
+    if body[0] == "\\":
+        code = body[1:2]
+        width = {"x": 4, "u": 6, "U": 10}.get(code, 4 if code in "01234567" and code else 2)
+    text = _unescape(body[:width], "'")
     if text is None or len(text) != 1:
         return None
-    return ord(text)
+    return ord(text) if len(body) == width else -1
 
 
 def _parse_int(text: str) -> int | None:
@@ -107,6 +113,8 @@ def _parse_float(text: str) -> float | None:
         return None
     try:
         if "x" in text.lower():
+            if "p" not in text.lower():
+                return None  # a hexadecimal float needs its p exponent, as Go's ParseFloat says
             return float.fromhex(text.replace("_", ""))
         value = float(text)
     except ValueError:

@@ -31,6 +31,8 @@ def strval(value: Any) -> str:
     """sprig's strval: strings as they are, anything else as `%v` prints it (nil as "<nil>")."""
     if isinstance(value, str):
         return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
     if value is None or value is NO_VALUE:
         return "<nil>"
     return print_value(value)

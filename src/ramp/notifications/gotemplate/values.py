@@ -92,6 +92,8 @@ def go_type_name(value: Any) -> str:
         return "float64"
     if isinstance(value, str):
         return "string"
+    if isinstance(value, bytes):
+        return "[]uint8"  # upstream hands templates its Secret's data as bytes
     if isinstance(value, datetime):
         return "time.Time"
     if isinstance(value, timedelta):
@@ -132,7 +134,7 @@ def is_true(value: Any) -> bool:
         return value
     if isinstance(value, int | float):
         return value != 0
-    if isinstance(value, str | Mapping | list | tuple):
+    if isinstance(value, str | bytes | Mapping | list | tuple):
         return len(value) > 0
     if isinstance(value, timedelta):
         return value != timedelta(0)
@@ -174,7 +176,7 @@ def print_value_nested(value: Any) -> str:
 
 def prepare_data(data: Any) -> Any:
     """The data as Go's `json.Unmarshal` into `any` gives it: every number a float64 (tuples become lists)."""
-    if isinstance(data, bool) or data is None or isinstance(data, str | float | GoFunc | datetime):
+    if isinstance(data, bool) or data is None or isinstance(data, str | bytes | float | GoFunc | datetime):
         return data
     if isinstance(data, int):
         return float(data)

@@ -26,11 +26,14 @@ import ramp.notifications.services.webhook as _webhook  # noqa: F401
 #
 # Paging, alerting and status services (one import line each, below this comment).
 # BEGIN paging services
-from ramp.notifications.services import alertmanager  # noqa: F401  # isort: skip
-from ramp.notifications.services import github  # noqa: F401  # isort: skip
-from ramp.notifications.services import grafana  # noqa: F401  # isort: skip
-from ramp.notifications.services import opsgenie  # noqa: F401  # isort: skip
-from ramp.notifications.services import pagerdutyv2  # noqa: F401  # isort: skip
+# isort: split
+import ramp.notifications.services.alertmanager as _alertmanager  # noqa: F401
+import ramp.notifications.services.github as _github  # noqa: F401
+import ramp.notifications.services.grafana as _grafana  # noqa: F401
+import ramp.notifications.services.opsgenie as _opsgenie  # noqa: F401
+import ramp.notifications.services.pagerdutyv2 as _pagerdutyv2  # noqa: F401
+
+# isort: split
 
 # END paging services
 

@@ -214,6 +214,34 @@ CASES = [
     pytest.param(
         "{{ $x = 1 }}", ERROR('template: t:1:8: executing "t" at <1>: undefined variable: $x'), id="set_var_undefined"
     ),
+    pytest.param(
+        "{{ range .tags }}{{ else if .x }}{{ end }}",
+        ERROR("template: t:1: unexpected <if> in input"),
+        id="else_if_inside_range_is_out_of_place",
+    ),
+    pytest.param(
+        "a\n{{ .x \n\n",
+        ERROR("template: t:4: unclosed action started at t:2"),
+        id="unclosed_action_says_where_it_started",
+    ),
+    pytest.param(
+        "{{ 'ab' }}", ERROR("template: t:1: malformed character constant: 'ab'"), id="char_constant_of_two_characters"
+    ),
+    pytest.param("{{ '' }}", ERROR("template: t:1: invalid syntax"), id="empty_char_constant"),
+    pytest.param("{{ 4-8 }}", ERROR('template: t:1: bad number syntax: "4-8"'), id="number_followed_by_a_sign"),
+    pytest.param(
+        "{{ 0x1.8 }}", ERROR('template: t:1: illegal number syntax: "0x1.8"'), id="hex_float_without_exponent"
+    ),
+    pytest.param(
+        "{{ range .tags }}{{ break 1 }}{{ end }}",
+        ERROR('template: t:1: unexpected "1" in {{break}}'),
+        id="break_with_an_argument",
+    ),
+    pytest.param("{{ 1.5.x }}", ERROR('template: t:1: unexpected . after term "1.5"'), id="dot_after_a_number"),
+    pytest.param(
+        "{{ $nope\n}}", ERROR('template: t:2: undefined variable "$nope"'), id="undefined_variable_on_a_later_line"
+    ),
+    pytest.param("{{ .a'b }}", ERROR("template: t:1: bad character U+0027 '''"), id="bad_character_in_a_field"),
 ]
 
 

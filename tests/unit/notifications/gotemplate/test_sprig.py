@@ -158,6 +158,64 @@ CASES = [
         id="comparing_lists_is_an_error",
     ),
     pytest.param('{{ round "a" 1e3 | toJson }}|', "|", id="toJson_of_nan_is_empty"),
+    pytest.param(
+        '{{ semverCompare ">=1.2.3" "1.4.0" }} {{ semverCompare "<1.2.3" "1.4.0" }} {{ semverCompare "!=1.2.3" "1.2.3" }} {{ semverCompare "=1.2.3" "v1.2.3" }}',
+        "true false false true",
+        id="semver_compare_operators",
+    ),
+    pytest.param(
+        '{{ semverCompare "~1.2" "1.2.9" }} {{ semverCompare "~1.2" "1.3.0" }} {{ semverCompare "^1.2.3" "1.9.0" }} {{ semverCompare "^0.2.3" "0.3.0" }} {{ semverCompare "1.x" "1.7.2" }} {{ semverCompare "*" "3.0.0" }}',
+        "true false true false true true",
+        id="semver_compare_tilde_caret_and_wildcards",
+    ),
+    pytest.param(
+        '{{ semverCompare "1.2 - 1.4.5" "1.4.5" }} {{ semverCompare ">= 1.2, < 3.0" "3.0.0" }} {{ semverCompare "^1.2 || >=3" "3.1.0" }}',
+        "true false true",
+        id="semver_compare_ranges_and_alternatives",
+    ),
+    pytest.param(
+        '{{ semverCompare ">=1.0.0" "1.2.3-beta.2" }} {{ semverCompare ">=1.0.0-0" "1.2.3-beta.2" }} {{ semverCompare ">1.2.3-beta.2" "1.2.3-beta.10" }}',
+        "false true true",
+        id="semver_compare_prereleases_need_a_prerelease_constraint",
+    ),
+    pytest.param(
+        '{{ semverCompare "bogus" "1.2.3" }}',
+        ERROR(
+            'template: t:1:3: executing "t" at <semverCompare "bogus" "1.2.3">: error calling semverCompare: improper constraint: bogus'
+        ),
+        id="semver_compare_bad_constraint",
+    ),
+    pytest.param('{{ semverCompare ">1" "01.2.3" }}', "false", id="semver_compare_bad_version"),
+    pytest.param(
+        '{{ (call .time.Parse "2024-03-05T07:08:09.25Z").Format "Monday, 02-Jan-06 15:04:05.000 MST" }}|{{ (call .time.Parse "2024-03-05T07:08:09.25Z").Format "Monat _2 002 3:04PM -07:00 Z07:00 .999999" }}',
+        "Tuesday, 05-Mar-24 07:08:09.250 UTC|Monat  5 065 7:08AM +00:00 Z .25",
+        id="time_layouts_format_as_go",
+    ),
+    pytest.param(
+        '{{ mustToDate "2006-01-02 15:04:05" "2024-03-05 07:08:09.125" | date "15:04:05.000" }}',
+        "07:08:09.125",
+        id="parsing_reads_a_fraction_the_layout_does_not_name",
+    ),
+    pytest.param('{{ mustToDate "2006 002" "2024 065" | date "Jan 2" }}', "Mar 5", id="parsing_a_day_of_the_year"),
+    pytest.param(
+        '{{ mustToDate "Jan 2 2006" "Mar   5    2024" | date "2006-01-02" }}',
+        "2024-03-05",
+        id="parsing_spaces_match_any_run_of_spaces",
+    ),
+    pytest.param(
+        '{{ mustToDate "2006-01-02 15:04" "2024-03-05 07:61" }}',
+        ERROR(
+            'template: t:1:3: executing "t" at <mustToDate "2006-01-02 15:04" "2024-03-05 07:61">: error calling mustToDate: parsing time "2024-03-05 07:61": minute out of range'
+        ),
+        id="parsing_a_value_out_of_range",
+    ),
+    pytest.param(
+        '{{ mustToDate "2006-01-02" "05/03/2024" }}',
+        ERROR(
+            'template: t:1:3: executing "t" at <mustToDate "2006-01-02" "05/03/2024">: error calling mustToDate: parsing time "05/03/2024" as "2006-01-02": cannot parse "05/03/2024" as "2006"'
+        ),
+        id="parsing_text_that_does_not_match",
+    ),
 ]
 
 

@@ -59,3 +59,12 @@ def test_random_functions_give_values_of_the_right_shape() -> None:
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", uuid)
     assert re.fullmatch(r"[A-Za-z0-9]{12}", alnum)
     assert re.fullmatch(r"[0-9]{4}", numeric)
+
+
+def test_secret_bytes_print_as_go_prints_a_byte_slice() -> None:
+    # Upstream gives templates its Secret's data as map[string][]byte.
+    text = (
+        "{{ .secrets.token }} {{ len .secrets.token }} "
+        '{{ printf "%s %T" .secrets.token .secrets.token }} {{ toString .secrets.token }}'
+    )
+    assert compile_template(text).render({"secrets": {"token": b"ab"}}) == "[97 98] 2 ab []uint8 ab"
