@@ -23,7 +23,17 @@ from ramp.manager.routing_watch import WATCHABLE
 
 RBAC = Path(__file__).resolve().parents[2] / "deploy" / "rbac.yaml"
 # The packages `ramp controller` runs; the CLI and the dashboard (actions, views) act as their user.
-CONTROLLER_PACKAGES = ("kube", "rollout", "analysis", "experiments", "flags", "traffic", "providers", "manager")
+CONTROLLER_PACKAGES = (
+    "kube",
+    "rollout",
+    "analysis",
+    "experiments",
+    "flags",
+    "notifications",
+    "traffic",
+    "providers",
+    "manager",
+)
 # KubeClient's verbs and RouterIO's (find/get read, replace writes back with PUT).
 CALL_VERBS = {
     "list": "list",

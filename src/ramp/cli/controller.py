@@ -142,7 +142,11 @@ def controller(
     appmesh_crd_version: str = typer.Option(_NO_VALUE, "--appmesh-crd-version", hidden=True),
     alb_ingress_classes: Annotated[list[str] | None, typer.Option("--alb-ingress-classes", hidden=True)] = None,
     nginx_ingress_classes: Annotated[list[str] | None, typer.Option("--nginx-ingress-classes", hidden=True)] = None,
-    self_service_notifications: bool = typer.Option(False, "--self-service-notification-enabled", hidden=True),
+    self_service_notifications: bool = typer.Option(
+        False,
+        "--self-service-notification-enabled",
+        help="Also read the notifications ConfigMap and Secret from each Rollout's own namespace (upstream's flag).",
+    ),
     pprof_address: str = typer.Option(_NO_VALUE, "--enable-pprof-address", hidden=True),
 ) -> None:
     """Run the Rollout controller (Argo Rollouts compatible) against a cluster.
@@ -177,7 +181,6 @@ def controller(
         "--appmesh-crd-version": appmesh_crd_version != _NO_VALUE,
         "--alb-ingress-classes": bool(alb_ingress_classes),
         "--nginx-ingress-classes": bool(nginx_ingress_classes),
-        "--self-service-notification-enabled": self_service_notifications,
         "--enable-pprof-address": pprof_address != _NO_VALUE,
     }
     notice = ignored_flags_notice(flag for flag, given in ignored.items() if given)
@@ -212,11 +215,14 @@ def controller(
         raise typer.Exit(2) from err
     if namespace and not namespaced:
         log.warning("--namespace has no effect without --namespaced; watching all namespaces")
+    controller_namespace = lease_namespace(os.environ.get("POD_NAMESPACE"), service_account_namespace())
     options = ManagerOptions(
         namespace=(namespace or cluster.namespace) if namespaced else None,
         instance_id=instance_id or None,
         leader_elect=elect,
-        lease_namespace=lease_namespace(os.environ.get("POD_NAMESPACE"), service_account_namespace()),
+        lease_namespace=controller_namespace,
+        notifications_namespace=controller_namespace,
+        self_service_notifications=self_service_notifications,
         lease_duration=timings[0],
         renew_deadline=timings[1],
         retry_period=timings[2],
@@ -269,6 +275,8 @@ async def run_controller(
     reconcilers: Mapping[str, ReconcilerFactory] = DEFAULT_RECONCILERS,
 ) -> int:
     """Run the manager until a signal stops it; returns the process exit code."""
+    from ramp.notifications.upstream import UpstreamEngine
+
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     main = asyncio.current_task()
@@ -288,7 +296,8 @@ async def run_controller(
     log.info("cluster configuration loaded", extra={"source": cluster.source, "server": cluster.server})
     try:
         async with KubeClient(cluster, qps=qps, burst=burst) as client:
-            return await Manager(options, client, reconcilers).run(stop)
+            engine = UpstreamEngine()
+            return await Manager(options, client, reconcilers, notifications=engine).run(stop)
     except asyncio.CancelledError:
         return 1
     except OSError as err:

@@ -31,7 +31,6 @@ IGNORED_FLAGS: Mapping[str, str] = {
     "--appmesh-crd-version": "Ramp has no App Mesh router",
     "--alb-ingress-classes": "Ramp routes any Ingress the Rollout names, whatever its class",
     "--nginx-ingress-classes": "Ramp routes any Ingress the Rollout names, whatever its class",
-    "--self-service-notification-enabled": "Ramp has no notification controller yet",
     "--enable-pprof-address": "Go's pprof has no Python counterpart",
 }
 """Upstream flags Ramp accepts and ignores, with why."""

@@ -14,6 +14,10 @@ object always on the same lane, so one object's Events are written in the order 
 slow write about one object does not hold up the others. Each Event's name is fixed when it is recorded
 (`<object>.<nanoseconds, hex>`, as client-go names them), so names sort in the order events happened.
 When the queues are full (API server slow or down) events are dropped with a warning rather than holding memory.
+
+Listeners (`add_listener`) see every event recorded, before the correlator aggregates or drops repeats: that
+is how `ramp.notifications` turns a RolloutAborted into a Slack message. A listener must not block (it runs
+on the reconcile's path); one that raises is logged and the event is recorded all the same.
 """
 
 from __future__ import annotations
@@ -62,6 +66,10 @@ class _Pending:
     at: datetime
 
 
+EventListener = Callable[[Mapping[str, Any], str, str, str], None]
+"""`listener(obj, event_type, reason, message)`: told of each event recorded; returns at once, never raises."""
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -90,6 +98,11 @@ class EventRecorder:
         self._queued = 0
         self._dropped = 0
         self._last_drop_report = -DROP_REPORT_INTERVAL
+        self._listeners: list[EventListener] = []
+
+    def add_listener(self, listener: EventListener) -> None:
+        """Call `listener(obj, event_type, reason, message)` for every event recorded from now on."""
+        self._listeners.append(listener)
 
     def normal(self, obj: Mapping[str, Any], reason: str, message: str) -> None:
         self.record(obj, NORMAL, reason, message)
@@ -111,6 +124,12 @@ class EventRecorder:
                 str(involved.get("kind", "object")).lower(): name,
             },
         )
+        for listener in self._listeners:
+            try:
+                listener(obj, event_type, reason, message)
+            except Exception:
+                # A listener's bug must not cost the event (nor the reconcile that recorded it).
+                log.exception("event listener failed", extra={"event_reason": reason, "namespace": namespace})
         about: ObjectKey = (
             str(involved.get("apiVersion", "")),
             str(involved.get("kind", "")),

@@ -45,6 +45,11 @@ class ManagerOptions:
     shards: int = 1
     """Split the Rollouts into this many shards, one Lease each, spread over the replicas that run with the same
     --shards and --instance-id (`manager.sharding`); 1 runs unsharded under the one leader Lease."""
+    notifications_namespace: str = DEFAULT_LEASE_NAMESPACE
+    """Where the notifications ConfigMap and Secret are read: the controller's namespace ($POD_NAMESPACE, as
+    upstream)."""
+    self_service_notifications: bool = False
+    """--self-service-notification-enabled: also read them from each Rollout's own namespace."""
     exit_on_lost_lease: bool = False
     """On losing the Lease (or a failed term), exit 1 (upstream's way, for a supervisor to restart us)
     instead of standing by."""

@@ -36,6 +36,7 @@ from ramp.kube.resources import (
     SERVICES,
     Resource,
 )
+from ramp.notifications.watch import CONFIGMAPS
 from ramp.traffic.ambassador import AMBASSADOR_MAPPINGS, MAPPINGS_V3
 from ramp.traffic.apisix import APISIX_ROUTES
 from ramp.traffic.gatewayapi import GRPC_ROUTES, HTTP_ROUTES, TCP_ROUTES, TLS_ROUTES
@@ -141,7 +142,22 @@ CONTROLLER_GRANTS: tuple[Grant, ...] = (
     grant(EVENTS, "create", "patch", why="kube.events: new events, and repeats counted on the existing one"),
     # Analysis.
     grant(JOBS, "create", "get", "list", "delete", why="providers.job: the measurement's Job, its garbage collection"),
-    grant(SECRETS, "get", why="analysis.reconciler: secretKeyRef arguments, provider credentials (datadog, influxdb)"),
+    grant(
+        SECRETS,
+        "get",
+        why="analysis.reconciler: secretKeyRef arguments, provider credentials (datadog, influxdb); "
+        "notifications.watch: argo-rollouts-notification-secret, by name",
+    ),
+    # Notifications: upstream's ConfigMap, listed and watched by name (a field selector) in the controller's
+    # namespace, and with --self-service-notification-enabled in the Rollouts' namespaces; its Secret is read by
+    # name (the `get` above).
+    grant(
+        CONFIGMAPS,
+        "list",
+        "watch",
+        why="notifications.watch: argo-rollouts-notification-configmap, by name",
+        direct=False,
+    ),
     # Traffic routers.
     grant(INGRESSES, "list", "watch", why=_INFORMER),
     grant(INGRESSES, "get", "create", "update", "delete", why="traffic.nginx (canary Ingress); traffic.alb"),

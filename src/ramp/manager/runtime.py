@@ -70,6 +70,7 @@ from ramp.kube.resources import (
 )
 from ramp.kube.selectors import instance_id_selector, rollout_replica_sets_selector, workload_replica_sets_selector
 from ramp.manager.loop_monitor import CallbackTimer, monitor_loop, watch_gc_pauses
+from ramp.manager.notifying import Notifications, build_notifications
 from ramp.manager.options import ManagerOptions
 from ramp.manager.routing_watch import find_served_routing_resources, is_served
 from ramp.manager.sharding import ShardCoordinator
@@ -86,6 +87,7 @@ from ramp.manager.wiring import (
     rollout_workload_keys,
     route_events,
 )
+from ramp.notifications.engine import Engine
 from ramp.rollout import metrics as rollout_metrics
 from ramp.rollout.references import rollout_reference_keys, template_reference_keys
 
@@ -93,6 +95,8 @@ log = logging.getLogger("ramp.manager")
 _T = TypeVar("_T")
 
 _EVENT_FLUSH_TIMEOUT = 5.0
+_NOTIFY_FLUSH_TIMEOUT = 5.0
+"""Seconds a graceful shutdown waits for notifications being sent (the rest stay pending on their objects)."""
 # Abandoning a term waits for every task, however long; say so this often while one holds it up.
 _ABANDON_WARN_AFTER = 5.0
 # Without leader election a failed term restarts after this pause, so a bug cannot spin the loop.
@@ -115,6 +119,7 @@ class Manager:
         options: ManagerOptions,
         client: KubeClient,
         reconcilers: Mapping[str, ReconcilerFactory] = DEFAULT_RECONCILERS,
+        notifications: Engine | None = None,
     ) -> None:
         unknown = set(reconcilers) - set(RECONCILER_KINDS)
         if unknown:
@@ -129,6 +134,19 @@ class Manager:
         # Events spend a budget of their own, as large as the one release writes share (docs/performance.md):
         # an event written never delays a scale or status write, and one that waits delays nothing.
         self.recorder = EventRecorder(client.with_own_limiter(*client.budget))
+        # Notifications (upstream's notifications ConfigMap and subscriptions): a listener on the recorder.
+        self.notifications: Notifications | None = (
+            build_notifications(
+                client,
+                self.recorder,
+                notifications,
+                controller_namespace=options.notifications_namespace,
+                self_service=options.self_service_notifications,
+                watched_namespace=options.namespace,
+            )
+            if notifications is not None
+            else None
+        )
         self.elector = (
             LeaderElector(
                 # No client-side limit for the Lease: a renewal every 2 s needs no pacing, and one that
@@ -149,6 +167,7 @@ class Manager:
         analysis_metrics.COLLECTOR.source = lambda: self.informers
         experiment_metrics.COLLECTOR.source = lambda: self.informers.experiments if self.informers else None
         self._tasks: list[asyncio.Task[None]] = []
+        self._background: list[asyncio.Task[None]] = []
 
     async def run(self, stop: asyncio.Event) -> int:
         """Run until `stop` is set (returns 0) or, with `exit_on_lost_lease`, until the Lease is lost (1)."""
@@ -173,6 +192,8 @@ class Manager:
         monitor = asyncio.create_task(monitor_loop(), name="loop-monitor")
         servers = await self._serve()
         recorder = asyncio.create_task(self.recorder.run(), name="events")
+        if self.notifications is not None:
+            self._background.append(asyncio.create_task(self.notifications.run(), name="notifications"))
         stopped = asyncio.create_task(stop.wait(), name="stop")
         lost: asyncio.Task[None] | None = None
         try:
@@ -205,11 +226,13 @@ class Manager:
                     return 0
                 log.info("standing by: waiting to hold the lease again")
         finally:
-            for task in (*self._tasks, recorder, stopped, monitor, *([lost] if lost else [])):
+            for task in (*self._tasks, *self._background, recorder, stopped, monitor, *([lost] if lost else [])):
                 task.cancel()
-            for task in (*self._tasks, recorder, stopped, monitor, *([lost] if lost else [])):
+            for task in (*self._tasks, *self._background, recorder, stopped, monitor, *([lost] if lost else [])):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if self.notifications is not None:
+                await self.notifications.aclose()
             for server in servers:
                 server.close()
             stop_gc_watch()
@@ -238,6 +261,10 @@ class Manager:
                 for controller in self.controllers.values():
                     controller.start()
                 log.info("workers started", extra={name: c.workers for name, c in self.controllers.items()})
+                if self.notifications is not None:
+                    await self.notifications.resume(
+                        self.informers, owns=self._owns if self.options.shards > 1 else None
+                    )
                 if self.options.shards > 1:
                     self._start_sharding(self.informers)
                 await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
@@ -350,6 +377,8 @@ class Manager:
         drained = await drain
         if not all(drained):
             log.warning("workers did not finish in time; cancelled")
+        if self.notifications is not None and not await self.notifications.notifier.drain(_NOTIFY_FLUSH_TIMEOUT):
+            log.warning("notifications still being sent at shutdown: left pending for the next leader")
         await self.recorder.close(_EVENT_FLUSH_TIMEOUT)
         if lost is not None:
             # Stop renewing before handing the Lease back, so the two writes cannot race.
@@ -396,6 +425,11 @@ class Manager:
 
         return shard_of
 
+    def _owns(self, rollout: Mapping[str, Any]) -> bool:
+        """This replica holds the shard of `rollout` now (notifications' state path, with --shards)."""
+        meta = rollout.get("metadata") or {}
+        return self._holds(shard_for(f"{meta.get('namespace')}/{meta.get('name')}", self.options.shards))
+
     def _holds(self, shard: int) -> bool:
         return self.coordinator is not None and self.coordinator.holds(shard)
 
@@ -404,6 +438,8 @@ class Manager:
         starts from fresh caches, and must never run alongside a straggler of this one."""
         reason = "lease lost" if ended is TermEnd.LOST else "informer failed"
         log.error(f"{reason}: stopping all work at once")
+        if self.notifications is not None:
+            self.notifications.end_term()
         for controller in self.controllers.values():
             controller.cancel()
         for task in self._tasks:

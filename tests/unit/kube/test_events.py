@@ -105,3 +105,34 @@ async def test_events_beyond_an_objects_spam_budget_are_dropped_but_still_counte
     assert sum(int(e["count"]) for e in sink.created) + len(sink.patched) == 25
     counted = events.EVENTS_METRIC.labels("ns", "web", "Normal", "ScalingReplicaSet")._value.get()
     assert counted >= 30, "the metric counts every event recorded, as upstream's"
+
+
+async def test_listeners_hear_every_event_recorded_even_those_the_spam_filter_drops() -> None:
+    recorder = EventRecorder(cast(KubeClient, None), host="test")
+    heard: list[tuple[str, str, str, str]] = []
+    recorder.add_listener(
+        lambda obj, kind, reason, message: heard.append((obj["metadata"]["name"], kind, reason, message))
+    )
+    for i in range(30):
+        recorder.normal(ROLLOUT, "ScalingReplicaSet", f"scaled {i}")
+    recorder.warning(ROLLOUT, "RolloutAborted", "aborted")
+    assert len(heard) == 31
+    assert heard[-1] == ("web", "Warning", "RolloutAborted", "aborted")
+
+
+async def test_a_failing_listener_costs_neither_the_event_nor_the_other_listeners(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    recorder = EventRecorder(cast(KubeClient, None), host="test")
+    heard: list[str] = []
+
+    def broken(obj: object, kind: str, reason: str, message: str) -> None:
+        raise RuntimeError("bug")
+
+    recorder.add_listener(broken)
+    recorder.add_listener(lambda obj, kind, reason, message: heard.append(reason))
+    with caplog.at_level(logging.ERROR, logger=events.log.name):
+        recorder.normal(ROLLOUT, "RolloutUpdated", "updated")
+    assert heard == ["RolloutUpdated"]
+    assert recorder._queued == 1
+    assert "event listener failed" in caplog.text
