@@ -248,9 +248,18 @@ def pin_load_generator(server_cpu: int | None) -> str:
     return f"server pinned to core {server_cpu}, load generator to core(s) {sorted(others)}"
 
 
-def bench_server(args: argparse.Namespace) -> None:
+def machine_line() -> str:
+    """Cores, load average and CPU pressure (the share of time some task waited for a CPU, over the last 10 s)."""
     load1, load5, load15 = os.getloadavg()
-    print(f"machine: {os.cpu_count()} cores, load average {load1:.2f} {load5:.2f} {load15:.2f} at the start")
+    line = f"{os.cpu_count()} cores, load average {load1:.2f} {load5:.2f} {load15:.2f}"
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        some = Path("/proc/pressure/cpu").read_text().split()[1]
+        line += f", CPU pressure {float(some.split('=')[1]):.0f}% (tasks waiting for a CPU, last 10 s)"
+    return line
+
+
+def bench_server(args: argparse.Namespace) -> None:
+    print(f"machine at the start: {machine_line()}")
     with tempfile.TemporaryDirectory() as scratch:
         flag_file = Path(scratch) / "flags.json"
         flag_file.write_text(json.dumps(DOCUMENT))
@@ -278,6 +287,7 @@ def bench_server(args: argparse.Namespace) -> None:
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(10)
+    print(f"machine at the end: {machine_line()}")
 
 
 # -- 2. per-evaluation cost beside flagd's cores ----------------------------------------------------------------
