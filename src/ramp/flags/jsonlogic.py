@@ -120,6 +120,12 @@ def _lookup(data: Any, path: Any, default: Any = None) -> Any:
 
 
 def _var(args: list[Any], state: EvalState) -> Any:
+    if len(args) == 1:
+        path = args[0]
+        data = state.data
+        if type(path) is str and path and "." not in path and type(data) is dict:
+            state.steps_left -= 1  # the step the literal path costs (apply checks the budget on the next one)
+            return data.get(path)  # the common case, `{"var": "email"}`, without the general walk
     values = apply_all(args, state)
     path = values[0] if values else None
     default = values[1] if len(values) > 1 else None
@@ -309,6 +315,8 @@ def _in(values: list[Any], _state: EvalState) -> bool:
     if isinstance(haystack, str):
         return isinstance(needle, str) and needle in haystack
     if isinstance(haystack, list):
+        if isinstance(needle, str):
+            return needle in haystack  # a string equals only an equal string: what _strict_eq would say
         return any(_strict_eq(needle, item) for item in haystack)
     return False
 
