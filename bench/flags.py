@@ -175,13 +175,14 @@ async def load(port: int, connections: int, duration: float, rate: float | None)
             i += 1
         writer.close()
 
-    server_before, core_before = result.cpu_sample()
+    before = result.cpu_sample()
     started = time.perf_counter()
     await asyncio.gather(*(client(index) for index in range(connections)))
     result.elapsed = time.perf_counter() - started
-    server_after, core_after = result.cpu_sample()
-    result.server_cpu = server_after - server_before
-    result.core_busy = core_after - core_before
+    after = result.cpu_sample()
+    result.server_cpu, result.core_busy, result.generator_cpu, result.generator_busy = (
+        b - a for a, b in zip(before, after, strict=True)
+    )
     return result
 
 
@@ -190,6 +191,7 @@ class Load:
 
     pid = 0
     core: int | None = None
+    generator_cores: frozenset[int] = frozenset()
 
     def __init__(self) -> None:
         self.latencies: list[float] = []
@@ -197,24 +199,29 @@ class Load:
         self.elapsed = 0.0
         self.server_cpu = 0.0  # seconds of CPU the server process used
         self.core_busy = 0.0  # seconds the server's core was busy, with anyone's work
+        self.generator_cpu = 0.0  # seconds of CPU this process (the load generator) used
+        self.generator_busy = 0.0  # seconds the load generator's cores were busy, with anyone's work
 
     @classmethod
-    def cpu_sample(cls) -> tuple[float, float]:
-        """(the server's user+system CPU seconds, its core's busy seconds); zeros where /proc cannot tell."""
+    def cpu_sample(cls) -> tuple[float, float, float, float]:
+        """CPU seconds: the server's, its core's busy time, the load generator's, its cores' busy time (zeros
+        where /proc cannot tell)."""
         ticks = os.sysconf("SC_CLK_TCK")
         try:
             fields = Path(f"/proc/{cls.pid}/stat").read_text().rsplit(")", 1)[1].split()
             server = (int(fields[11]) + int(fields[12])) / ticks
         except (OSError, IndexError, ValueError):
             server = 0.0
-        busy = 0.0
-        if cls.core is not None:
-            with contextlib.suppress(OSError):
-                for line in Path("/proc/stat").read_text().splitlines():
-                    if line.startswith(f"cpu{cls.core} "):
-                        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, line.split()[1:9])
-                        busy = (user + nice + system + irq + softirq + steal) / ticks
-        return server, busy
+        busy: dict[int, float] = {}
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/stat").read_text().splitlines():
+                name, *values = line.split()
+                if name.startswith("cpu") and name[3:].isdigit():
+                    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, values[:8])
+                    busy[int(name[3:])] = (user + nice + system + irq + softirq + steal) / ticks
+        own = os.times()
+        generator_busy = sum(busy.get(core, 0.0) for core in cls.generator_cores)
+        return server, busy.get(cls.core, 0.0) if cls.core is not None else 0.0, own.user + own.system, generator_busy
 
     @property
     def count(self) -> int:
@@ -230,6 +237,12 @@ class Load:
         )
         if self.core_busy:
             line += f"; other processes took {self.others_share:.0%} of the server's core meanwhile"
+        if self.generator_busy:
+            others = max(0.0, self.generator_busy - self.generator_cpu) / self.elapsed
+            line += (
+                f"\n  load generator CPU {self.generator_cpu / self.elapsed:.0%} of a core; other processes took "
+                f"{others:.0%} of its core(s) {sorted(self.generator_cores)}"
+            )
         return line
 
     @property
@@ -263,6 +276,7 @@ def pin_load_generator(server_cpu: int | None) -> str:
     if not others or not shutil.which("taskset"):
         return f"only core {server_cpu} available: load generator and server share it (figures are pessimistic)"
     os.sched_setaffinity(0, others)
+    Load.generator_cores = frozenset(others)
     return f"server pinned to core {server_cpu}, load generator to core(s) {sorted(others)}"
 
 
@@ -304,8 +318,9 @@ def bench_server(args: argparse.Namespace) -> None:
             )
             if opened.others_share > 0.25:
                 print(
-                    "  note: the server did not have its core to itself, so these latencies include waits for "
-                    "the CPU;\n  its CPU per evaluation above is the figure that carries over to a dedicated core"
+                    "  note: the server did not have its core to itself, so these latencies include waits for the CPU "
+                    "(the server's\n  and the load generator's); its CPU per evaluation is the figure that carries "
+                    "over to a dedicated core"
                 )
         finally:
             process.send_signal(signal.SIGTERM)
