@@ -1,14 +1,18 @@
 """Benchmark: feature-flag serving and evaluation.
 
-1. One `ramp flags serve --file` process (pinned to one core with taskset when available) under concurrent
-   keep-alive clients speaking raw HTTP/1.1 (a cheap load generator, so the client's cost does not hide the
-   server's): the most evaluations/s it answers (closed loop), then p50/p99 latency at a fixed offered rate
-   (open loop; goal: p99 under 5 ms at 2,000 evaluations/s on one core).
-2. The cost of one evaluation in Ramp's evaluator beside flagd's own evaluator cores on the same flag definitions
-   and contexts, in the same run: `openfeature-flagd-core` (PyPI, in-process) and `@openfeature/flagd-core` (npm,
-   under node; installed from tests/e2e/flags_js's lockfile into ~/.cache/ramp/npm).
-Run: `.venv/bin/python bench/flags.py [--rate 2000] [--duration 10] [--connections 16] [--iterations 20000]`
-(no cluster needed).
+1. One `ramp flags serve --file` process pinned to one core with taskset (this process, the load generator, is
+   pinned to the other cores, so it never takes the server's CPU) under concurrent keep-alive clients speaking raw
+   HTTP/1.1 on uvloop (a cheap load generator, so the client's cost does not hide the server's): the most
+   evaluations/s it answers (closed loop), then p50/p99 latency at a fixed offered rate (open loop; goal: p99 under
+   5 ms at 2,000 evaluations/s on one core), also counted from each request's scheduled send time (no coordinated
+   omission). Each phase prints the server's CPU per evaluation and what other processes took of its core and of
+   the load generator's (from /proc): on a shared machine that says how far the latencies are the server's own.
+2. The CPU cost of one evaluation in Ramp's evaluator beside flagd's own evaluator cores on the same flag
+   definitions and contexts, in the same run: `openfeature-flagd-core` (PyPI, in-process) and `@openfeature/flagd-core`
+   (npm, under node; installed from tests/e2e/flags_js's lockfile into ~/.cache/ramp/npm), with how often each picks
+   Ramp's variant.
+Run: `.venv/bin/python bench/flags.py [--rate 2000] [--duration 10] [--connections 16] [--iterations 20000]
+[--rounds 5] [--cpu 0]` (no cluster needed). docs/flags.md ("Performance") has figures and how to read them.
 """
 
 from __future__ import annotations
