@@ -9,8 +9,9 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
@@ -120,15 +121,23 @@ def serve(
         )
         typer.echo(f"listening on port {bound}", err=True)
         sys.stdout.flush()
-        asyncio.run(_serve(store, tokens, sock))
+        _run(_serve(store, tokens, sock))
         return
     try:
-        asyncio.run(_serve_cluster(cluster[0], cluster[1], tokens, sock, host))
+        _run(_serve_cluster(cluster[0], cluster[1], tokens, sock, host))
     except (httpx.TransportError, ApiError, CredentialError) as error:
         typer.echo(
             f"error: cannot read FeatureFlags from {cluster[0].server}: {error or type(error).__name__}", err=True
         )
         raise typer.Exit(1) from None
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Run the server on uvloop (libuv: a cheaper event loop per request than asyncio's selector loop)."""
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 async def _serve(store: FlagStore, tokens: list[str], sock: socket.socket) -> None:
@@ -137,7 +146,13 @@ async def _serve(store: FlagStore, tokens: list[str], sock: socket.socket) -> No
     from ramp.flags.ofrep import build_app
 
     config = uvicorn.Config(
-        build_app(store, tokens=tokens), log_level="warning", access_log=False, timeout_graceful_shutdown=2
+        build_app(store, tokens=tokens),
+        http="httptools",
+        proxy_headers=False,
+        server_header=False,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=2,
     )
     await uvicorn.Server(config).serve(sockets=[sock])
 

@@ -27,7 +27,9 @@ def bucket(key: str, total_weight: int) -> int:
 
 def pick(key: str, weighted: Sequence[tuple[str, int]]) -> str | None:
     """The variant the key falls in, walking `weighted` cumulatively in order; None when no weight is positive."""
-    total = sum(weight for _, weight in weighted)
+    total = 0
+    for _, weight in weighted:
+        total += weight
     if total <= 0:
         return None
     b = bucket(key, total)

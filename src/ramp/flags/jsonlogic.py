@@ -30,7 +30,7 @@ class StepBudgetExceeded(JsonLogicError):
     """The rule took more steps than its budget."""
 
 
-@dataclass
+@dataclass(slots=True)
 class EvalState:
     """One evaluation: the data, the shared evaluators, the budget left and which results came from a split."""
 
@@ -47,10 +47,8 @@ def apply(rule: Any, state: EvalState) -> Any:
     state.steps_left -= 1
     if state.steps_left < 0:
         raise StepBudgetExceeded(f"rule exceeded its budget of {DEFAULT_STEP_BUDGET} evaluation steps")
-    if isinstance(rule, list):
-        return [apply(item, state) for item in rule]
     if not isinstance(rule, dict):
-        return rule
+        return apply_all(rule, state) if isinstance(rule, list) else rule
     if len(rule) != 1:
         if not rule:
             return rule
@@ -62,14 +60,27 @@ def apply(rule: Any, state: EvalState) -> Any:
     try:
         lazy = _LAZY.get(op)
         if lazy is not None:
-            return lazy(_as_list(args), state)
+            return lazy(args if isinstance(args, list) else [args], state)
         eager = _EAGER.get(op)
         if eager is None:
             raise JsonLogicError(f"unknown operator {op!r}")
-        values = [apply(arg, state) for arg in _as_list(args)]
-        return eager(values, state)
+        return eager(apply_all(args, state) if isinstance(args, list) else [apply(args, state)], state)
     finally:
         state.depth -= 1
+
+
+def apply_all(rules: list[Any], state: EvalState) -> list[Any]:
+    """[apply(rule) for each rule], a literal spending its step without a call (most arguments are literals)."""
+    values: list[Any] = []
+    for rule in rules:
+        if isinstance(rule, dict | list):
+            values.append(apply(rule, state))
+        else:
+            state.steps_left -= 1
+            values.append(rule)
+    if state.steps_left < 0:
+        raise StepBudgetExceeded(f"rule exceeded its budget of {DEFAULT_STEP_BUDGET} evaluation steps")
+    return values
 
 
 KNOWN_OPERATORS: frozenset[str]  # set below, for validating definitions
@@ -89,14 +100,12 @@ def truthy(value: Any) -> bool:
     return bool(value)
 
 
-def _as_list(args: Any) -> list[Any]:
-    return list(args) if isinstance(args, list) else [args]
-
-
 # -- data access ----------------------------------------------------------------------------------------------
 
 
 def _lookup(data: Any, path: Any, default: Any = None) -> Any:
+    if type(data) is dict and type(path) is str and path and "." not in path:
+        return data.get(path, default)  # the common case: a top-level attribute
     if path is None or path in ("", []):
         return data
     current = data
@@ -111,7 +120,13 @@ def _lookup(data: Any, path: Any, default: Any = None) -> Any:
 
 
 def _var(args: list[Any], state: EvalState) -> Any:
-    values = [apply(arg, state) for arg in args]
+    if len(args) == 1:
+        path = args[0]
+        data = state.data
+        if type(path) is str and path and "." not in path and type(data) is dict:
+            state.steps_left -= 1  # the step the literal path costs (apply checks the budget on the next one)
+            return data.get(path)  # the common case, `{"var": "email"}`, without the general walk
+    values = apply_all(args, state)
     path = values[0] if values else None
     default = values[1] if len(values) > 1 else None
     return _lookup(state.data, path, default)
@@ -295,10 +310,13 @@ def _product(numbers: list[float]) -> float:
 
 
 def _in(values: list[Any], _state: EvalState) -> bool:
-    needle, haystack = [*values, None, None][:2]
+    needle = values[0] if values else None
+    haystack = values[1] if len(values) > 1 else None
     if isinstance(haystack, str):
         return isinstance(needle, str) and needle in haystack
     if isinstance(haystack, list):
+        if isinstance(needle, str):
+            return needle in haystack  # a string equals only an equal string: what _strict_eq would say
         return any(_strict_eq(needle, item) for item in haystack)
     return False
 
@@ -370,7 +388,7 @@ def _sem_ver(values: list[Any], _state: EvalState) -> bool:
 
 
 def _fractional(args: list[Any], state: EvalState) -> Any:
-    values = [apply(arg, state) for arg in args]
+    values = apply_all(args, state)
     bucket_by: str | None = None
     if values and isinstance(values[0], str):
         bucket_by, values = values[0], values[1:]
@@ -461,4 +479,12 @@ def operators_in(rule: Any, path: str = "targeting") -> list[tuple[str, str]]:
     return unknown
 
 
-__all__: Sequence[str] = ["KNOWN_OPERATORS", "EvalState", "JsonLogicError", "StepBudgetExceeded", "apply", "truthy"]
+__all__: Sequence[str] = [
+    "KNOWN_OPERATORS",
+    "EvalState",
+    "JsonLogicError",
+    "StepBudgetExceeded",
+    "apply",
+    "apply_all",
+    "truthy",
+]

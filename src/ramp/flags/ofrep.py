@@ -3,6 +3,10 @@
 Endpoints: `POST /ofrep/v1/evaluate/flags/{key}` (one flag), `POST /ofrep/v1/evaluate/flags` (all flags, with an
 ETag over the flag set's version and the context; `If-None-Match` -> 304), `GET /ofrep/v1/events` (server-sent
 events: `data: {"type": "refetchEvaluation", "etag": ...}` whenever the flag set changes), `GET /healthz`.
+
+The two evaluation endpoints are the hot path: they are answered straight from ASGI (no middleware stack, no
+Request object per call), and a 200's body comes from a per-flag-set table of bytes keyed by (flag, variant,
+reason), built once per flag set, so an evaluation serializes nothing. Everything else goes through Starlette.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -21,13 +25,15 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from ramp.flags.evaluator import ErrorCode, Resolution, not_found, resolve
+from ramp.flags.evaluator import ErrorCode, Reason, Resolution, not_found, resolve
 from ramp.flags.store import FlagSet, FlagStore
 
 log = logging.getLogger("ramp.flags.ofrep")
 
 MAX_BODY_BYTES = 64 * 1024
+EVALUATE_PATH = "/ofrep/v1/evaluate/flags"
 EVENTS_PATH = "/ofrep/v1/events"
 HEARTBEAT_SECONDS = 15.0
 
@@ -39,6 +45,10 @@ class _BadRequest(Exception):
         super().__init__(details)
         self.code = code
         self.details = details
+
+
+class _Disconnected(Exception):
+    """The client went away before its request body arrived."""
 
 
 def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -121,18 +131,48 @@ def _parse_context(raw: bytes) -> dict[str, Any]:
     return context
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _BadRequest(ErrorCode.PARSE_ERROR, f"request body is larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _BadRequest(ErrorCode.PARSE_ERROR, f"request body is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+class CompiledFlagSet:
+    """What one flag set answers regardless of the context, worked out once per set rather than per request.
+
+    Flags without targeting (or DISABLED) resolve to the same thing for everyone: resolved here, once. A 200's
+    body depends only on (flag, variant, reason) (the value and metadata are the definition's): each is
+    serialized the first time it is served and reused after, so the table holds at most flags x variants x
+    reasons entries and is dropped with its set.
+    """
+
+    def __init__(self, flag_set: FlagSet) -> None:
+        self.flag_set = flag_set
+        self.keys = sorted(flag_set.flags)
+        self.static: dict[str, Resolution] = {}
+        for key, definition in flag_set.flags.items():
+            if definition.get("state") == "DISABLED" or not definition.get("targeting"):
+                self.static[key] = resolve(key, definition, {}, evaluators=flag_set.evaluators, timestamp=0)
+        self._bodies: dict[tuple[str, str | None, Reason], bytes] = {}
+        self.bulk_tail = orjson.dumps(
+            {
+                "metadata": {"version": flag_set.version},
+                "eventStreams": [{"type": "sse", "endpoint": {"requestUri": EVENTS_PATH}}],
+            }
+        )[1:]  # `"metadata":...}`: follows the flags list in the bulk body
+
+    def resolve(self, key: str, context: Mapping[str, Any], now: int) -> Resolution:
+        static = self.static.get(key)
+        if static is not None:
+            return static
+        definition = self.flag_set.flags.get(key)
+        if definition is None:
+            return not_found(key)
+        return resolve(key, definition, context, evaluators=self.flag_set.evaluators, timestamp=now)
+
+    def answer(self, key: str, resolution: Resolution) -> bytes:
+        """The JSON of one flag's evaluation (a single evaluation's body, one item of a bulk one)."""
+        if resolution.error_code is not None:
+            return orjson.dumps(failure_body(key, resolution))
+        cache_key = (key, resolution.variant, resolution.reason)
+        body = self._bodies.get(cache_key)
+        if body is None:
+            body = self._bodies[cache_key] = orjson.dumps(success_body(key, resolution))
+        return body
 
 
 class Auth:
@@ -141,26 +181,145 @@ class Auth:
     def __init__(self, tokens: Iterable[str]) -> None:
         self.tokens = tuple(token.encode() for token in tokens if token)
 
-    def check(self, request: Request) -> Response | None:
+    def refusal(self, api_key: bytes | None, authorization: bytes | None) -> tuple[int, Any, dict[str, str]] | None:
+        """None when the request may pass, else (status, body, headers) of the 401 or 403."""
         if not self.tokens:
             return None
-        presented = request.headers.get("x-api-key")
-        authorization = request.headers.get("authorization", "")
-        if presented is None and authorization[:7].lower() == "bearer ":
+        presented = api_key
+        if presented is None and authorization is not None and authorization[:7].lower() == b"bearer ":
             presented = authorization[7:].strip()
         if not presented:
-            return _json(
-                {"errorDetails": "credentials required: Authorization: Bearer <token> or X-API-Key"},
+            return (
                 401,
+                {"errorDetails": "credentials required: Authorization: Bearer <token> or X-API-Key"},
                 {"WWW-Authenticate": "Bearer"},
             )
-        candidate = presented.encode()
         matched = False
         for token in self.tokens:
-            matched |= hmac.compare_digest(candidate, token)
+            matched |= hmac.compare_digest(presented, token)
         if not matched:
-            return _json({"errorDetails": "the token presented is not accepted by this server"}, 403)
+            return 403, {"errorDetails": "the token presented is not accepted by this server"}, {}
         return None
+
+    def check(self, request: Request) -> Response | None:
+        api_key = request.headers.get("x-api-key")
+        authorization = request.headers.get("authorization")
+        refused = self.refusal(
+            None if api_key is None else api_key.encode("latin-1"),
+            None if authorization is None else authorization.encode("latin-1"),
+        )
+        return None if refused is None else _json(refused[1], refused[0], refused[2])
+
+
+_JSON_TYPE = (b"content-type", b"application/json")
+Answer = tuple[int, bytes, Sequence[tuple[bytes, bytes]]]
+
+
+class Evaluations:
+    """The ASGI app of `POST /ofrep/v1/evaluate/flags[/{key}]`: one flag or all of them."""
+
+    def __init__(self, store: FlagStore, auth: Auth, max_body_bytes: int, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.auth = auth
+        self.max_body_bytes = max_body_bytes
+        self.clock = clock
+        self._compiled: CompiledFlagSet | None = None
+
+    def compiled(self) -> CompiledFlagSet:
+        """The current flag set's CompiledFlagSet, rebuilt only when the store hands out a new set."""
+        flag_set = self.store.snapshot()
+        compiled = self._compiled
+        if compiled is None or compiled.flag_set is not flag_set:
+            compiled = self._compiled = CompiledFlagSet(flag_set)
+        return compiled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            status, body, headers = await self._answer(scope, receive)
+        except _Disconnected:
+            return
+        except Exception as error:
+            log.exception("evaluation failed", exc_info=error)
+            status, body, headers = 500, orjson.dumps({"errorDetails": f"internal error: {type(error).__name__}"}), ()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [_JSON_TYPE, (b"content-length", b"%d" % len(body)), *headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, scope: Scope, receive: Receive) -> Answer:
+        declared = api_key = authorization = if_none_match = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value
+            elif name == b"authorization":
+                authorization = value
+            elif name == b"x-api-key":
+                api_key = value
+            elif name == b"if-none-match":
+                if_none_match = value
+        key = scope["path"][len(EVALUATE_PATH) + 1 :] if len(scope["path"]) > len(EVALUATE_PATH) else None
+        refused = self.auth.refusal(api_key, authorization)
+        if refused is not None:
+            status, body, extra = refused
+            return status, orjson.dumps(body), [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+        try:
+            context = _parse_context(await self._read_body(receive, declared))
+        except _BadRequest as bad:
+            failure = {"errorCode": str(bad.code), "errorDetails": bad.details}
+            return 400, orjson.dumps(failure if key is None else {"key": key, **failure}), ()
+        compiled = self.compiled()
+        now = int(self.clock())
+        if key is not None:
+            resolution = compiled.resolve(key, context, now)
+            status = 200 if resolution.error_code is None else _STATUS.get(resolution.error_code, 400)
+            return status, compiled.answer(key, resolution), ()
+        etag = etag_for(compiled.flag_set, context)
+        etag_header = [(b"etag", etag.encode())]
+        if etag_matches(None if if_none_match is None else if_none_match.decode("latin-1"), etag):
+            return 304, b"", etag_header
+        items = b",".join(compiled.answer(k, compiled.resolve(k, context, now)) for k in compiled.keys)
+        return 200, b'{"flags":[' + items + b"]," + compiled.bulk_tail, etag_header
+
+    async def _read_body(self, receive: Receive, declared: bytes | None) -> bytes:
+        limit = self.max_body_bytes
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _BadRequest(ErrorCode.PARSE_ERROR, f"request body is larger than {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _BadRequest(ErrorCode.PARSE_ERROR, f"request body is larger than {limit} bytes")
+            if not message.get("more_body", False):
+                if not chunks:
+                    return chunk
+                chunks.append(chunk)
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+
+class OfrepApp(Starlette):
+    """Starlette for the event stream, health and every error path; the evaluation POSTs skip its middleware."""
+
+    def __init__(self, evaluations: Evaluations, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.evaluations = evaluations
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path: str = scope["path"]
+            if path.startswith(EVALUATE_PATH) and (len(path) == len(EVALUATE_PATH) or path[len(EVALUATE_PATH)] == "/"):
+                await self.evaluations(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def build_app(
@@ -169,56 +328,11 @@ def build_app(
     tokens: Iterable[str] = (),
     max_body_bytes: int = MAX_BODY_BYTES,
     clock: Callable[[], float] = time.time,
-) -> Starlette:
+) -> OfrepApp:
     """The OFREP app over `store`."""
     auth = Auth(tokens)
     subscribers = Subscribers()
-
-    def evaluate(flag_set: FlagSet, key: str, context: Mapping[str, Any], now: int) -> Resolution:
-        definition = flag_set.flags.get(key)
-        if definition is None:
-            return not_found(key)
-        return resolve(key, definition, context, evaluators=flag_set.evaluators, timestamp=now)
-
-    async def single(request: Request) -> Response:
-        key = request.path_params["key"]
-        denied = auth.check(request)
-        if denied is not None:
-            return denied
-        try:
-            context = _parse_context(await _read_body(request, max_body_bytes))
-        except _BadRequest as bad:
-            return _json({"key": key, "errorCode": str(bad.code), "errorDetails": bad.details}, 400)
-        resolution = evaluate(store.snapshot(), key, context, int(clock()))
-        if resolution.error_code is not None:
-            return _json(failure_body(key, resolution), _STATUS.get(resolution.error_code, 400))
-        return _json(success_body(key, resolution))
-
-    async def bulk(request: Request) -> Response:
-        denied = auth.check(request)
-        if denied is not None:
-            return denied
-        try:
-            context = _parse_context(await _read_body(request, max_body_bytes))
-        except _BadRequest as bad:
-            return _json({"errorCode": str(bad.code), "errorDetails": bad.details}, 400)
-        flag_set = store.snapshot()
-        etag = etag_for(flag_set, context)
-        if etag_matches(request.headers.get("if-none-match"), etag):
-            return Response(status_code=304, headers={"ETag": etag})
-        now = int(clock())
-        items: list[dict[str, Any]] = []
-        for key in sorted(flag_set.flags):
-            resolution = evaluate(flag_set, key, context, now)
-            items.append(
-                failure_body(key, resolution) if resolution.error_code is not None else success_body(key, resolution)
-            )
-        body = {
-            "flags": items,
-            "metadata": {"version": flag_set.version},
-            "eventStreams": [{"type": "sse", "endpoint": {"requestUri": EVENTS_PATH}}],
-        }
-        return _json(body, headers={"ETag": etag})
+    evaluations = Evaluations(store, auth, max_body_bytes, clock)
 
     async def events(request: Request) -> Response:
         denied = auth.check(request)
@@ -274,10 +388,12 @@ def build_app(
 
     if not auth.tokens:
         log.warning("no auth tokens configured: the OFREP endpoints are open to anyone who can reach them")
-    app = Starlette(
+    app = OfrepApp(
+        evaluations,
         routes=[
-            Route("/ofrep/v1/evaluate/flags/{key:path}", single, methods=["POST"]),
-            Route("/ofrep/v1/evaluate/flags", bulk, methods=["POST"]),
+            # POSTs never reach these routes (OfrepApp answers them first): they give other methods their 405.
+            Route(f"{EVALUATE_PATH}/{{key:path}}", evaluations, methods=["POST"]),
+            Route(EVALUATE_PATH, evaluations, methods=["POST"]),
             Route(EVENTS_PATH, events, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _SEMVER = re.compile(
@@ -15,8 +16,12 @@ class SemverError(ValueError):
     """Not a semantic version, or an unknown operator."""
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(text: str) -> Version:
-    """`v1.2.3-rc.1+build` -> (1, 2, 3, prerelease identifiers or None); missing minor/patch are 0."""
+    """`v1.2.3-rc.1+build` -> (1, 2, 3, prerelease identifiers or None); missing minor/patch are 0.
+
+    Memoized (a bounded cache): a rule's constant side, and the few versions clients run, are parsed once.
+    """
     match = _SEMVER.match(text.strip())
     if match is None:
         raise SemverError(f"{text!r} is not a semantic version")

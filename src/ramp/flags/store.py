@@ -33,7 +33,8 @@ class FlagStore(Protocol):
     """A source of flag sets."""
 
     def snapshot(self) -> FlagSet:
-        """The current flags; cheap (no I/O)."""
+        """The current flags; cheap (no I/O). The same object until the set changes: the OFREP server keeps
+        what it works out per set (ramp.flags.ofrep.CompiledFlagSet) for as long as it gets that object back."""
         ...
 
     async def changed(self) -> None:

@@ -66,3 +66,35 @@ def test_shares_are_close_to_the_weights() -> None:
     for weight in (10, 50):
         share = sum(pick("flag" + k, [("new", weight), ("old", 100 - weight)]) == "new" for k in keys) / len(keys)
         assert abs(share - weight / 100) < 0.01
+
+
+# Buckets (of 100) recorded when the hash was chosen: a key's bucket never changes across releases, or users would
+# move between variants on an upgrade of the server with no change to the flag.
+PINNED_BUCKETS = {
+    "checkoutuser-1": (3105039728, 72),
+    "checkoutuser-2": (1487212983, 34),
+    "checkoutuser-42": (3313060877, 77),
+    "new-checkoutalice": (873940884, 20),
+    "bannerbob": (1051171199, 24),
+    "rollout日本": (3659859870, 85),
+    "x": (1050319643, 24),
+}
+
+
+def test_a_keys_bucket_never_changes() -> None:
+    for key, (hashed, bucket_of_100) in PINNED_BUCKETS.items():
+        assert bucket_hash(key) == hashed, key
+        assert bucket(key, 100) == bucket_of_100, key
+        variant = resolve(
+            "checkout",
+            {
+                "state": "ENABLED",
+                "variants": {"new": True, "old": False},
+                "defaultVariant": "old",
+                "targeting": {"fractional": [key, ["new", bucket_of_100 + 1], ["old", 99 - bucket_of_100]]},
+            },
+            {},
+            evaluators={},
+            timestamp=0,
+        ).variant
+        assert variant == "new", key

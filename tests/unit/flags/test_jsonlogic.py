@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -37,6 +38,13 @@ def run(rule: Any, data: Any = None) -> Any:
         ({"max": [1, 9, 3]}, None, 9),
         ({"min": [4, 2]}, None, 2),
         ({"in": ["ell", "hello"]}, None, True),
+        ({"in": ["DE", ["FR", "DE"]]}, None, True),
+        ({"in": ["1", [1, True]]}, None, False),
+        ({"in": [1, ["1", True]]}, None, False),
+        ({"in": [1, [1.0]]}, None, True),
+        ({"var": "a"}, {"a": None}, None),
+        ({"var": "a"}, {"b": 1}, None),
+        ({"var": ""}, {"b": 1}, {"b": 1}),
         ({"cat": ["a", 1, True]}, None, "a1true"),
         ({"substr": ["jsonlogic", 4]}, None, "logic"),
         ({"substr": ["jsonlogic", -5, 3]}, None, "log"),
@@ -82,3 +90,25 @@ def test_copying_long_lists_spends_the_budget() -> None:
     state = EvalState(data={"keys": list(range(200)), "big": list(range(9000))}, evaluators={}, flag_key="f")
     with pytest.raises(StepBudgetExceeded):
         apply(copies, state)
+
+
+def test_literal_arguments_spend_the_budget_too() -> None:
+    state = EvalState(data={}, evaluators={}, flag_key="f", steps_left=5)
+    with pytest.raises(StepBudgetExceeded):
+        apply({"cat": list(range(10))}, state)
+
+
+def test_evaluating_a_rule_leaves_it_unchanged() -> None:
+    # Rules are shared by every evaluation of a flag set: argument lists are read, never copied or mutated.
+    rule = {
+        "if": [
+            {"and": [{"in": [{"var": "country"}, ["DE", "FR"]]}, {"ends_with": [{"var": "email"}, "@example.com"]}]},
+            {"fractional": [["on", 50], ["off", 50]]},
+            {"var": ["fallback", "off"]},
+        ]
+    }
+    before = copy.deepcopy(rule)
+    data = {"country": "DE", "email": "a@example.com", "targetingKey": "u1"}
+    first = apply(rule, EvalState(data=data, evaluators={}, flag_key="f"))
+    assert apply(rule, EvalState(data=data, evaluators={}, flag_key="f")) == first
+    assert rule == before

@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 
 from ramp.flags.ofrep import MAX_BODY_BYTES, Subscribers, build_app
@@ -202,3 +203,57 @@ async def test_the_watcher_survives_a_failing_store_and_tells_subscribers() -> N
     queue = app.state.subscribers.add()
     async with app.router.lifespan_context(app):
         assert await asyncio.wait_for(queue.get(), 10) == "v2"
+
+
+def test_a_new_flag_set_is_served_at_once_not_a_cached_answer() -> None:
+    store = StaticStore(FlagSet(version="v1", flags=FLAGS))
+    with TestClient(build_app(store)) as test_client:
+        assert post(test_client, "/bool", {}).json()["value"] is True
+        flipped = {**FLAGS, "bool": {**FLAGS["bool"], "defaultVariant": "off"}}
+        store.flag_set = FlagSet(version="v2", flags=flipped)
+        assert post(test_client, "/bool", {}).json() == {
+            "key": "bool",
+            "reason": "STATIC",
+            "variant": "off",
+            "value": False,
+        }
+        assert next(i for i in post(test_client, "", {}).json()["flags"] if i["key"] == "bool")["value"] is False
+
+
+def test_other_methods_on_the_evaluation_paths_are_405(client: TestClient) -> None:
+    assert client.get("/ofrep/v1/evaluate/flags/bool").status_code == 405
+    assert client.get("/ofrep/v1/evaluate/flags").status_code == 405
+    assert client.post("/ofrep/v1/evaluate/flagsx").status_code == 404
+
+
+async def call(app: Any, path: str, chunks: list[bytes], *, disconnect: bool = False) -> list[dict[str, Any]]:
+    """Drive the ASGI app by hand: the body in `chunks`, or a disconnect before it ends."""
+    incoming: list[dict[str, Any]] = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1} for i, chunk in enumerate(chunks)
+    ]
+    if disconnect:
+        incoming = [*incoming[:-1], {"type": "http.disconnect"}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": path, "headers": [], "query_string": b""}
+    await app(scope, receive, send)
+    return sent
+
+
+async def test_a_body_in_several_chunks_is_read_whole() -> None:
+    app = build_app(StaticStore(FlagSet(version="v1", flags=FLAGS)))
+    sent = await call(app, "/ofrep/v1/evaluate/flags/split", [b'{"context": {"target', b'ingKey": "u1"}}'])
+    assert sent[0]["status"] == 200
+    assert (b"content-length", str(len(sent[1]["body"])).encode()) in sent[0]["headers"]
+    assert orjson.loads(sent[1]["body"])["reason"] == "SPLIT"
+
+
+async def test_a_client_gone_before_its_body_ends_gets_nothing() -> None:
+    app = build_app(StaticStore(FlagSet(version="v1", flags=FLAGS)))
+    assert await call(app, "/ofrep/v1/evaluate/flags/bool", [b"{", b"}"], disconnect=True) == []
