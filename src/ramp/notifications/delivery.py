@@ -60,7 +60,7 @@ class Delivery:
     recipient: str
     reason: str
     event_type: str
-    render: Callable[[], Notification]
+    render: Callable[[], Awaitable[Notification]]
     """Renders the message just before the first attempt (the freshest state of the object); may raise."""
 
     @property
@@ -151,7 +151,7 @@ class DeliveryQueue:
         started = time.monotonic()
         labels = (delivery.namespace, delivery.name, delivery.event_type, delivery.reason)
         try:
-            notification = delivery.render()
+            notification = await delivery.render()
         except Exception as err:  # a template error is the user's: report it, retrying cannot help
             SEND_ERROR.inc(*labels)
             return err

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -249,7 +250,7 @@ class Notifier:
             destinations = self.engine.destinations(loaded.config, annotations, labels).get(trigger) or ()
             if not destinations:
                 continue
-            results = self._run_trigger(loaded, trigger, event.obj)
+            results = await self._run_trigger(loaded, trigger, event.obj)
             for result in results:
                 if has_when(result):
                     continue  # the state path's (`_evaluate`)
@@ -305,7 +306,7 @@ class Notifier:
         lapsed: set[str] = set()
         for loaded in configs:
             for trigger, destinations in self.engine.destinations(loaded.config, annotations, labels).items():
-                for result in self._run_trigger(loaded, trigger, obj):
+                for result in await self._run_trigger(loaded, trigger, obj):
                     if not has_when(result):
                         continue  # the event path's
                     for destination in destinations:
@@ -362,9 +363,12 @@ class Notifier:
             self._reported.add((uid, annotation, why))
             self.recorder.warning(obj, SUBSCRIPTION_INVALID, f"{annotation}: {why}")
 
-    def _run_trigger(self, loaded: LoadedConfig, trigger: str, obj: Obj) -> Sequence[ConditionResultLike]:
+    async def _run_trigger(self, loaded: LoadedConfig, trigger: str, obj: Obj) -> Sequence[ConditionResultLike]:
+        # Conditions are user expressions (bounded by their budget): evaluated on a worker thread, so a costly one
+        # never holds the loop every namespace shares. The variables are gathered here, from the loop's caches.
+        variables = self._variables(obj)
         try:
-            return self.engine.run_trigger(loaded.config, trigger, self._variables(obj))
+            return await asyncio.to_thread(self.engine.run_trigger, loaded.config, trigger, variables)
         except Exception as err:  # upstream logs "trigger is not configured" and goes on; so do we
             log.info(
                 "trigger not run",
@@ -390,33 +394,38 @@ class Notifier:
             recipient=promised.recipient,
             reason=promised.reason,
             event_type=promised.event_type,
-            render=lambda: self._render(obj, loaded, templates, promised),
+            render=lambda: self._render(obj, loaded, templates, promised),  # a coroutine, awaited by the sender
         )
         self._inflight.add((object_key(obj), delivery_id))
         if not self.queue.enqueue(delivery):
             self._inflight.discard((object_key(obj), delivery_id))
             log.warning("notification not queued: too many waiting", extra={"trigger": promised.trigger})
 
-    def _render(
+    async def _render(
         self, obj: Obj, loaded: LoadedConfig, templates: Sequence[str], promised: PendingDelivery
     ) -> Notification:
         # The freshest copy: the status the reconcile wrote with the event is usually in the cache by now.
         kind, namespace, name = object_key(obj)
         current = self._lookup.get(kind, namespace, name) or obj
-        return self.engine.render(
-            loaded.config,
-            templates,
-            self._variables(current),
-            service_type=loaded.service_types.get(promised.service),
-            service=promised.service,
-            recipient=promised.recipient,
+        variables = self._variables(current)
+        # Templates are user input (bounded by their step budget): rendered on a worker thread, off the loop.
+        return await asyncio.to_thread(
+            functools.partial(
+                self.engine.render,
+                loaded.config,
+                templates,
+                variables,
+                service_type=loaded.service_types.get(promised.service),
+                service=promised.service,
+                recipient=promised.recipient,
+            )
         )
 
     async def _requeue(self, obj: Obj, delivery_id: str, promised: PendingDelivery) -> bool:
         loaded = self.book.get(promised.config_namespace)
         templates: Sequence[str] = ()
         if loaded is not None:
-            for result in self._run_trigger(loaded, promised.trigger, obj):
+            for result in await self._run_trigger(loaded, promised.trigger, obj):
                 if result.key == promised.condition:
                     templates = tuple(result.templates)
         if loaded is None or not templates:

@@ -73,6 +73,15 @@ def secret_values(secret: Mapping[str, Any] | None) -> dict[str, str] | None:
     return values
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A configuration loaded and its services built, not yet in use (`ConfigBook.prepare`)."""
+
+    loaded: LoadedConfig
+    messages: frozenset[str]
+    """Everything in it Ramp cannot honour, worded for a Warning event."""
+
+
 class ConfigBook:
     """The loaded configurations by namespace; `update` on every change of a ConfigMap or Secret."""
 
@@ -107,14 +116,15 @@ class ConfigBook:
         return self._loaded.get(namespace)
 
     def set(self, namespace: str, configmap: Obj | None, secret: Obj | None) -> None:
-        """The ConfigMap and Secret of `namespace` now (None: absent): load and build again."""
+        """The ConfigMap and Secret of `namespace` now (None: absent): load and build again (all on the caller's
+        thread; the watcher uses `prepare` on a worker thread, then `install`)."""
+        self.install(namespace, configmap, self.prepare(namespace, configmap, secret))
+
+    def prepare(self, namespace: str, configmap: Obj | None, secret: Obj | None) -> Prepared | None:
+        """Parse the configuration and build its services: CPU work on user input (YAML, templates compiled, each
+        service's options), safe on a worker thread since it touches none of the book's state."""
         if configmap is None:
-            # No ConfigMap, no notifications from this namespace (a Secret alone configures nothing).
-            self._loaded.pop(namespace, None)
-            self._reported.pop(namespace, None)
-            self._problems.pop(namespace, None)
-            log.info("notifications configuration removed", extra={"namespace": namespace})
-            return
+            return None
         data = {str(k): str(v) for k, v in (configmap.get("data") or {}).items()}
         config, problems = self.engine.load(data, secret_values(secret), namespace)
         messages = [f"{p.key}: {p.message}" for p in problems]
@@ -126,14 +136,29 @@ class ConfigBook:
                 types[name] = spec.type
             except ServiceConfigError as err:
                 messages.append(str(err))
-        self._loaded[namespace] = LoadedConfig(
-            namespace, config, services, types, self_service=namespace != self.controller_namespace
-        )
+        messages += [w for service in services.values() for w in getattr(service, "warnings", ())]
+        loaded = LoadedConfig(namespace, config, services, types, self_service=namespace != self.controller_namespace)
+        return Prepared(loaded, frozenset(messages))
+
+    def install(self, namespace: str, configmap: Obj | None, prepared: Prepared | None) -> None:
+        """Put a prepared configuration in use (on the event loop), and report its problems."""
+        if configmap is None or prepared is None:
+            # No ConfigMap, no notifications from this namespace (a Secret alone configures nothing).
+            self._loaded.pop(namespace, None)
+            self._reported.pop(namespace, None)
+            self._problems.pop(namespace, None)
+            log.info("notifications configuration removed", extra={"namespace": namespace})
+            return
+        self._loaded[namespace] = prepared.loaded
         log.info(
             "notifications configuration loaded",
-            extra={"namespace": namespace, "services": sorted(services), "problems": len(messages)},
+            extra={
+                "namespace": namespace,
+                "services": sorted(prepared.loaded.services),
+                "problems": len(prepared.messages),
+            },
         )
-        self._problems[namespace] = (configmap, frozenset(messages))
+        self._problems[namespace] = (configmap, prepared.messages)
         self._report(namespace)
 
     def set_leading(self, leading: bool) -> None:
@@ -234,7 +259,7 @@ class ConfigWatcher:
         self._configmaps[namespace] = configmap
         secret = await self._read_secret(namespace)
         self._secret_versions[namespace] = _version(secret)
-        self.book.set(namespace, configmap, secret)
+        await self._load(namespace, configmap, secret)
 
     async def _read_secret(self, namespace: str) -> Obj | None:
         try:
@@ -259,7 +284,13 @@ class ConfigWatcher:
                     continue
                 if _version(secret) != self._secret_versions.get(namespace):
                     self._secret_versions[namespace] = _version(secret)
-                    self.book.set(namespace, configmap, secret)
+                    await self._load(namespace, configmap, secret)
+
+    async def _load(self, namespace: str, configmap: Obj, secret: Obj | None) -> None:
+        # A ConfigMap is user input of any size (and, with self-service, any tenant's): parse it off the loop.
+        prepared = await asyncio.to_thread(self.book.prepare, namespace, configmap, secret)
+        if self._configmaps.get(namespace) is configmap:  # not replaced or deleted meanwhile
+            self.book.install(namespace, configmap, prepared)
 
 
 def _version(obj: Obj | None) -> str:

@@ -5,7 +5,7 @@ type only (their text may hold a secret)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -34,7 +34,11 @@ class _Flaky:
         self.sent.append((notification.message, recipient))
 
 
-def _delivery(service: _Flaky, render: Callable[[], Notification] | None = None) -> Delivery:
+async def _aborted_message() -> Notification:
+    return Notification("Rollout web has been aborted.")
+
+
+def _delivery(service: _Flaky, render: Callable[[], Awaitable[Notification]] | None = None) -> Delivery:
     return Delivery(
         key="k",
         about=ROLLOUT,
@@ -44,7 +48,7 @@ def _delivery(service: _Flaky, render: Callable[[], Notification] | None = None)
         recipient="ops",
         reason="RolloutAborted",
         event_type="Warning",
-        render=render or (lambda: Notification("Rollout web has been aborted.")),
+        render=render or _aborted_message,
     )
 
 
@@ -88,7 +92,7 @@ async def test_each_attempt_is_bounded_by_the_timeout() -> None:
 async def test_a_template_that_cannot_render_is_reported_without_any_attempt() -> None:
     service = _Flaky("hook-template", failures=0)
 
-    def broken() -> Notification:
+    async def broken() -> Notification:
         raise ValueError('template: rollout-aborted:1:3: function "nope" not defined')
 
     error = await _queue(RetryPolicy(), []).deliver(_delivery(service, broken))

@@ -46,13 +46,34 @@ if "test-refused" not in SERVICE_TYPES:
     register("test-refused")(_refuse)
 
 
+@dataclass
+class _Tolerant:
+    name: str
+    warnings: tuple[str, ...]
+
+    async def send(self, notification: Any, recipient: str) -> None:
+        return None
+
+
+def _tolerate(name: str, options: Mapping[str, Any], context: ServiceContext) -> Any:
+    return _Tolerant(name, (f"service.test-tolerant.{name}: option 'maxIdleConns' has no effect in Ramp",))
+
+
+if "test-tolerant" not in SERVICE_TYPES:
+    register("test-tolerant")(_tolerate)
+
+
 class _Engine:
     def load(
         self, configmap: Mapping[str, str] | None, secret: Mapping[str, str] | None, namespace: str
     ) -> tuple[ConfigLike, Sequence[ProblemLike]]:
         data = configmap or {}
         problems = [_Problem(k, "Ramp has no notification service of type 'awssqs'") for k in data if "awssqs" in k]
-        services = {k.split(".")[-1]: _Spec("test-refused", k.split(".")[-1], {}) for k in data if "refused" in k}
+        services = {
+            k.split(".")[-1]: _Spec(k.split(".")[1], k.split(".")[-1], {})
+            for k in data
+            if "refused" in k or "tolerant" in k
+        }
         return _Config(namespace, services, secret), problems
 
 
@@ -125,3 +146,13 @@ async def test_a_standby_replica_reports_nothing_and_reports_once_it_leads() -> 
     assert heard == []
     book.set_leading(True)
     assert [reason for _, reason, _ in heard] == [CONFIG_INVALID]
+
+
+async def test_an_option_a_service_accepts_without_effect_is_a_warning_event_and_the_service_is_used() -> None:
+    book, _, heard = _book()
+    book.set("argo-rollouts", _configmap("argo-rollouts", **{"service.test-tolerant.pool": "y"}), None)
+    assert heard == [
+        ("ConfigMap", CONFIG_INVALID, "service.test-tolerant.pool: option 'maxIdleConns' has no effect in Ramp")
+    ]
+    loaded = book.get("argo-rollouts")
+    assert loaded is not None and set(loaded.services) == {"pool"}
