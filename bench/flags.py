@@ -395,8 +395,15 @@ def flagd_js_costs(iterations: int, rounds: int, ctxs: list[dict[str, Any]]) -> 
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump({"document": DOCUMENT, "contexts": ctxs, "iterations": iterations, "rounds": rounds}, handle)
     try:
+        # The script from this checkout, its packages from the shared npm cache (another checkout may have left
+        # its own version of the script there).
         done = subprocess.run(
-            ["node", "bench_flagd_core.cjs", handle.name], cwd=env, capture_output=True, text=True, check=True
+            ["node", str(ROOT / "tests" / "e2e" / "flags_js" / "bench_flagd_core.cjs"), handle.name],
+            cwd=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "NODE_PATH": str(env / "node_modules")},
         )
     finally:
         Path(handle.name).unlink()

@@ -17,7 +17,9 @@ import mmh3
 
 def bucket_hash(key: str) -> int:
     """MurmurHash3 x86 32-bit (seed 0, unsigned) of the key's UTF-8 bytes."""
-    return int(mmh3.hash(key.encode("utf-8"), 0, signed=False))
+    # surrogatepass: a key with an unpaired surrogate (possible from a JSON flag file or context) still hashes,
+    # to a fixed bucket, instead of failing the request; well-formed keys encode exactly as UTF-8.
+    return int(mmh3.hash(key.encode("utf-8", "surrogatepass"), 0, signed=False))
 
 
 def bucket(key: str, total_weight: int) -> int:

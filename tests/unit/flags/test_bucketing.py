@@ -98,3 +98,9 @@ def test_a_keys_bucket_never_changes() -> None:
             timestamp=0,
         ).variant
         assert variant == "new", key
+
+
+def test_a_key_with_an_unpaired_surrogate_hashes_to_a_fixed_bucket_instead_of_failing() -> None:
+    # A JSON flag file or context may carry "\ud800" (json.loads accepts it); UTF-8 alone cannot encode it.
+    assert bucket_hash("flaguser\ud800") == bucket_hash("flaguser\ud800")
+    assert 0 <= bucket("flaguser\ud800", 100) < 100
