@@ -19,9 +19,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
-import yaml
 
 from ramp.notifications.services.base import SendError, ServiceConfigError, ServiceContext
+from ramp.notifications.yamltext import load_yaml_text
 
 TRANSPORT_OPTIONS = ("maxIdleConns", "maxIdleConnsPerHost", "maxConnsPerHost", "idleConnTimeout")
 """Upstream's per-service connection-pool knobs: Ramp's services share the controller's client instead."""
@@ -230,8 +230,10 @@ def parse_structured(value: Any, *, field: str, label: str, yaml_allowed: bool =
     if not isinstance(value, str):
         return value
     try:
-        return yaml.safe_load(value) if yaml_allowed else json.loads(value)
-    except (ValueError, yaml.YAMLError) as error:
+        # YAML through the bounded reader the configuration uses: an alias bomb in a rendered field is refused here
+        # rather than expanded when the payload is serialized.
+        return load_yaml_text(value) if yaml_allowed else json.loads(value)
+    except ValueError as error:  # YamlTextError is a ValueError
         kind = "YAML or JSON" if yaml_allowed else "JSON"
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise SendError(f"{label}: template field {field} is not valid {kind}: {first_line}") from None

@@ -79,11 +79,22 @@ async def test_googles_error_answers_are_send_errors_without_the_key_or_token() 
             assert secret not in str(caught.value)
 
 
+# Five levels of ten aliases each: 100,000 values once expanded, a few hundred bytes as text.
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 10)}]\n" for prev, name in zip("abcd", "bcde", strict=True)
+)
+
+
 @pytest.mark.parametrize(
     ("fields", "error"),
     [
         pytest.param({"cardsV2": "- [unclosed"}, r"googlechat\.cardsV2 is not valid YAML or JSON", id="yaml"),
         pytest.param({"cardsV2": "header: x"}, r"googlechat\.cardsV2 must be a list of cards", id="not_list"),
+        pytest.param(
+            {"cardsV2": ALIAS_BOMB},
+            r"googlechat\.cardsV2 is not valid YAML or JSON: YAML holds more than",
+            id="alias_bomb",
+        ),
         pytest.param({"thread": "x"}, r"googlechat\.thread not supported", id="unknown"),
     ],
 )
