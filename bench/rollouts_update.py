@@ -450,6 +450,13 @@ def start_controller(
     return process, port
 
 
+def _start_profiler(path: str, pid: int) -> subprocess.Popen[bytes]:
+    """py-spy sampling the controller (collapsed stacks, one line per stack) until it is sent SIGINT."""
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--nonblocking", "-o", path]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _log_size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
@@ -491,6 +498,7 @@ async def run(
         ports = {name: _secure_port(pids[name]) for name in ("kube-controller-manager", "kube-scheduler")}
         components_before = {name: await asyncio.to_thread(_scrape_component, p) for name, p in ports.items()}
 
+        profiler = _start_profiler(options.profile, controller_pid) if options.profile else None
         # The update: every image at once.
         patch = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": NEW_IMAGE}]}}}}
         results = Results(n, timelines=tracker.timelines)
@@ -513,6 +521,9 @@ async def run(
             print(f"  timed out after {options.timeout:.0f}s", file=sys.stderr)
         # CPU over the update phase only (to the last Healthy), not the settling wait.
         end = results.all_healthy_at or time.monotonic()
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
         cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
         results.cpu = {name: cpu_after[name] - cpu_before[name] for name in pids}
         results.cpu["this benchmark"] = sum(os.times()[:2]) - own_before
@@ -652,6 +663,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900.0, help="Seconds to wait for each phase.")
     parser.add_argument("--qps", type=float, default=None, help="The controller's --qps (burst twice that).")
     parser.add_argument("--keep", action="store_true", help="Keep the namespace (and its objects) at the end.")
+    parser.add_argument("--profile", default=None, help="Sample the controller with py-spy over the update phase.")
     options = parser.parse_args()
     cluster = LocalCluster()
     # Room for every pod during the update (replicas + 1 surge each), beside whatever else runs in the cluster.

@@ -17,6 +17,7 @@ No model validation happens here: callers that want typed objects parse them wit
 from __future__ import annotations
 
 import copy
+import urllib.parse
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Literal
 
@@ -24,11 +25,12 @@ import httpx
 import orjson
 
 from ramp import __version__
-from ramp.kube.config import ClusterConfig
+from ramp.kube.config import BearerAuth, ClusterConfig, TokenFileAuth
 from ramp.kube.errors import ApiError
 from ramp.kube.metrics import K8S_REQUESTS, NAMED_REQUEST_KINDS
 from ramp.kube.ratelimit import ClientRateLimiter
 from ramp.kube.resources import Resource
+from ramp.kube.transport import AiohttpTransport, proxied
 
 JSON = dict[str, Any]
 PatchType = Literal["merge", "json", "strategic", "apply"]
@@ -49,6 +51,8 @@ DEFAULT_TIMEOUT = 30.0
 WATCH_IDLE_TIMEOUT = 120.0
 # Without bookmarks a healthy watch may be silent until the server ends it; allow that plus a margin.
 _WATCH_READ_MARGIN = 30.0
+# Each informer holds one connection open for its watch; leave room for them and the workers.
+_MAX_CONNECTIONS = 200
 # The status label when no HTTP answer arrived (upstream's wrapper reports the zero status code).
 _NO_STATUS = "0"
 
@@ -111,16 +115,30 @@ class KubeClient:
         self._extensions = {"sni_hostname": config.tls_server_name} if config.tls_server_name else {}
         # A test transport brings its own TLS (none); building a context would only read system CAs.
         tls = config.ssl_context() if transport is None else None
+        auth = config.auth(tls)
+        # Requests go straight to aiohttp's pool when Ramp can add the credentials itself (none, a client
+        # certificate, a fixed token or a token file): about half the CPU of the same request through httpx.
+        self._direct: AiohttpTransport | None = None
+        self._header_auth = auth if isinstance(auth, (BearerAuth, TokenFileAuth)) else None
+        if transport is None and not config.proxy_url and not proxied(config.server):
+            # aiohttp's pool under httpx: a tenth of httpcore's CPU per request (see `kube.transport`).
+            transport = AiohttpTransport(tls, max_connections=_MAX_CONNECTIONS)
+            if auth is None or self._header_auth is not None:
+                self._direct = transport
+        self._server = config.server.rstrip("/")
+        self._sni = config.tls_server_name
+        self._headers = _default_headers(config).multi_items()
+        if not config.disable_compression:
+            self._headers.append(("Accept-Encoding", "gzip"))
         self._http = httpx.AsyncClient(
             base_url=config.server,
             verify=tls if tls is not None else True,
-            auth=config.auth(tls),
+            auth=auth,
             proxy=config.proxy_url if transport is None else None,
             headers=_default_headers(config),
             timeout=limit,
             transport=transport,
-            # Each informer holds one connection open for its watch; leave room for them and the workers.
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            limits=httpx.Limits(max_connections=_MAX_CONNECTIONS, max_keepalive_connections=50),
         )
 
     async def __aenter__(self) -> KubeClient:
@@ -346,19 +364,44 @@ class KubeClient:
             headers["Content-Type"] = content_type
         await self._limiters[choose_budget(resource)].acquire()
         try:
-            response = await self._http.request(
-                method, path, params=params, content=content, headers=headers, extensions=self._extensions
-            )
+            if self._direct is not None:
+                status, answer = await self._send_direct(method, path, params, content, content_type)
+            else:
+                response = await self._http.request(
+                    method, path, params=params, content=content, headers=headers, extensions=self._extensions
+                )
+                status, answer = response.status_code, response.content
         except httpx.HTTPError:
             K8S_REQUESTS.labels(*labels, _NO_STATUS).inc()
             raise
-        K8S_REQUESTS.labels(*labels, str(response.status_code)).inc()
-        if response.status_code >= 400:
-            raise ApiError.from_response(response.status_code, response.content)
-        if not response.content:
+        K8S_REQUESTS.labels(*labels, str(status)).inc()
+        if status >= 400:
+            raise ApiError.from_response(status, answer)
+        if not answer:
             return {}
-        decoded = orjson.loads(response.content)
+        decoded = orjson.loads(answer)
         return decoded if isinstance(decoded, dict) else {"items": decoded}
+
+    async def _send_direct(
+        self, method: str, path: str, params: dict[str, str] | None, content: bytes | None, content_type: str
+    ) -> tuple[int, bytes]:
+        """The request over aiohttp with this client's headers and credentials; a 401 is sent once more when the
+        credentials changed (a rotated token file), as the httpx auth flow does."""
+        assert self._direct is not None
+        url = self._server + path + ("?" + urllib.parse.urlencode(params) if params else "")
+        headers = list(self._headers)
+        if content is not None:
+            headers.append(("Content-Type", content_type))
+        sent = self._header_auth.authorization() if self._header_auth is not None else None
+        if sent is not None:
+            headers.append(("Authorization", sent))
+        status, answer = await self._direct.send(method, url, headers, content, self._timeout, self._sni)
+        if status == 401 and sent is not None and self._header_auth is not None:
+            again = self._header_auth.after_unauthorized(sent)
+            if again is not None:
+                headers[-1] = ("Authorization", again)
+                status, answer = await self._direct.send(method, url, headers, content, self._timeout, self._sni)
+        return status, answer
 
 
 def _default_headers(config: ClusterConfig) -> httpx.Headers:

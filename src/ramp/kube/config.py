@@ -127,8 +127,17 @@ class BearerAuth(httpx.Auth):
     def __init__(self, token: str) -> None:
         self._token = token
 
+    def authorization(self) -> str:
+        """The `Authorization` header to send now."""
+        return f"Bearer {self._token}"
+
+    def after_unauthorized(self, sent: str) -> str | None:
+        """After a 401 for a request sent with `sent`: the header to send it again with, or None (a fixed token
+        does not change)."""
+        return None
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token}"
+        request.headers["Authorization"] = self.authorization()
         yield request
 
 
@@ -149,20 +158,28 @@ class TokenFileAuth(httpx.Auth):
         self._token = ""
         self._read_at = float("-inf")
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def authorization(self) -> str:
+        """The `Authorization` header to send now (the file re-read if the last read is a minute old)."""
         now = self._clock()
         if now - self._read_at > self._refresh:
             self._read(now)
-        sent = self._token
-        request.headers["Authorization"] = f"Bearer {sent}"
+        return f"Bearer {self._token}"
+
+    def after_unauthorized(self, sent: str) -> str | None:
+        """After a 401 for a request sent with `sent`: the file is re-read; the new header if the token changed."""
+        self._read(self._clock())
+        changed = f"Bearer {self._token}" != sent
+        log.info("token refused (401); token file re-read", extra={"path": self._path, "changed": changed})
+        return f"Bearer {self._token}" if changed else None
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        sent = self.authorization()
+        request.headers["Authorization"] = sent
         response = yield request
         if response.status_code == 401:
-            self._read(self._clock())
-            log.info(
-                "token refused (401); token file re-read", extra={"path": self._path, "changed": self._token != sent}
-            )
-            if self._token != sent:
-                request.headers["Authorization"] = f"Bearer {self._token}"
+            again = self.after_unauthorized(sent)
+            if again is not None:
+                request.headers["Authorization"] = again
                 yield request
 
     def _read(self, now: float) -> None:
