@@ -16,13 +16,17 @@ Workloads (sizes changeable with --sizes):
 - steady-N (5000, 20000): N Rollouts (replicas 0 by default: the controllers cache Rollouts and ReplicaSets, not
   pods; pods would only time kube-controller-manager) exist before the controller starts; time from its start
   to every Rollout reconciled (status.observedGeneration current) and to all Healthy, then CPU while idle over
-  30 s (% of one core), RSS then and at peak.
+  30 s (% of one core), RSS then and at peak. Then the steady state proper: the controller is restarted over the
+  N Healthy Rollouts ("restart: ..."): time from its start until it has reconciled every one (its
+  `rollout_reconcile` histogram, per namespace and name in both controllers, has N series), its CPU to then, its
+  idle CPU and RSS afterwards, its peak RSS. The issue's steady-state goals are judged on these rows.
 - abort: a canary under a web analysis step whose endpoint starts failing; time from the first failing
   measurement to the canary ReplicaSet at 0 (`bench/analysis_abort.py`), median and max over --trials.
 
 Prints a table: workload, metric, Ramp, Argo, Ramp/Argo, the goal of issue 14 where there is one, met?
 Nothing asserts on the figures. Run: `.venv/bin/python bench/compare.py` (the full table takes hours on two
-cores); partial runs: `--only rolling,abort --sizes 20 --controllers ramp,argo --json out.json`.
+cores); partial runs: `--only rolling,abort --sizes 20 --controllers ramp,argo --json out.json`. Under the table,
+each update workload's requests per update are broken down by kind and verb for each controller.
 """
 
 from __future__ import annotations
@@ -239,8 +243,42 @@ async def _wait_for(
     return reconciled_at, None
 
 
+def _reconciled_names(port: int) -> int:
+    """How many Rollouts the controller has reconciled since it started: `rollout_reconcile` series (a
+    histogram per namespace and name, exported by both controllers) with a count above zero."""
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    except httpx.HTTPError:
+        return 0  # not serving yet
+    series = (line for line in text.splitlines() if line.startswith("rollout_reconcile_count{"))
+    return sum(1 for line in series if float(line.rsplit(" ", 1)[1]) > 0)
+
+
+async def _wait_reconciled(controller: Controller, n: int, limit: float) -> float | None:
+    """Seconds from the controller's start until every one of the n Rollouts was reconciled (None: not in time)."""
+    deadline = controller.started + limit
+    while time.monotonic() < deadline:
+        check_alive(controller)
+        if await asyncio.to_thread(_reconciled_names, controller.metrics_port) >= n:
+            return time.monotonic() - controller.started
+        await asyncio.sleep(0.25)
+    print(f"  {controller.name}: not every Rollout reconciled after {limit:.0f}s", file=sys.stderr)
+    return None
+
+
 def _requests(settled: Any) -> float:
     return float(sum(settled.requests.values()))
+
+
+# Requests per update by kind and verb, per (workload, controller): printed under the table, kept in the JSON.
+BREAKDOWNS: dict[str, dict[str, dict[str, float]]] = {}
+
+
+def _breakdown(after: Any, before: Any, n: int) -> dict[str, float]:
+    counts: dict[str, float] = {}
+    for (kind, verb, _status), value in (after.requests - before.requests).items():
+        counts[f"{kind} {verb}"] = counts.get(f"{kind} {verb}", 0.0) + value / n
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
 async def _update_workload(
@@ -284,6 +322,7 @@ async def _update_workload(
                 figures["update: controller CPU"] = cpu_after - cpu_before
                 after, _ = await _settled(controller.metrics_port)
                 figures["update: API requests per Rollout"] = (_requests(after) - _requests(before)) / n
+                BREAKDOWNS.setdefault(f"{kind}-{n}", {})[name] = _breakdown(after, before, n)
         figures["peak RSS"] = memory_mib(controller.pid)[1]
     finally:
         stop(controller.process)
@@ -325,6 +364,18 @@ async def _steady_workload(
             figures["idle CPU"] = (cpu_seconds(controller.pid) - idle_from) / options.idle * 100
             figures["RSS when idle"] = memory_mib(controller.pid)[0]
         figures["peak RSS"] = memory_mib(controller.pid)[1]
+        if healthy_at is not None:
+            # The steady state proper: the controller restarts over N Healthy Rollouts (an upgrade, a failover).
+            stop(controller.process)
+            controller = start_controller(name, options, cluster, namespace, options.first_deploy_qps, wait_ready=False)
+            reconciled = await _wait_reconciled(controller, n, options.timeout)
+            figures["restart: every Rollout reconciled"] = reconciled
+            figures["restart: CPU to every Rollout reconciled"] = cpu_seconds(controller.pid)
+            await asyncio.sleep(options.settle)
+            idle_from = cpu_seconds(controller.pid)
+            await asyncio.sleep(options.idle)
+            figures["restart: idle CPU"] = (cpu_seconds(controller.pid) - idle_from) / options.idle * 100
+            figures["restart: RSS when idle"], figures["restart: peak RSS"] = memory_mib(controller.pid)
     finally:
         if controller is not None:
             stop(controller.process)
@@ -422,6 +473,9 @@ def main() -> None:
             row.argo = results.get(ARGO, {}).get(metric)
             rows.append(row)
         print(table([row for row in rows if row.workload == workload]), file=sys.stderr, flush=True)
+        for name, counts in BREAKDOWNS.get(workload, {}).items():
+            shown = ", ".join(f"{what} {value:.2f}" for what, value in counts.items())
+            print(f"{workload} {name}: requests per update: {shown}", file=sys.stderr, flush=True)
     about = machine()
     print(f"\nRamp against Argo Rollouts ({about}; --qps {options.qps}, steady state --qps {options.first_deploy_qps})")
     print(table(rows))
@@ -431,6 +485,7 @@ def main() -> None:
             "machine": about,
             "options": {k: str(v) for k, v in vars(options).items()},
             "rows": [r.as_json() for r in rows],
+            "requests_per_update": BREAKDOWNS,
         }
         options.json.parent.mkdir(parents=True, exist_ok=True)
         options.json.write_text(json.dumps(document, indent=2) + "\n")

@@ -57,9 +57,9 @@ def test_rows_have_the_issues_goals_only_at_the_sizes_it_names() -> None:
     assert Row("rolling-500", "update: all Healthy", "s", 100.0, 150.0).met() is True
     assert Row("rolling-500", "update: API requests per Rollout", "", 17.0, 16.6).met() is False
     assert Row("rolling-100", "update: all Healthy", "s", 100.0, 150.0).goal is None
-    assert Row("steady-5000", "peak RSS", "MiB", 283.0, 337.0).met() is False
-    assert Row("steady-5000", "idle CPU", "%", 1.5, 9.0).met() is True
-    assert Row("steady-20000", "every Rollout reconciled", "s", 75.0, 40.0).met() is False
+    assert Row("steady-5000", "restart: peak RSS", "MiB", 283.0, 337.0).met() is False
+    assert Row("steady-5000", "restart: idle CPU", "%", 1.5, 9.0).met() is True
+    assert Row("steady-20000", "restart: every Rollout reconciled", "s", 75.0, 40.0).met() is False
     assert Row("abort", "failing measurement -> canary at 0 (median)", "s", 0.3, 0.2).met() is True
 
 
@@ -113,11 +113,11 @@ def test_the_summary_names_the_goals_missed_and_not_measured() -> None:
     rows = [
         Row("rolling-500", "update: all Healthy", "s", 100.0, 150.0),
         Row("rolling-500", "update: controller CPU", "s", 22.4, 16.2),
-        Row("steady-20000", "peak RSS", "MiB", None, 900.0),
+        Row("steady-20000", "restart: peak RSS", "MiB", None, 900.0),
         Row("rolling-500", "peak RSS", "MiB", 1.0, 1.0),
     ]
     assert summary(rows) == (
-        "goals met: 1/3; not met: rolling-500 update: controller CPU; not measured: steady-20000 peak RSS"
+        "goals met: 1/3; not met: rolling-500 update: controller CPU; not measured: steady-20000 restart: peak RSS"
     )
     assert summary([rows[3]]) == "no goal rows in this run"
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ramp.api import ManifestError, Rollout, parse_rollout
+from ramp.api import ManifestError, Problem, Rollout, parse_rollout
 from ramp.core import conditions as cond
 from ramp.core.hashing import compute_pod_template_hash
 from ramp.core.podtemplate import comparable_live_template, comparable_template, is_same_pod_template
@@ -95,6 +95,13 @@ def _remember(memo: dict[tuple[str, str], _V], key: tuple[str, str], value: _V) 
         del memo[next(iter(memo))]
 
 
+def _spec_key(raw: Mapping[str, Any]) -> tuple[str, str]:
+    """(uid, generation): the API server bumps a Rollout's generation on every change of its spec, and only then
+    (status writes and annotations leave it as is), so what is worked out from the spec alone keeps per this key."""
+    meta = raw.get("metadata") or {}
+    return str(meta.get("uid", "")), str(meta.get("generation", ""))
+
+
 def index_by_owner(rs: Obj) -> list[str]:
     """ReplicaSets informer index: `namespace/name` of the Rollout controlling the ReplicaSet."""
     meta = rs.get("metadata") or {}
@@ -137,6 +144,8 @@ class RolloutReconciler:
         self._announced: dict[str, str] = {}
         self._comparable_sets: dict[tuple[str, str], Any] = {}
         self._parsed: dict[tuple[str, str], Rollout] = {}
+        self._validated: dict[tuple[str, str], list[Problem]] = {}
+        self._wanted: dict[tuple[str, str], Any] = {}
         self.routing = TrafficRouting(client, informers)
         informers.replica_sets.add_index(OWNER_INDEX, index_by_owner)
         informers.analysis_runs.add_index(analysisruns.OWNER_INDEX, index_by_owner)
@@ -170,7 +179,7 @@ class RolloutReconciler:
         found = workload.resolve(raw, rollout, self.informers)
         if found.problem is not None:
             return await self._write_invalid(raw, found.problem, now)
-        problems = validate_rollout(rollout, found.template)
+        problems = self._validate(raw, rollout, found.template)
         if problems or found.template is None:
             return await self._write_invalid(raw, "; ".join(str(p) for p in problems), now)
         missing = self._missing_templates(raw) or self._missing_services(raw, found.template)
@@ -534,6 +543,18 @@ class RolloutReconciler:
             _remember(self._comparable_sets, key, found)
         return found
 
+    def _wanted_template(self, raw: Mapping[str, Any], rollout: Rollout, template: Mapping[str, Any]) -> Any:
+        """The Rollout's template as ReplicaSets' are compared with it, once per generation of the Rollout when the
+        template is its own."""
+        key = _spec_key(raw)
+        if rollout.spec.workload_ref is not None or not all(key):
+            return comparable_template(template)
+        found = self._wanted.get(key)
+        if found is None:
+            found = comparable_template(template)
+            _remember(self._wanted, key, found)
+        return found
+
     def _parse(self, raw: Mapping[str, Any]) -> Rollout:
         """The Rollout's model, parsed once per resourceVersion (models are frozen, so sharing one is safe): an
         update wave reconciles each Rollout several times at the same version. A bad spec raises every time."""
@@ -545,6 +566,18 @@ class RolloutReconciler:
         if found is None:
             found = parse_rollout(raw)
             _remember(self._parsed, key, found)
+        return found
+
+    def _validate(self, raw: Mapping[str, Any], rollout: Rollout, template: Mapping[str, Any] | None) -> list[Problem]:
+        """`validate_rollout` (which reads the spec alone), worked out once per generation when the template is the
+        Rollout's own (a workloadRef's template lives in another object, whose changes leave the Rollout as is)."""
+        key = _spec_key(raw)
+        if rollout.spec.workload_ref is not None or not all(key):
+            return list(validate_rollout(rollout, template))
+        found = self._validated.get(key)
+        if found is None:
+            found = list(validate_rollout(rollout, template))
+            _remember(self._validated, key, found)
         return found
 
     def _owned_sets(self, raw: Mapping[str, Any]) -> list[ReplicaSetView]:
@@ -566,7 +599,7 @@ class RolloutReconciler:
     ) -> tuple[ReplicaSetView | None, bool]:
         """The ReplicaSet of the current template: found by comparing templates (oldest first, as upstream),
         else created as `<rollout>-<hash>`."""
-        wanted = comparable_template(template)
+        wanted = self._wanted_template(raw, rollout, template)
         matching = [rs for rs in sorted(sets, key=lambda r: r.created) if self._comparable_set(rs) == wanted]
         min_ready = rollout.spec.effective_min_ready_seconds
         if matching:
