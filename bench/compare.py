@@ -10,7 +10,9 @@ Workloads (sizes changeable with --sizes):
 - rolling-N (100, 500, 2000): N canary Rollouts without steps (replicas 2) brought to Healthy, then every image
   changed at once; time from the first patch to every Rollout Healthy on the new hash, the controller's CPU
   seconds over that phase, its API requests per update (`controller_clientset_k8s_request_total`, which both
-  controllers export, read once the counters stop moving), its peak RSS (VmHWM). The first deploy is shown too.
+  controllers export, read once the counters stop moving), the same without Event writes, the events the
+  namespace kept per update (listed, `count` summed: upstream's recorder drops events when its queue is full),
+  its peak RSS (VmHWM). The first deploy is shown too.
 - canary-N (500): the same with steps setWeight 50, a 1 s pause and a web analysis step (two measurements one
   second apart from a local endpoint).
 - steady-N (5000, 20000): N Rollouts (replicas 0 by default: the controllers cache Rollouts and ReplicaSets, not
@@ -66,7 +68,7 @@ from ramp.cli.demo import install_crds
 from ramp.kube.client import KubeClient
 from ramp.kube.config import load_config
 from ramp.kube.errors import ApiError
-from ramp.kube.resources import ANALYSIS_TEMPLATES, ROLLOUTS
+from ramp.kube.resources import ANALYSIS_TEMPLATES, EVENTS, ROLLOUTS
 from ramp.localcluster.build import BuildProgress
 from ramp.localcluster.cluster import LocalCluster
 from rollouts_update import _bounded, _settled
@@ -266,6 +268,12 @@ async def _wait_reconciled(controller: Controller, n: int, limit: float) -> floa
     return None
 
 
+async def _events_kept(client: KubeClient, namespace: str) -> int:
+    """Events the namespace holds, each counted as often as it happened (`count`: a repeat is one object)."""
+    items = (await client.list(EVENTS, namespace))["items"]
+    return sum(int(item.get("count") or 1) for item in items)
+
+
 def _requests(settled: Any) -> float:
     return float(sum(settled.requests.values()))
 
@@ -310,6 +318,7 @@ async def _update_workload(
             items = await _list(client, namespace)
             old_hashes = {r["metadata"]["name"]: r["status"]["currentPodHash"] for r in items}
             patch = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": NEW_IMAGE}]}}}}
+            events_before = await _events_kept(client, namespace)
             cpu_before = cpu_seconds(controller.pid)
             started = time.monotonic()
             await _bounded(
@@ -322,7 +331,13 @@ async def _update_workload(
                 figures["update: controller CPU"] = cpu_after - cpu_before
                 after, _ = await _settled(controller.metrics_port)
                 figures["update: API requests per Rollout"] = (_requests(after) - _requests(before)) / n
-                BREAKDOWNS.setdefault(f"{kind}-{n}", {})[name] = _breakdown(after, before, n)
+                counts = _breakdown(after, before, n)
+                BREAKDOWNS.setdefault(f"{kind}-{n}", {})[name] = counts
+                event_requests = sum(value for what, value in counts.items() if what.startswith("events "))
+                figures["update: API requests per Rollout, events aside"] = (
+                    figures["update: API requests per Rollout"] - event_requests
+                )
+                figures["update: events kept per Rollout"] = (await _events_kept(client, namespace) - events_before) / n
         figures["peak RSS"] = memory_mib(controller.pid)[1]
     finally:
         stop(controller.process)

@@ -183,7 +183,7 @@ def parse_controllers(text: str) -> list[str]:
     return chosen
 
 
-UNITS = {"API requests per Rollout": "", "idle CPU": "%", "RSS": "MiB", "CPU": "s"}
+UNITS = {"API requests per Rollout": "", "events kept per Rollout": "", "idle CPU": "%", "RSS": "MiB", "CPU": "s"}
 PODS_PER_NODE = 110  # kwok's default node capacity
 PODS_PER_ROLLOUT = {"rolling": 3, "canary": 3, "abort": 0}  # replicas 2 and one surge pod
 

@@ -4,9 +4,9 @@ Verbs: list, get, create, update (PUT), patch (merge, json, strategic, apply), d
 iterator of raw watch events. Addresses come from `kube.resources.Resource`; settings from
 `kube.config.ClusterConfig`. Every request first waits on a client-side rate limiter (`--qps`/`--burst`) and
 is then counted in `controller_clientset_k8s_request_total` (labels as upstream's request-metrics wrapper).
-As upstream's controller, which builds a Kubernetes client, an Argo client and a dynamic client from one
-config (each with its own `--qps`/`--burst` token bucket), the client keeps one budget per family of kinds
-(`choose_budget`): built-in kinds, argoproj.io kinds, and every other group (routers' custom kinds).
+Upstream's controller builds a Kubernetes client, an Argo client and a dynamic client from one config, each
+with its own `--qps`/`--burst` token bucket; the client pools the three into one bucket of the same total
+(`POOLED_CLIENTS` times `--qps` and `--burst`), which every kind spends.
 `with_own_limiter` gives a caller (leader election, the event recorder) the same connections but a limiter of
 its own, so its requests never queue behind a burst of reconcile traffic, nor reconcile traffic behind them.
 Non-2xx answers raise `kube.errors.ApiError`; connection failures raise httpx's `TransportError`.
@@ -56,38 +56,10 @@ _MAX_CONNECTIONS = 200
 # The status label when no HTTP answer arrived (upstream's wrapper reports the zero status code).
 _NO_STATUS = "0"
 
-BUILT_IN_GROUPS = frozenset(
-    {
-        "",
-        "apps",
-        "batch",
-        "autoscaling",
-        "policy",
-        "networking.k8s.io",
-        "coordination.k8s.io",
-        "discovery.k8s.io",
-        "events.k8s.io",
-        "apiextensions.k8s.io",
-        "rbac.authorization.k8s.io",
-        "authorization.k8s.io",
-        "authentication.k8s.io",
-    }
-)
-BUDGETS = ("kubernetes", "argoproj", "dynamic")
-
-
-def choose_budget(resource: Resource) -> str:
-    """Which of the client's token buckets a request about `resource` spends, as upstream's three clients:
-    built-in kinds ("kubernetes": ReplicaSets, Services, Pods, Ingresses, ...), "argoproj" (Rollouts and the
-    analysis and experiment kinds), and "dynamic" (every other group: the routers' custom kinds).
-
-    >>> from ramp.kube.resources import REPLICA_SETS, ROLLOUTS
-    >>> choose_budget(REPLICA_SETS), choose_budget(ROLLOUTS)
-    ('kubernetes', 'argoproj')
-    """
-    if resource.group == "argoproj.io":
-        return "argoproj"
-    return "kubernetes" if resource.group in BUILT_IN_GROUPS else "dynamic"
+# Upstream's controller builds three clients from one config (Kubernetes, Argo, dynamic), each with a token
+# bucket of `--qps`/`--burst`. Ramp pools them: one bucket three times that size, the same total, from which a
+# wave of Rollout status writes may spend what ReplicaSet writes leave, and the other way round.
+POOLED_CLIENTS = 3
 
 
 class KubeClient:
@@ -105,7 +77,8 @@ class KubeClient:
     ) -> None:
         self.config = config
         self.field_manager = field_manager
-        self._limiters = {budget: ClientRateLimiter(qps, burst) for budget in BUDGETS}
+        self._qps, self._burst = qps, burst
+        self._limiter = ClientRateLimiter(qps * POOLED_CLIENTS, burst * POOLED_CLIENTS)
         self._owns_http = True
         limit: float | None = timeout
         if config.request_timeout is not None:
@@ -154,9 +127,9 @@ class KubeClient:
 
     @property
     def budget(self) -> tuple[float, int]:
-        """This client's `(qps, burst)` per budget: `with_own_limiter(*client.budget)` is one more of the same size."""
-        limiter = self._limiters["kubernetes"]
-        return limiter.qps, limiter.burst
+        """The `(qps, burst)` this client was given (`--qps`, `--burst`: one of upstream's clients); its pooled
+        bucket is `POOLED_CLIENTS` times that. `with_own_limiter(*client.budget)` is one more of upstream's size."""
+        return self._qps, self._burst
 
     def with_own_limiter(self, qps: float = 0.0, burst: int = 0) -> KubeClient:
         """This client's connections and settings, paced by a limiter of its own (qps <= 0: none).
@@ -165,8 +138,8 @@ class KubeClient:
         miss the renew deadline and cost the Lease, although the API server itself was answering.
         """
         view = copy.copy(self)
-        own = ClientRateLimiter(qps, burst)
-        view._limiters = dict.fromkeys(BUDGETS, own)
+        view._limiter = ClientRateLimiter(qps, burst)
+        view._qps, view._burst = qps, burst
         view._owns_http = False
         return view
 
@@ -303,7 +276,7 @@ class KubeClient:
             timeoutSeconds=str(timeout_seconds),
             allowWatchBookmarks="true" if allow_bookmarks else None,
         )
-        await self._limiters[choose_budget(resource)].acquire()
+        await self._limiter.acquire()
         request = self._http.build_request(
             "GET",
             resource.path(namespace),
@@ -362,7 +335,7 @@ class KubeClient:
         if body is not None:
             content = orjson.dumps(body)
             headers["Content-Type"] = content_type
-        await self._limiters[choose_budget(resource)].acquire()
+        await self._limiter.acquire()
         try:
             if self._direct is not None:
                 status, answer = await self._send_direct(method, path, params, content, content_type)

@@ -45,9 +45,10 @@ async def test_lease_requests_never_wait_behind_reconcile_traffic_on_the_shared_
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"kind": "Lease", "metadata": {"name": "lock"}})
 
-    client = _client(answer, qps=0.001, burst=1)  # one request, then the next in ~1000 s
+    client = _client(answer, qps=0.001, burst=1)  # a pool of three requests, then the next in ~333 s
     elector_client = client.with_own_limiter()
-    await client.get(ROLLOUTS, "web", "ns")  # takes the burst
+    for _ in range(3):
+        await client.get(ROLLOUTS, "web", "ns")  # takes the burst
     reconcile = asyncio.create_task(client.get(ROLLOUTS, "web", "ns"))
     await asyncio.sleep(0)
     assert not reconcile.done(), "the shared limiter makes reconcile traffic wait"
@@ -107,17 +108,18 @@ def test_the_controller_info_gauge_carries_the_version() -> None:
     assert REGISTRY.get_sample_value("argo_rollouts_controller_info", {"version": f"v{__version__}"}) == 1.0
 
 
-async def test_built_in_kinds_and_argoproj_kinds_spend_separate_budgets_as_upstreams_two_clients() -> None:
+async def test_every_kind_spends_one_pool_as_large_as_upstreams_three_clients_together() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"metadata": {"name": "web"}})
 
-    client = _client(answer, qps=0.001, burst=1)  # one request per budget, then the next in ~1000 s
-    await client.get(ROLLOUTS, "web", "ns")  # takes the argoproj.io budget's burst
-    # A ReplicaSet write does not wait behind Rollout traffic (nor would a Rollout write behind ReplicaSets).
-    assert (await client.get(REPLICA_SETS, "web", "ns"))["metadata"]["name"] == "web"
-    waiting = asyncio.create_task(client.get(ROLLOUTS, "web", "ns"))
+    client = _client(answer, qps=0.001, burst=1)  # a pool of 3 tokens, then the next in ~333 s
+    assert client.budget == (0.001, 1)
+    # Rollout traffic may spend what ReplicaSet traffic leaves: three Rollout requests at once, no wait.
+    for _ in range(3):
+        assert (await client.get(ROLLOUTS, "web", "ns"))["metadata"]["name"] == "web"
+    waiting = asyncio.create_task(client.get(REPLICA_SETS, "web", "ns"))
     await asyncio.sleep(0)
-    assert not waiting.done(), "each budget still paces its own kinds"
+    assert not waiting.done(), "the pool paces every kind once it is spent"
     waiting.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await waiting
