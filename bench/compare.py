@@ -269,9 +269,11 @@ async def _wait_reconciled(controller: Controller, n: int, limit: float) -> floa
 
 
 async def _events_kept(client: KubeClient, namespace: str) -> int:
-    """Events the namespace holds, each counted as often as it happened (`count`: a repeat is one object)."""
+    """Events about Rollouts the namespace holds (those the controller records; not kube-controller-manager's or
+    the scheduler's about pods and ReplicaSets), each counted as often as it happened (a repeat is one object)."""
     items = (await client.list(EVENTS, namespace))["items"]
-    return sum(int(item.get("count") or 1) for item in items)
+    about_rollouts = (item for item in items if (item.get("involvedObject") or {}).get("kind") == "Rollout")
+    return sum(int(item.get("count") or 1) for item in about_rollouts)
 
 
 def _requests(settled: Any) -> float:

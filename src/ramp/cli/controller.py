@@ -105,7 +105,12 @@ def controller(
     rollout_resync: int = typer.Option(
         900, "--rollout-resync", help="Seconds between full resyncs of every informer (as upstream)."
     ),
-    qps: float = typer.Option(40.0, "--qps", help="Maximum API requests per second (0 for no limit)."),
+    qps: float = typer.Option(
+        40.0,
+        "--qps",
+        help="API requests per second of each of upstream's three clients; Ramp pools them (3x for every kind) "
+        "and gives events 1x more of their own (0 for no limit).",
+    ),
     burst: int = typer.Option(80, "--burst", help="Requests allowed above --qps in a burst."),
     shutdown_timeout: float = typer.Option(
         20.0, "--shutdown-timeout", help="Seconds to let in-flight reconciles finish on SIGTERM."
