@@ -531,11 +531,14 @@ class RolloutReconciler:
     # -- ReplicaSets -----------------------------------------------------------------------------------
 
     def _comparable_set(self, rs: ReplicaSetView) -> Any:
-        """The ReplicaSet's template as compared with the Rollout's, worked out once per version of the ReplicaSet
-        (a template never changes without a new resourceVersion): most reconciles find the same sets again."""
+        """The ReplicaSet's template as compared with the Rollout's, worked out once per generation of the
+        ReplicaSet and its ephemeral-metadata annotation (its template is in its spec, whose every change bumps the
+        generation; kube-controller-manager's status writes, many per update, do not): most reconciles find the same
+        sets again."""
         meta = rs.raw.get("metadata") or {}
-        key = (str(meta.get("uid", "")), str(meta.get("resourceVersion", "")))
-        if not all(key):
+        annotation = str((meta.get("annotations") or {}).get(EPHEMERAL_METADATA_ANNOTATION, ""))
+        key = (str(meta.get("uid", "")), f"{meta.get('generation', '')}/{annotation}")
+        if not meta.get("uid") or not meta.get("generation"):
             return comparable_live_template(remove_injected_anti_affinity(rs.template), rs.ephemeral_metadata)
         found = self._comparable_sets.get(key)
         if found is None:

@@ -119,7 +119,27 @@ def _routing_object_keys(routing: Mapping[str, Any], namespace: str) -> Iterator
         yield reference_key("ApisixRoute", namespace, apisix)
 
 
+_SPEC_MEMO_SIZE = 4096
+_by_spec: dict[tuple[str, str], frozenset[str]] = {}
+
+
 def rollout_reference_keys(rollout: Mapping[str, Any]) -> set[str]:
+    """`reference_keys_of` once per generation of a Rollout (the index is worked out on every event of it, and the
+    keys come from its spec alone, whose every change bumps the generation)."""
+    meta = _mapping(rollout.get("metadata"))
+    key = (str(meta.get("uid") or ""), str(meta.get("generation") or ""))
+    if not all(key):
+        return reference_keys_of(rollout)
+    found = _by_spec.get(key)
+    if found is None:
+        found = frozenset(reference_keys_of(rollout))
+        _by_spec[key] = found
+        if len(_by_spec) > _SPEC_MEMO_SIZE:
+            del _by_spec[next(iter(_by_spec))]
+    return set(found)
+
+
+def reference_keys_of(rollout: Mapping[str, Any]) -> set[str]:
     """Keys of the templates (step, background, experiment, pre/post-promotion) and Ingresses a Rollout names.
 
     >>> sorted(rollout_reference_keys({
