@@ -396,7 +396,8 @@ async def _steady_workload(
     finally:
         if controller is not None:
             stop(controller.process)
-        cluster.run_kubectl("delete", "namespace", namespace, "--timeout=60m", check=False)
+        waiting = ["--wait=false"] if options.no_cleanup_wait else ["--timeout=60m"]
+        cluster.run_kubectl("delete", "namespace", namespace, *waiting, check=False)
     return figures
 
 
@@ -460,6 +461,12 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=10.0, help="Seconds after all Healthy before idle CPU.")
     parser.add_argument("--idle", type=float, default=30.0, help="Seconds idle CPU is measured over.")
     parser.add_argument("--timeout", type=float, default=3600.0, help="Seconds to wait for each phase.")
+    parser.add_argument(
+        "--no-cleanup-wait",
+        action="store_true",
+        help="Do not wait for a steady-state namespace to be deleted (for a run's last workload only: the deletion "
+        "of its objects goes on beside whatever runs next).",
+    )
     options = parser.parse_args()
     try:
         controllers = parse_controllers(options.controllers)
