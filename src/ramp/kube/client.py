@@ -100,7 +100,8 @@ class KubeClient:
                 self._direct = transport
         self._server = config.server.rstrip("/")
         self._sni = config.tls_server_name
-        self._headers = _default_headers(config).multi_items()
+        defaults = _default_headers(config)
+        self._headers = defaults.multi_items()
         if not config.disable_compression:
             self._headers.append(("Accept-Encoding", "gzip"))
         self._http = httpx.AsyncClient(
@@ -108,7 +109,7 @@ class KubeClient:
             verify=tls if tls is not None else True,
             auth=auth,
             proxy=config.proxy_url if transport is None else None,
-            headers=_default_headers(config),
+            headers=defaults,
             timeout=limit,
             transport=transport,
             limits=httpx.Limits(max_connections=_MAX_CONNECTIONS, max_keepalive_connections=50),

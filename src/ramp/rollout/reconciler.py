@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -89,10 +89,17 @@ def _is_blue_green(rollout: Rollout) -> bool:
     return strategy is not None and strategy.blue_green is not None and strategy.canary is None
 
 
-def _remember(memo: dict[tuple[str, str], _V], key: tuple[str, str], value: _V) -> None:
-    memo[key] = value
-    if len(memo) > MEMO_SIZE:
-        del memo[next(iter(memo))]
+def _memoized(memo: dict[tuple[str, str], _V], key: tuple[str, str], work: Callable[[], _V]) -> _V:
+    """`work()` once per key (an incomplete key, without uid or version: every time); the oldest entry goes when the
+    memo holds more than MEMO_SIZE."""
+    if not all(key):
+        return work()
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = work()
+        if len(memo) > MEMO_SIZE:
+            del memo[next(iter(memo))]
+    return found
 
 
 def _spec_key(raw: Mapping[str, Any]) -> tuple[str, str]:
@@ -537,51 +544,32 @@ class RolloutReconciler:
         sets again."""
         meta = rs.raw.get("metadata") or {}
         annotation = str((meta.get("annotations") or {}).get(EPHEMERAL_METADATA_ANNOTATION, ""))
-        key = (str(meta.get("uid", "")), f"{meta.get('generation', '')}/{annotation}")
-        if not meta.get("uid") or not meta.get("generation"):
-            return comparable_live_template(remove_injected_anti_affinity(rs.template), rs.ephemeral_metadata)
-        found = self._comparable_sets.get(key)
-        if found is None:
-            found = comparable_live_template(remove_injected_anti_affinity(rs.template), rs.ephemeral_metadata)
-            _remember(self._comparable_sets, key, found)
-        return found
+        generation = meta.get("generation")
+        key = (str(meta.get("uid", "")), f"{generation}/{annotation}" if generation else "")
+        return _memoized(
+            self._comparable_sets,
+            key,
+            lambda: comparable_live_template(remove_injected_anti_affinity(rs.template), rs.ephemeral_metadata),
+        )
 
     def _wanted_template(self, raw: Mapping[str, Any], rollout: Rollout, template: Mapping[str, Any]) -> Any:
         """The Rollout's template as ReplicaSets' are compared with it, once per generation of the Rollout when the
         template is its own."""
-        key = _spec_key(raw)
-        if rollout.spec.workload_ref is not None or not all(key):
-            return comparable_template(template)
-        found = self._wanted.get(key)
-        if found is None:
-            found = comparable_template(template)
-            _remember(self._wanted, key, found)
-        return found
+        key = _spec_key(raw) if rollout.spec.workload_ref is None else ("", "")
+        return _memoized(self._wanted, key, lambda: comparable_template(template))
 
     def _parse(self, raw: Mapping[str, Any]) -> Rollout:
         """The Rollout's model, parsed once per resourceVersion (models are frozen, so sharing one is safe): an
         update wave reconciles each Rollout several times at the same version. A bad spec raises every time."""
         meta = raw.get("metadata") or {}
         key = (str(meta.get("uid", "")), str(meta.get("resourceVersion", "")))
-        if not all(key):
-            return parse_rollout(raw)
-        found = self._parsed.get(key)
-        if found is None:
-            found = parse_rollout(raw)
-            _remember(self._parsed, key, found)
-        return found
+        return _memoized(self._parsed, key, lambda: parse_rollout(raw))
 
     def _validate(self, raw: Mapping[str, Any], rollout: Rollout, template: Mapping[str, Any] | None) -> list[Problem]:
         """`validate_rollout` (which reads the spec alone), worked out once per generation when the template is the
         Rollout's own (a workloadRef's template lives in another object, whose changes leave the Rollout as is)."""
-        key = _spec_key(raw)
-        if rollout.spec.workload_ref is not None or not all(key):
-            return list(validate_rollout(rollout, template))
-        found = self._validated.get(key)
-        if found is None:
-            found = list(validate_rollout(rollout, template))
-            _remember(self._validated, key, found)
-        return found
+        key = _spec_key(raw) if rollout.spec.workload_ref is None else ("", "")
+        return _memoized(self._validated, key, lambda: list(validate_rollout(rollout, template)))
 
     def _owned_sets(self, raw: Mapping[str, Any]) -> list[ReplicaSetView]:
         owned = self.informers.replica_sets.by_index(OWNER_INDEX, object_key(raw))
