@@ -222,10 +222,10 @@ async def test_deleting_a_rollout_drops_its_metric_series_after_the_cleanup_dela
 
     for name in ("gone", "back"):
         rollouts._apply(_event("ADDED", _rollout(name)))
-        metrics.duration.labels("ns", name).observe(0.1)
+        metrics.duration.observe(0.1, "ns", name)
         metrics.errors.inc("ns", name)
-        EVENTS.labels("ns", name, "Normal", "RolloutUpdated").inc()
-        K8S_REQUESTS.labels("rollouts", "ns", name, "Update", "200").inc()
+        EVENTS.inc("ns", name, "Normal", "RolloutUpdated")
+        K8S_REQUESTS.inc("rollouts", "ns", name, "Update", "200")
         rollouts._apply(_event("DELETED", _rollout(name, rv="2")))
     rollouts._apply(_event("ADDED", _rollout("back", rv="3")))  # re-created before the cleanup ran
     assert series("gone"), "kept until the cleanup delay is up, so the last values are scraped"

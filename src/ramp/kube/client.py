@@ -289,9 +289,9 @@ class KubeClient:
         try:
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError:
-            K8S_REQUESTS.labels(*labels, _NO_STATUS).inc()
+            K8S_REQUESTS.inc(*labels, _NO_STATUS)
             raise
-        K8S_REQUESTS.labels(*labels, str(response.status_code)).inc()
+        K8S_REQUESTS.inc(*labels, str(response.status_code))
         try:
             if response.status_code != 200:
                 raise ApiError.from_response(response.status_code, await response.aread())
@@ -346,9 +346,9 @@ class KubeClient:
                 )
                 status, answer = response.status_code, response.content
         except httpx.HTTPError:
-            K8S_REQUESTS.labels(*labels, _NO_STATUS).inc()
+            K8S_REQUESTS.inc(*labels, _NO_STATUS)
             raise
-        K8S_REQUESTS.labels(*labels, str(status)).inc()
+        K8S_REQUESTS.inc(*labels, str(status))
         if status >= 400:
             raise ApiError.from_response(status, answer)
         if not answer:

@@ -3,8 +3,9 @@
 A minimal HTTP/1.1 server on asyncio streams: GET or HEAD of a fixed set of paths, one request per
 connection. That is all probes and scrapers need, and it keeps a web framework out of the controller.
 `/metrics` renders prometheus_client's default registry (which includes process metrics) with
-`kube.metrics` registered on it. `ramp.manager` starts both before competing for the Lease, so a standby
-replica is live and scrapeable too (as upstream).
+`kube.metrics` registered on it (`kube.exposition.render`: the per-object series written as text directly).
+`ramp.manager` starts both before competing for the Lease, so a standby replica is live and scrapeable too
+(as upstream).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry
+
+from ramp.kube.exposition import render
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ def healthz_routes() -> dict[str, Route]:
 
 
 def metrics_routes(registry: CollectorRegistry = REGISTRY) -> dict[str, Route]:
-    return {"/metrics": lambda: (200, CONTENT_TYPE_LATEST, generate_latest(registry))}
+    return {"/metrics": lambda: (200, CONTENT_TYPE_LATEST, render(registry))}
 
 
 async def start_http_server(host: str, port: int, routes: Mapping[str, Route]) -> asyncio.Server:

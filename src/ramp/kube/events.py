@@ -114,7 +114,7 @@ class EventRecorder:
         """Count, log, correlate and queue one event about `obj` (a raw object with apiVersion, kind and metadata)."""
         involved = _reference(obj)
         namespace, name = str(involved.get("namespace", "")), str(involved.get("name", ""))
-        EVENTS_METRIC.labels(namespace, name, event_type, reason).inc()
+        EVENTS_METRIC.inc(namespace, name, event_type, reason)
         log.log(
             logging.WARNING if event_type == WARNING else logging.INFO,
             message,

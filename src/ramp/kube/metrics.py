@@ -25,28 +25,25 @@ no `_total` (`rollout_reconcile_error`), `PlainCounter` exposes the exact upstre
 
 from __future__ import annotations
 
+import bisect
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
 
 from ramp import __version__
+from ramp.kube.exposition import LabelWriter, go_float, header, lines
 
 NAMED_REQUEST_KINDS = frozenset({"rollouts", "analysisruns", "experiments"})
 """Kinds (plural) whose requests carry the object's name in `controller_clientset_k8s_request_total`."""
-
-K8S_REQUESTS = Counter(
-    "controller_clientset_k8s_request",
-    "Number of kubernetes requests executed during application reconciliation.",
-    ["kind", "namespace", "name", "verb", "status_code"],
-)
 
 WORKQUEUE_DEPTH = Gauge("workqueue_depth", "Current depth of workqueue", ["name"])
 WORKQUEUE_ADDS = Counter("workqueue_adds", "Total number of adds handled by workqueue", ["name"])
@@ -66,9 +63,6 @@ WORKQUEUE_WORK_DURATION = Histogram(
     buckets=_WORKQUEUE_BUCKETS,
 )
 
-# Upstream's labels: the object the event is about, then the event's type and reason.
-EVENTS = Counter("rollout_events", "Count of rollout events", ["namespace", "name", "type", "reason"])
-
 CONTROLLER_INFO = Gauge("argo_rollouts_controller_info", "Running Argo-rollouts version", ["version"])
 CONTROLLER_INFO.labels(f"v{__version__}").set(1)
 
@@ -85,8 +79,16 @@ SHARDS_HELD = Gauge(
 SHARDS_TOTAL = Gauge("controller_shards", "Shards the Rollouts are split into (ramp controller --shards).")
 
 
-class PlainCounter(Collector):
-    """A labelled counter exposed under exactly its given name (no `_total` suffix added)."""
+_V = TypeVar("_V")
+
+
+class _PerLabels(Collector, Generic[_V]):
+    """Series kept as plain values in one dict keyed by their label values.
+
+    prometheus_client's labelled metrics make an object per series (a lock and a value object per sample: about
+    650 bytes a counter, 2 KB a histogram of five buckets); the per-object series here (each Rollout's reconcile
+    histogram, events and requests) would cost several KB per Rollout, tens of MB at 20,000 Rollouts.
+    """
 
     def __init__(
         self,
@@ -98,41 +100,158 @@ class PlainCounter(Collector):
         self._name = name
         self._documentation = documentation
         self._labelnames = tuple(labelnames)
-        self._values: dict[tuple[str, ...], float] = {}
+        self._values: dict[tuple[str, ...], _V] = {}
         self._lock = threading.Lock()
         if registry is not None:
             registry.register(self)
 
-    def inc(self, *labelvalues: str, amount: float = 1.0) -> None:
+    def _check(self, labelvalues: tuple[str, ...]) -> None:
         if len(labelvalues) != len(self._labelnames):
             raise ValueError(f"{self._name} takes labels {self._labelnames}, got {labelvalues}")
-        with self._lock:
-            self._values[labelvalues] = self._values.get(labelvalues, 0.0) + amount
-
-    def value(self, *labelvalues: str) -> float:
-        return self._values.get(labelvalues, 0.0)
 
     def remove(self, *labelvalues: str) -> None:
         """Drop one series (no-op if it does not exist)."""
         with self._lock:
             self._values.pop(labelvalues, None)
 
+    def remove_by_labels(self, labels: Mapping[str, str]) -> None:
+        """Drop every series whose labels include all of `labels`."""
+        wanted = [(self._labelnames.index(name), value) for name, value in labels.items()]
+        with self._lock:
+            for labelvalues in [lv for lv in self._values if all(lv[i] == value for i, value in wanted)]:
+                del self._values[labelvalues]
+
+    def _items(self) -> list[tuple[dict[str, str], _V]]:
+        return [(dict(zip(self._labelnames, labelvalues, strict=True)), value) for labelvalues, value in self._copy()]
+
+    def _copy(self) -> list[tuple[tuple[str, ...], _V]]:
+        with self._lock:
+            return list(self._values.items())
+
+
+class _Counted(_PerLabels[float]):
+    def inc(self, *labelvalues: str, amount: float = 1.0) -> None:
+        self._check(labelvalues)
+        with self._lock:
+            self._values[labelvalues] = self._values.get(labelvalues, 0.0) + amount
+
+    def value(self, *labelvalues: str) -> float:
+        return self._values.get(labelvalues, 0.0)
+
+
+class PlainCounter(_Counted):
+    """A labelled counter exposed under exactly its given name (no `_total` suffix added)."""
+
+    def exposition(self) -> Iterator[str]:
+        yield header(self._name, self._documentation, "untyped")
+        labels = LabelWriter(self._labelnames)
+        yield from lines(self._name, ((labels(values), value) for values, value in self._copy()))
+
     def collect(self) -> Iterator[Metric]:
         # "unknown" (untyped) keeps the TYPE line and the samples under one name; a "counter" family
         # would announce `<name>_total` and leave the samples orphaned.
         metric = Metric(self._name, self._documentation, "unknown")
-        with self._lock:
-            items = list(self._values.items())
-        for labelvalues, value in items:
-            metric.samples.append(Sample(self._name, dict(zip(self._labelnames, labelvalues, strict=True)), value))
+        for labels, value in self._items():
+            metric.samples.append(Sample(self._name, labels, value))
         yield metric
+
+
+class LeanCounter(_Counted):
+    """A labelled counter exposed as prometheus_client's `Counter` is (`<name>_total`), without `_created`
+    samples (upstream's Go counters have none)."""
+
+    def exposition(self) -> Iterator[str]:
+        total = f"{self._name}_total"
+        yield header(total, self._documentation, "counter")
+        labels = LabelWriter(self._labelnames)
+        yield from lines(total, ((labels(values), value) for values, value in self._copy()))
+
+    def collect(self) -> Iterator[Metric]:
+        metric = Metric(self._name, self._documentation, "counter")
+        total = f"{self._name}_total"
+        for labels, value in self._items():
+            metric.samples.append(Sample(total, labels, value))
+        yield metric
+
+
+class LeanHistogram(_PerLabels[list[float]]):
+    """A labelled histogram exposed as prometheus_client's `Histogram` is (`_bucket` with `le`, `_count`, `_sum`),
+    without `_created`. Each series is one list: the observations per bucket (the last one +Inf), then the sum."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        buckets: Sequence[float],
+        registry: CollectorRegistry | None = REGISTRY,
+    ) -> None:
+        self._bounds = tuple(sorted(buckets))
+        self._bound_labels = [*(_bound_label(b) for b in self._bounds), "+Inf"]
+        super().__init__(name, documentation, labelnames, registry)
+
+    def observe(self, value: float, *labelvalues: str) -> None:
+        self._check(labelvalues)
+        with self._lock:
+            series = self._values.get(labelvalues)
+            if series is None:
+                series = self._values[labelvalues] = [0.0] * (len(self._bounds) + 2)
+            series[bisect.bisect_left(self._bounds, value)] += 1
+            series[-1] += value
+
+    def count(self, *labelvalues: str) -> float:
+        series = self._values.get(labelvalues)
+        return 0.0 if series is None else sum(series[:-1])
+
+    def _copy(self) -> list[tuple[tuple[str, ...], list[float]]]:
+        with self._lock:
+            return [(labelvalues, [*series]) for labelvalues, series in self._values.items()]
+
+    def exposition(self) -> Iterator[str]:
+        yield header(self._name, self._documentation, "histogram")
+        plain, with_bound = LabelWriter(self._labelnames), LabelWriter(self._labelnames, "le")
+        bucket, count, total = f"{self._name}_bucket", f"{self._name}_count", f"{self._name}_sum"
+        for values, series in self._copy():
+            prepared = plain.prepare(values)
+            cumulative = 0.0
+            for bound, observed in zip(self._bound_labels, series, strict=False):
+                cumulative += observed
+                yield f"{bucket}{with_bound.write(prepared, bound)} {go_float(cumulative)}\n"
+            text = plain.write(prepared)
+            yield f"{count}{text} {go_float(cumulative)}\n{total}{text} {go_float(series[-1])}\n"
+
+    def collect(self) -> Iterator[Metric]:
+        metric = Metric(self._name, self._documentation, "histogram")
+        for labels, series in self._items():
+            cumulative = 0.0
+            for bound, observed in zip(self._bound_labels, series, strict=False):
+                cumulative += observed
+                metric.samples.append(Sample(f"{self._name}_bucket", {**labels, "le": bound}, cumulative))
+            metric.samples.append(Sample(f"{self._name}_count", labels, cumulative))
+            metric.samples.append(Sample(f"{self._name}_sum", labels, series[-1]))
+        yield metric
+
+
+def _bound_label(bound: float) -> str:
+    """A bucket's `le` as prometheus_client (and Go) print it."""
+    return str(floatToGoString(bound))  # type: ignore[no-untyped-call]
+
+
+K8S_REQUESTS = LeanCounter(
+    "controller_clientset_k8s_request",
+    "Number of kubernetes requests executed during application reconciliation.",
+    ["kind", "namespace", "name", "verb", "status_code"],
+)
+
+# Upstream's labels: the object the event is about, then the event's type and reason.
+EVENTS = LeanCounter("rollout_events", "Count of rollout events", ["namespace", "name", "type", "reason"])
 
 
 @dataclass(frozen=True)
 class ReconcileMetrics:
     """Duration histogram and error counter of a reconciler kind (`rollout`, `analysis_run`, `experiment`)."""
 
-    duration: Histogram
+    duration: LeanHistogram
     errors: PlainCounter
 
 
@@ -145,7 +264,7 @@ def reconcile_metrics(prefix: str) -> ReconcileMetrics:
     """`<prefix>_reconcile` and `<prefix>_reconcile_error` (labels namespace, name); made once per prefix."""
     kind = prefix.replace("_", " ")
     return ReconcileMetrics(
-        duration=Histogram(
+        duration=LeanHistogram(
             f"{prefix}_reconcile",
             f"{kind.capitalize()} reconciliation performance.",
             ["namespace", "name"],

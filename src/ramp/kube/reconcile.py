@@ -189,7 +189,7 @@ class Controller:
             self.queue.add_rate_limited(key)
             return
         finally:
-            self._metrics.duration.labels(namespace or "", name).observe(time.monotonic() - started)
+            self._metrics.duration.observe(time.monotonic() - started, namespace or "", name)
             if log.isEnabledFor(logging.DEBUG):
                 # Start and end on the wall clock: replicas' logs can then be compared for overlaps.
                 log.debug(

@@ -17,10 +17,41 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from ramp.kube.exposition import LabelWriter, header, lines
 from ramp.kube.informer import Informer
 
 PHASES = ("Healthy", "Progressing", "Paused", "Degraded")
 ROUTER_ORDER = ("nginx", "istio", "smi", "alb", "ambassador", "traefik", "apisix", "appMesh", "plugins")
+
+
+_INFO = ("rollout_info", "Information about rollout.", ["namespace", "name", "strategy", "traffic_router", "phase"])
+_PHASE = (
+    "rollout_phase",
+    "Information on the state of the rollout (DEPRECATED - use rollout_info)",
+    ["namespace", "name", "strategy", "phase"],
+)
+_REPLICA_KINDS = ("available", "unavailable", "desired", "updated")
+
+
+class _Row:
+    """One Rollout's values for every family."""
+
+    __slots__ = ("name", "namespace", "phase", "replicas", "router", "strategy")
+
+    def __init__(self, rollout: Mapping[str, Any]) -> None:
+        meta = rollout.get("metadata") or {}
+        self.namespace, self.name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+        spec = rollout.get("spec") or {}
+        status = rollout.get("status") or {}
+        self.strategy, self.router = describe_strategy(spec)
+        self.phase = str(status.get("phase") or "Progressing")
+        available = int(status.get("availableReplicas") or 0)
+        self.replicas = {
+            "available": available,
+            "unavailable": max(int(status.get("replicas") or 0) - available, 0),
+            "desired": 1 if spec.get("replicas") is None else int(spec["replicas"]),
+            "updated": int(status.get("updatedReplicas") or 0),
+        }
 
 
 class RolloutCollector(Collector):
@@ -29,45 +60,50 @@ class RolloutCollector(Collector):
     def __init__(self) -> None:
         self.source: Callable[[], Informer | None] = lambda: None
 
-    def collect(self) -> Iterator[Metric]:
-        info = GaugeMetricFamily(
-            "rollout_info",
-            "Information about rollout.",
-            labels=["namespace", "name", "strategy", "traffic_router", "phase"],
-        )
-        phase_metric = GaugeMetricFamily(
-            "rollout_phase",
-            "Information on the state of the rollout (DEPRECATED - use rollout_info)",
-            labels=["namespace", "name", "strategy", "phase"],
-        )
-        replicas = {
-            kind: GaugeMetricFamily(
-                f"rollout_info_replicas_{kind}",
-                f"The number of {kind} replicas per rollout.",
-                labels=["namespace", "name"],
-            )
-            for kind in ("available", "unavailable", "desired", "updated")
-        }
+    def _rows(self) -> list[_Row]:
         informer = self.source()
-        for rollout in informer.list() if informer is not None else []:
-            meta = rollout.get("metadata") or {}
-            namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
-            spec = rollout.get("spec") or {}
-            status = rollout.get("status") or {}
-            strategy, router = describe_strategy(spec)
-            phase = str(status.get("phase") or "Progressing")
-            info.add_metric([namespace, name, strategy, router, phase], 1)
+        return [_Row(rollout) for rollout in (informer.list() if informer is not None else [])]
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily(_INFO[0], _INFO[1], labels=_INFO[2])
+        phase_metric = GaugeMetricFamily(_PHASE[0], _PHASE[1], labels=_PHASE[2])
+        replicas = {
+            kind: GaugeMetricFamily(*_replicas_family(kind)[:2], labels=["namespace", "name"])
+            for kind in _REPLICA_KINDS
+        }
+        for row in self._rows():
+            info.add_metric([row.namespace, row.name, row.strategy, row.router, row.phase], 1)
             for candidate in PHASES:
-                phase_metric.add_metric([namespace, name, strategy, candidate], 1 if candidate == phase else 0)
-            desired = 1 if spec.get("replicas") is None else int(spec["replicas"])
-            available = int(status.get("availableReplicas") or 0)
-            replicas["available"].add_metric([namespace, name], available)
-            replicas["unavailable"].add_metric([namespace, name], max(int(status.get("replicas") or 0) - available, 0))
-            replicas["desired"].add_metric([namespace, name], desired)
-            replicas["updated"].add_metric([namespace, name], int(status.get("updatedReplicas") or 0))
+                phase_metric.add_metric([row.namespace, row.name, row.strategy, candidate], int(candidate == row.phase))
+            for kind in _REPLICA_KINDS:
+                replicas[kind].add_metric([row.namespace, row.name], row.replicas[kind])
         yield info
         yield phase_metric
         yield from replicas.values()
+
+    def exposition(self) -> Iterator[str]:
+        """The same families as `collect`, written as text directly (`kube.exposition`)."""
+        rows = self._rows()
+        yield header(_INFO[0], _INFO[1], "gauge")
+        info = LabelWriter(_INFO[2])
+        for row in rows:
+            yield f"{_INFO[0]}{info((row.namespace, row.name, row.strategy, row.router, row.phase))} 1.0\n"
+        yield header(_PHASE[0], _PHASE[1], "gauge")
+        phase = LabelWriter(_PHASE[2])
+        for row in rows:
+            for candidate in PHASES:
+                value = "1.0" if candidate == row.phase else "0.0"
+                yield f"{_PHASE[0]}{phase((row.namespace, row.name, row.strategy, candidate))} {value}\n"
+        by_object = LabelWriter(["namespace", "name"])
+        labels = [by_object((row.namespace, row.name)) for row in rows]
+        for kind in _REPLICA_KINDS:
+            name, documentation = _replicas_family(kind)
+            yield header(name, documentation, "gauge")
+            yield from lines(name, ((text, row.replicas[kind]) for text, row in zip(labels, rows, strict=True)))
+
+
+def _replicas_family(kind: str) -> tuple[str, str]:
+    return f"rollout_info_replicas_{kind}", f"The number of {kind} replicas per rollout."
 
 
 def describe_strategy(spec: Mapping[str, Any]) -> tuple[str, str]:

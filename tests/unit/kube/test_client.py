@@ -99,9 +99,9 @@ async def test_request_series_name_only_the_objects_whose_series_are_dropped_on_
     async with _client(answer, qps=0) as client:
         await client.get(ROLLOUTS, "web", "card")
         await client.get(REPLICA_SETS, "web-6f7d8", "card")
-    assert K8S_REQUESTS.labels("rollouts", "card", "web", "Get", "200")._value.get() == 1
+    assert K8S_REQUESTS.value("rollouts", "card", "web", "Get", "200") == 1
     # A ReplicaSet (one per revision) counts under N/A: the series do not grow with every revision.
-    assert K8S_REQUESTS.labels("replicasets", "card", "N/A", "Get", "200")._value.get() == 1
+    assert K8S_REQUESTS.value("replicasets", "card", "N/A", "Get", "200") == 1
 
 
 def test_the_controller_info_gauge_carries_the_version() -> None:

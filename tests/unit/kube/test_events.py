@@ -103,7 +103,7 @@ async def test_events_beyond_an_objects_spam_budget_are_dropped_but_still_counte
         recorder.normal(ROLLOUT, "ScalingReplicaSet", f"scaled {i}")
     await _written(recorder)
     assert sum(int(e["count"]) for e in sink.created) + len(sink.patched) == 25
-    counted = events.EVENTS_METRIC.labels("ns", "web", "Normal", "ScalingReplicaSet")._value.get()
+    counted = events.EVENTS_METRIC.value("ns", "web", "Normal", "ScalingReplicaSet")
     assert counted >= 30, "the metric counts every event recorded, as upstream's"
 
 

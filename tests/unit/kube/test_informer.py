@@ -177,12 +177,12 @@ async def test_a_dropped_connection_resumes_the_watch_from_the_last_version(monk
         lambda _: httpx.Response(503, json={"kind": "Status", "code": 503, "message": "starting"}),
         _watch({"type": "DELETED", "object": _obj("a", "6")}),
     ]
-    before = K8S_REQUESTS.labels("rollouts", "", "N/A", "Watch", "0")._value.get()
+    before = K8S_REQUESTS.value("rollouts", "", "N/A", "Watch", "0")
     informer, recorder, requests = await _run_script(script)
     assert [_describe(r) for r in requests] == ["list@0", "watch@3", "watch@4", "watch@4", "watch@4", "watch@6"]
     assert recorder.seen == [("add", "a@4"), ("delete", "a@4")]
     assert len(informer) == 0
-    assert K8S_REQUESTS.labels("rollouts", "", "N/A", "Watch", "0")._value.get() - before == 1
+    assert K8S_REQUESTS.value("rollouts", "", "N/A", "Watch", "0") - before == 1
 
 
 async def test_resync_redelivers_every_cached_object_as_an_update() -> None:
