@@ -88,7 +88,11 @@ def apply_pod_template_defaults(template: Mapping[str, Any]) -> dict[str, Any]:
     Quantity strings are left as written (the server re-renders them, e.g. "1000m" as "1");
     `is_same_pod_template` compares them by value.
     """
-    defaulted = copy.deepcopy(dict(template))
+    return _default_in_place(copy.deepcopy(dict(template)))
+
+
+def _default_in_place(defaulted: dict[str, Any]) -> dict[str, Any]:
+    """`apply_pod_template_defaults` on a template the caller owns (a copy already), without copying it again."""
     metadata = defaulted.get("metadata")
     metadata = dict(metadata) if isinstance(metadata, Mapping) else {}
     if metadata.get("creationTimestamp", "") is None:
@@ -128,8 +132,9 @@ def comparable_template(rollout_template: Mapping[str, Any]) -> Any:
     return _comparable(strip_hash_label(rollout_template))
 
 
-def _comparable(template: Mapping[str, Any]) -> Any:
-    defaulted = apply_pod_template_defaults(template)
+def _comparable(template: dict[str, Any]) -> Any:
+    # `template` is a copy of the callers' own (`strip_hash_label` made it): defaulted in place.
+    defaulted = _default_in_place(template)
     spec = defaulted.get("spec")
     if isinstance(spec, dict):
         # The deprecated alias mirrors serviceAccountName once defaulted; comparing it adds nothing.

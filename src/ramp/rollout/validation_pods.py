@@ -12,7 +12,7 @@ from typing import Any
 
 from ramp.api import Problem, Rollout
 from ramp.api.strategy import AntiAffinity
-from ramp.core.podtemplate import QuantityError, is_same_pod_template, parse_quantity
+from ramp.core.podtemplate import QuantityError, comparable_template, parse_quantity
 
 MISSING_FIELD = "Rollout has missing field '{}'"
 NON_NEGATIVE = "must be greater than or equal to 0"
@@ -183,7 +183,7 @@ def _check_readable(template: Mapping[str, Any], containers: list[Mapping[str, A
                         )
                     ]
     try:
-        is_same_pod_template(template, template)
+        comparable_template(template)
         return []
     except _UNREADABLE as error:
         reason = f"{error} ({type(error).__name__})" if str(error) else type(error).__name__
@@ -193,7 +193,7 @@ def _check_readable(template: Mapping[str, Any], containers: list[Mapping[str, A
             for name, value in values.items() if isinstance(values, Mapping) else ():
                 probe = {"spec": {"containers": [{"resources": {kind: {name: value}}}]}}
                 try:
-                    is_same_pod_template(probe, probe)
+                    comparable_template(probe)
                 except _UNREADABLE:
                     return [
                         Problem(

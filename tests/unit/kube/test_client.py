@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 import httpx
 from prometheus_client import REGISTRY
 
 from ramp import __version__
-from ramp.kube.client import WATCH_IDLE_TIMEOUT, KubeClient
+from ramp.kube.client import LARGE_ANSWER, WATCH_IDLE_TIMEOUT, KubeClient
 from ramp.kube.config import ClusterConfig, ConfigOverrides, apply_overrides
 from ramp.kube.metrics import K8S_REQUESTS
 from ramp.kube.resources import LEASES, REPLICA_SETS, ROLLOUTS
@@ -124,3 +125,23 @@ async def test_every_kind_spends_one_pool_as_large_as_upstreams_three_clients_to
     with contextlib.suppress(asyncio.CancelledError):
         await waiting
     await client.aclose()
+
+
+async def test_a_large_list_decodes_as_a_small_one_does() -> None:
+    items = [
+        {"metadata": {"name": f"r{i:05d}", "labels": {"app": "web", "note": 'a "quoted" é'}}} for i in range(20000)
+    ]
+    body = json.dumps({"kind": "RolloutList", "metadata": {"resourceVersion": "7"}, "items": items}).encode()
+    assert len(body) > LARGE_ANSWER  # decoded by the standard library's decoder, not orjson
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        limit = int(request.url.params.get("limit", "0"))
+        if not limit:
+            return httpx.Response(200, content=body)
+        return httpx.Response(200, content=json.dumps({"metadata": {}, "items": items[:limit]}).encode())
+
+    async with _client(answer, qps=0) as client:
+        large = await client.list(ROLLOUTS, "ns")
+        small = await client.list(ROLLOUTS, "ns", limit=3)
+    assert large["items"] == items
+    assert small["items"] == items[:3]
