@@ -3,7 +3,8 @@
 A minimal HTTP/1.1 server on asyncio streams: GET or HEAD of a fixed set of paths, one request per
 connection. That is all probes and scrapers need, and it keeps a web framework out of the controller.
 `/metrics` renders prometheus_client's default registry (which includes process metrics) with
-`kube.metrics` registered on it (`kube.exposition.render`: the per-object series written as text directly).
+`kube.metrics` registered on it (`kube.exposition.render_chunks`: the per-object series written as text directly, the
+page in chunks).
 `ramp.manager` starts both before competing for the Lease, so a standby replica is live and scrapeable too
 (as upstream).
 """
@@ -17,12 +18,12 @@ from collections.abc import Callable, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry
 
-from ramp.kube.exposition import render
+from ramp.kube.exposition import render_chunks
 
 log = logging.getLogger(__name__)
 
-Response = tuple[int, str, bytes]
-"""Status code, content type, body."""
+Response = tuple[int, str, bytes | list[bytes]]
+"""Status code, content type, body (or the body in chunks, written one after another)."""
 Route = Callable[[], Response]
 
 _REASONS = {
@@ -46,7 +47,7 @@ def healthz_routes() -> dict[str, Route]:
 
 
 def metrics_routes(registry: CollectorRegistry = REGISTRY) -> dict[str, Route]:
-    return {"/metrics": lambda: (200, CONTENT_TYPE_LATEST, render(registry))}
+    return {"/metrics": lambda: (200, CONTENT_TYPE_LATEST, render_chunks(registry))}
 
 
 async def start_http_server(host: str, port: int, routes: Mapping[str, Route]) -> asyncio.Server:
@@ -61,11 +62,21 @@ async def start_http_server(host: str, port: int, routes: Mapping[str, Route]) -
                 status, content_type, body = await asyncio.to_thread(_respond, method, path, routes)
             else:
                 status, content_type, body = _respond(method, path, routes)
+            chunks = [body] if isinstance(body, bytes) else body
             header = (
                 f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"
-                f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+                f"Content-Type: {content_type}\r\nContent-Length: {sum(map(len, chunks))}\r\n"
+                "Connection: close\r\n\r\n"
             )
-            writer.write(header.encode("latin-1") + (b"" if method == "HEAD" else body))
+            writer.write(header.encode("latin-1"))
+            if method == "HEAD":
+                chunks = []
+            # One chunk at a time, each let go once it is in the socket's buffer: a large page is not copied whole
+            # into the transport's buffer while the client reads it.
+            chunks.reverse()
+            while chunks:
+                writer.write(chunks.pop())
+                await writer.drain()
             await writer.drain()
         except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
             pass  # a client that hangs up or sends garbage gets nothing more

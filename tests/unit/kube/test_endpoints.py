@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from prometheus_client import CollectorRegistry, generate_latest
 
 from ramp.kube.endpoints import healthz_routes, metrics_routes, start_http_server
-from ramp.kube.metrics import reconcile_metrics
+from ramp.kube.exposition import CHUNK_BYTES, render_chunks
+from ramp.kube.metrics import LeanHistogram, reconcile_metrics
 
 
 async def _serve(routes) -> tuple[asyncio.Server, str]:
@@ -59,3 +61,23 @@ async def test_a_client_that_sends_nothing_does_not_stop_the_server() -> None:
     async with httpx.AsyncClient() as client:
         assert (await client.get(f"{base}/healthz")).status_code == 200
     server.close()
+
+
+async def test_a_large_page_is_sent_whole_in_chunks_with_its_length() -> None:
+    registry = CollectorRegistry()
+    histogram = LeanHistogram("x_large", "Large.", ["namespace", "name"], buckets=(0.1, 1.0), registry=registry)
+    for index in range(5000):
+        histogram.observe(0.05, "ns", f"rollout-{index:05d}")
+    chunks = render_chunks(registry)
+    assert len(chunks) > 10
+    assert all(len(chunk) < CHUNK_BYTES + 1024 for chunk in chunks)
+    server, base = await _serve(metrics_routes(registry))
+    async with httpx.AsyncClient() as client:
+        page = await client.get(f"{base}/metrics")
+        head = await client.head(f"{base}/metrics")
+    server.close()
+    assert page.content == generate_latest(registry) == b"".join(chunks)
+    assert int(page.headers["content-length"]) == len(page.content)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert int(head.headers["content-length"]) == len(page.content)
