@@ -37,7 +37,6 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
-from prometheus_client.utils import floatToGoString
 
 from ramp import __version__
 from ramp.kube.exposition import LabelWriter, go_float, header, lines
@@ -187,7 +186,7 @@ class LeanHistogram(_PerLabels[list[float]]):
         registry: CollectorRegistry | None = REGISTRY,
     ) -> None:
         self._bounds = tuple(sorted(buckets))
-        self._bound_labels = [*(_bound_label(b) for b in self._bounds), "+Inf"]
+        self._bound_labels = [*(go_float(b) for b in self._bounds), "+Inf"]
         super().__init__(name, documentation, labelnames, registry)
 
     def observe(self, value: float, *labelvalues: str) -> None:
@@ -230,11 +229,6 @@ class LeanHistogram(_PerLabels[list[float]]):
             metric.samples.append(Sample(f"{self._name}_count", labels, cumulative))
             metric.samples.append(Sample(f"{self._name}_sum", labels, series[-1]))
         yield metric
-
-
-def _bound_label(bound: float) -> str:
-    """A bucket's `le` as prometheus_client (and Go) print it."""
-    return str(floatToGoString(bound))  # type: ignore[no-untyped-call]
 
 
 K8S_REQUESTS = LeanCounter(
